@@ -299,6 +299,10 @@ struct vigil_host {
     /* Resolve a path relative to the pipeline file's directory into out.
      * Absolute paths are copied. Any thread. */
     int (*resolve_path)(struct vigil_instance *ins, const char *path, char *out, size_t outlen);
+    /* Directory where this process keeps state (created on first call);
+     * plugins may put their own files (caches, databases) under it. NULL
+     * when no state directory could be created. Any thread. */
+    const char *(*state_dir)(struct vigil_instance *ins);
 
     /* Emit a document from a source. Loop thread only. Takes doc (a JSON
      * object) even on error. Returns VIGIL_OK, or VIGIL_EAGAIN when the
