@@ -356,6 +356,10 @@ struct vigil_host {
      * (sources) or stopping. Loop thread only. */
     int (*is_paused)(struct vigil_instance *ins);
     int (*is_stopping)(struct vigil_instance *ins);
+    /* Whether this run makes a single pass (`vigil run --once`, `vigil
+     * try`): sources then skip start-up jitter and fetch everything that is
+     * due at once. Any thread. */
+    int (*run_once)(struct vigil_instance *ins);
 
     /* Shared HTTP client. Loop thread only. Starts a request; cb is called
      * exactly once on the loop thread when it returns VIGIL_OK (also on
