@@ -58,9 +58,9 @@ static inline void test_fail(const char *file, int line, const char *what)
         const char *sa_ = (a), *sb_ = (b);                                                         \
         test_g.checks++;                                                                           \
         if (!sa_ || !sb_ || strcmp(sa_, sb_) != 0) {                                               \
-            char m_[2048];                                                                         \
-            snprintf(m_, sizeof m_, "%s == %s (\"%s\" vs \"%s\")", #a, #b, sa_ ? sa_ : "(null)",   \
-                     sb_ ? sb_ : "(null)");                                                        \
+            char m_[4200];                                                                         \
+            snprintf(m_, sizeof m_, "%s == %s (\"%.2000s\" vs \"%.2000s\")", #a, #b,              \
+                     sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");                                  \
             test_fail(__FILE__, __LINE__, m_);                                                     \
         }                                                                                          \
     } while (0)
@@ -71,8 +71,8 @@ static inline void test_fail(const char *file, int line, const char *what)
         const char *sa_ = (a), *sb_ = (b);                                                         \
         test_g.checks++;                                                                           \
         if (!sa_ || !sb_ || !strstr(sa_, sb_)) {                                                   \
-            char m_[4096];                                                                         \
-            snprintf(m_, sizeof m_, "%s contains %s (\"%.3000s\" lacks \"%s\")", #a, #b,          \
+            char m_[4400];                                                                         \
+            snprintf(m_, sizeof m_, "%s contains %s (\"%.3000s\" lacks \"%.1000s\")", #a, #b,     \
                      sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");                                  \
             test_fail(__FILE__, __LINE__, m_);                                                     \
         }                                                                                          \
@@ -83,7 +83,7 @@ static inline void test_fail(const char *file, int line, const char *what)
         const char *sa_ = (a), *sb_ = (b);                                                         \
         test_g.checks++;                                                                           \
         if (!sa_ || !sb_ || strstr(sa_, sb_)) {                                                    \
-            char m_[4096];                                                                         \
+            char m_[4400];                                                                         \
             snprintf(m_, sizeof m_, "%s does not contain %s (\"%.3000s\")", #a, #b,               \
                      sa_ ? sa_ : "(null)");                                                        \
             test_fail(__FILE__, __LINE__, m_);                                                     \
