@@ -90,6 +90,8 @@ static void on_stopped(void *arg, uint64_t lost)
 {
     struct run_ctx *r = arg;
     r->lost = lost;
+    /* Counts after the drain: what was finally delivered, failed or lost. */
+    core_engine_stats(r->engine, print_pipeline, print_stage, r);
     r->stopped = 1;
     uv_close((uv_handle_t *)&r->sigint, close_cb);
     uv_close((uv_handle_t *)&r->sigterm, close_cb);
@@ -103,7 +105,6 @@ static void begin_stop(struct run_ctx *r)
         return;
     r->stopping = 1;
     uv_timer_stop(&r->progress);
-    core_engine_stats(r->engine, print_pipeline, print_stage, r);
     core_engine_stop(r->engine, on_stopped, r);
 }
 
