@@ -75,6 +75,8 @@ struct http_sock {
     uv_poll_t poll;
     struct core_http *c;
     curl_socket_t fd;
+    int events; /* UV_READABLE/UV_WRITABLE libcurl last asked for */
+    int errors; /* poll errors in a row */
     struct http_sock *prev, *next;
 };
 
@@ -519,21 +521,32 @@ static void sock_close(struct core_http *c, struct http_sock *s)
 
 static void drive(struct core_http *c, curl_socket_t fd, int ev);
 
+#define HTTP_POLL_ERROR_REARMS 3
+
 static void on_poll(uv_poll_t *h, int status, int events)
 {
     struct http_sock *s = h->data;
     int flags = 0;
     if (status < 0) {
         flags = CURL_CSELECT_ERR;
+        s->errors++;
     } else {
+        s->errors = 0;
         if (events & UV_READABLE)
             flags |= CURL_CSELECT_IN;
         if (events & UV_WRITABLE)
             flags |= CURL_CSELECT_OUT;
     }
-    /* s may be closed during the call; its memory stays until the loop runs
-     * the close callback, and it is not touched afterwards. */
+    /* s may be closed during the call (CURL_POLL_REMOVE, core_http_close);
+     * its memory stays until the loop runs the close callback. */
     drive(s->c, s->fd, flags);
+    /* libuv stops a poll handle that reported an error, but libcurl only
+     * calls the socket callback when what it wants changes: if it kept the
+     * socket, watch it again (a few times in a row at most, so a socket
+     * stuck in error cannot spin the loop; the transfer's timeouts end it). */
+    if (status < 0 && !uv_is_closing((uv_handle_t *)h) && !uv_is_active((uv_handle_t *)h) &&
+        s->events && s->errors <= HTTP_POLL_ERROR_REARMS)
+        uv_poll_start(h, s->events, on_poll);
 }
 
 static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
@@ -574,6 +587,7 @@ static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void
         ev |= UV_READABLE;
     if (what & CURL_POLL_OUT)
         ev |= UV_WRITABLE;
+    s->events = ev;
     int rc = uv_poll_start(&s->poll, ev, on_poll);
     if (rc != 0) {
         char msg[96];

@@ -43,7 +43,9 @@ struct core_http_config {
                                    long aborts with VIGIL_ETIMEDOUT. libcurl
                                    counts whole seconds: rounded up, min 1 s */
     uint64_t max_body;          /* decoded body bytes: 10 MB */
-    long max_redirects;         /* 5; -1 = follow none */
+    long max_redirects;         /* 5; -1 = any redirect is an error
+                                   (VIGIL_EPROTO); see also
+                                   VIGIL_HTTP_NO_REDIRECTS */
     int http2;                  /* 0 = default (HTTP/2 over TLS when the
                                    server offers it), 1 = same, -1 = HTTP/1.1
                                    only */

@@ -269,6 +269,11 @@ static int fetch(struct fx *f, const char *path, const struct vigil_http_request
  * Tests
  * --------------------------------------------------------------------- */
 
+static void count_active(uv_handle_t *h, void *arg)
+{
+    *(int *)arg += uv_is_active(h) != 0;
+}
+
 static void test_get_200(void)
 {
     struct fx f;
@@ -301,6 +306,13 @@ static void test_get_200(void)
     CHECK_INT(httpd_last_header(f.srv, "/hello", "Accept-Encoding", ae, sizeof ae), ==, 0);
     CHECK_CONTAINS(ae, "gzip");
     CHECK_INT(httpd_last_header(f.srv, "/hello", "If-None-Match", NULL, 0), ==, -1);
+
+    /* Idle client: nothing of it keeps the loop alive (no poll handle for
+     * cached connections, no curl timer left running). */
+    run_for(&f, 50);
+    int active = 0;
+    uv_walk(&f.loop, count_active, &active);
+    CHECK_INT(active, ==, 1); /* the test's own tick timer */
 
     /* The per-request debug line. */
     CHECK_CONTAINS(f.log.data, "GET http://127.0.0.1:");
@@ -477,6 +489,14 @@ static void test_gzip_bomb_cut(void)
     CHECK_INT(st.outcome[CORE_HTTP_OUT_TOO_BIG], ==, 1);
     CHECK_INT(r.wire_bytes, <, 100000);
     CHECK(r.total_time_s < 10.0); /* sanity bound, not a performance target */
+    /* The bomb is real: ~200 KB on the wire. */
+    struct result raw = {0};
+    struct vigil_http_request nodecode = {.flags = VIGIL_HTTP_NO_DECODE, .max_body = 10 << 20};
+    CHECK_INT(fetch(&f, "/bomb", &nodecode, &raw, 30000), ==, VIGIL_OK);
+    CHECK_INT(raw.status, ==, VIGIL_OK);
+    CHECK_INT(raw.body_len, >, 100000);
+    CHECK_INT(raw.body_len, <, 1000000);
+    result_free(&raw);
     result_free(&r);
     fx_fini(&f);
 }
@@ -570,7 +590,11 @@ static void test_redirects(void)
     REQUIRE(fx_init(&f, NULL) == 0);
     httpd_route(f.srv, "/loop", &(struct httpd_response){.redirect_to = "/loop"});
     httpd_route(f.srv, "/r1", &(struct httpd_response){.status = 301, .redirect_to = "/r2"});
-    httpd_route(f.srv, "/r2", &(struct httpd_response){.redirect_to = "/final"});
+    httpd_route(f.srv, "/r2",
+                &(struct httpd_response){.redirect_to = "/final",
+                                         .etag = "\"r2\"",
+                                         .content_type = "text/html",
+                                         .body = "moved"});
     httpd_route(f.srv, "/final", &(struct httpd_response){.body = "arrived", .etag = "\"f\""});
 
     struct result loop = {0}, chain = {0}, nofollow = {0};
@@ -583,7 +607,8 @@ static void test_redirects(void)
     CHECK_INT(chain.status, ==, VIGIL_OK);
     CHECK_INT(chain.http_code, ==, 200);
     CHECK_STR(chain.body, "arrived");
-    CHECK_STR(chain.etag, "\"f\"");
+    CHECK_STR(chain.etag, "\"f\""); /* only the final response's headers */
+    CHECK(!chain.has_content_type);
     char *final = httpd_url(f.srv, "/final");
     CHECK_STR(chain.effective_url, final);
     free(final);
@@ -1089,6 +1114,87 @@ static void test_head_and_delete(void)
     fx_fini(&f);
 }
 
+static void test_total_cap_and_host_skip(void)
+{
+    struct fx f;
+    REQUIRE(fx_init(&f, &(struct core_http_config){.max_total = 3, .max_per_host = 2}) == 0);
+    struct httpd *other = httpd_start();
+    REQUIRE(other);
+    httpd_route(f.srv, "/hang", &(struct httpd_response){.hang = 1});
+    httpd_route(other, "/fast", &(struct httpd_response){.body = "quick"});
+    /* Two requests fill host A's cap, three more for A wait behind them... */
+    struct result a[5], b = {0};
+    memset(a, 0, sizeof a);
+    for (int i = 0; i < 5; i++)
+        CHECK_INT(start(&f, "/hang", NULL, &a[i], NULL), ==, VIGIL_OK);
+    struct core_http_stats st;
+    core_http_stats(f.c, &st);
+    CHECK_INT(st.active, ==, 2);
+    CHECK_INT(st.queued, ==, 3);
+    /* ...and a request for host B, queued last, goes ahead of them. */
+    char *url = httpd_url(other, "/fast");
+    struct vigil_http_request req = {.struct_size = sizeof req, .url = url};
+    CHECK_INT(core_http_request(f.c, &req, on_resp, &b, NULL), ==, VIGIL_OK);
+    free(url);
+    core_http_stats(f.c, &st);
+    CHECK_INT(st.active, ==, 3); /* the global cap */
+    CHECK_INT(run_until_count(&f, &b.calls, 1, 5000), ==, 0);
+    CHECK_INT(b.http_code, ==, 200);
+    CHECK_STR(b.body, "quick");
+    CHECK_INT(run_until_server(&f, "/hang", 2, 5000), ==, 0);
+    run_for(&f, 50);
+    CHECK_INT(httpd_request_count(f.srv, "/hang"), ==, 2);
+    CHECK_INT(httpd_max_connections(f.srv), ==, 2);
+    fx_fini(&f);
+    for (int i = 0; i < 5; i++) {
+        CHECK_INT(a[i].calls, ==, 1);
+        CHECK_INT(a[i].status, ==, VIGIL_ECANCELED);
+    }
+    result_free(&b);
+    httpd_stop(other);
+}
+
+/* The fixture answers absolute-form targets ("GET http://host/path"), so it
+ * can stand in for a forward proxy. */
+static void test_proxy(void)
+{
+    struct httpd *proxy = httpd_start();
+    REQUIRE(proxy);
+    httpd_route(proxy, "http://vigil.invalid/via", &(struct httpd_response){.body = "proxied"});
+    char purl[64];
+    snprintf(purl, sizeof purl, "http://127.0.0.1:%d", httpd_port(proxy));
+
+    /* Configured proxy. */
+    struct fx f;
+    REQUIRE(fx_init(&f, &(struct core_http_config){.proxy = purl}) == 0);
+    struct result a = {0};
+    struct vigil_http_request req = {.struct_size = sizeof req, .url = "http://vigil.invalid/via"};
+    CHECK_INT(core_http_request(f.c, &req, on_resp, &a, NULL), ==, VIGIL_OK);
+    CHECK_INT(run_until_count(&f, &a.calls, 1, 5000), ==, 0);
+    CHECK_INT(a.status, ==, VIGIL_OK);
+    CHECK_STR(a.body, "proxied");
+    fx_fini(&f);
+
+    /* From the environment (libcurl's default), no_proxy still honoured. */
+    setenv("http_proxy", purl, 1);
+    REQUIRE(fx_init(&f, NULL) == 0);
+    httpd_route(f.srv, "/direct", &(struct httpd_response){.body = "direct"});
+    struct result b = {0}, c = {0};
+    CHECK_INT(core_http_request(f.c, &req, on_resp, &b, NULL), ==, VIGIL_OK);
+    CHECK_INT(run_until_count(&f, &b.calls, 1, 5000), ==, 0);
+    CHECK_STR(b.body, "proxied");
+    CHECK_INT(fetch(&f, "/direct", NULL, &c, 5000), ==, VIGIL_OK); /* 127.0.0.1: no proxy */
+    CHECK_STR(c.body, "direct");
+    fx_fini(&f);
+    unsetenv("http_proxy");
+    CHECK_INT(httpd_request_count(proxy, "http://vigil.invalid/via"), ==, 2);
+    CHECK_INT(httpd_request_count(proxy, NULL), ==, 2);
+    result_free(&a);
+    result_free(&b);
+    result_free(&c);
+    httpd_stop(proxy);
+}
+
 static void test_queue_limit(void)
 {
     struct fx f;
@@ -1154,6 +1260,8 @@ int main(void)
     RUN(test_close_from_callback);
     RUN(test_post_body_and_headers);
     RUN(test_head_and_delete);
+    RUN(test_total_cap_and_host_skip);
+    RUN(test_proxy);
     RUN(test_queue_limit);
     RUN(test_create_rejects_bad_config);
     curl_global_cleanup();
