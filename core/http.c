@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,10 @@
 #define HTTP_HEADER_VALUE_MAX 8192 /* longer ETag/Content-Type... are ignored */
 #define HTTP_ERROR_MAX 1024
 #define HTTP_LOG_MAX 1024
+/* Size of struct vigil_http_request in ABI 1.0: later minors append fields,
+ * and a plugin built against 1.0 must still be served. Fields appended
+ * later must be read only when struct_size covers them. */
+#define HTTP_REQUEST_V1_SIZE (offsetof(struct vigil_http_request, flags) + sizeof(unsigned))
 
 const double core_http_latency_bounds[CORE_HTTP_LATENCY_BUCKETS] = {0.05, 0.1, 0.25, 0.5, 1,
                                                                     2.5,  5,   10,   30,  INFINITY};
@@ -1173,7 +1178,7 @@ int core_http_request(struct core_http *c, const struct vigil_http_request *req,
         return refuse(c, VIGIL_ESTATE, req, "the HTTP client is closing");
     if (!req || !cb)
         return refuse(c, VIGIL_EINVAL, req, "no request or no callback");
-    if (req->struct_size < sizeof *req)
+    if (req->struct_size < HTTP_REQUEST_V1_SIZE)
         return refuse(c, VIGIL_EINVAL, req, "struct_size not set");
     if (!req->url)
         return refuse(c, VIGIL_EINVAL, req, "no URL");

@@ -116,7 +116,8 @@ int core_http_create(uv_loop_t *loop, const struct core_http_config *cfg, struct
  * VIGIL_OK; never when it returns an error. cb may start new requests,
  * cancel others or close the client.
  *
- * Synchronous errors: VIGIL_EINVAL (req or cb NULL, struct_size too small,
+ * Synchronous errors: VIGIL_EINVAL (req or cb NULL, struct_size smaller
+ * than the ABI 1.0 struct,
  * URL missing or not http:// / https://, method not a token, CR/LF in a
  * header or validator), VIGIL_ETOOBIG (the wait queue is full),
  * VIGIL_ESTATE (the client is closing), VIGIL_ENOMEM. The reason is logged
