@@ -485,6 +485,11 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* Statuses delivered to callbacks are those vigil_http_response documents:
+ * VIGIL_OK, VIGIL_ETIMEDOUT, VIGIL_ETOOBIG, VIGIL_EPROTO, VIGIL_EIO and
+ * VIGIL_ECANCELED. Local failures (out of memory, a libcurl handle that
+ * cannot be set up) are reported as VIGIL_EIO with a text that says so. */
+
 /* A libcurl callback could not set up what this transfer needs: remember
  * why, and let drain() end it once curl_multi_socket_action returned. */
 static void doom(struct core_http *c, CURL *e, int status, const char *msg)
@@ -566,7 +571,7 @@ static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void
     if (!s) {
         s = calloc(1, sizeof *s);
         if (!s) {
-            doom(c, e, VIGIL_ENOMEM, "out of memory for a socket context");
+            doom(c, e, VIGIL_EIO, "out of memory for a socket context");
             return 0;
         }
         int rc = uv_poll_init_socket(c->loop, &s->poll, fd);
@@ -718,7 +723,7 @@ static void start_transfer(struct core_http *c, struct vigil_http_call *call)
 {
     CURL *e = c->npool > 0 ? c->pool[--c->npool] : curl_easy_init();
     if (!e) {
-        call_set_error(call, VIGIL_ENOMEM, "out of memory for a transfer");
+        call_set_error(call, VIGIL_EIO, "out of memory for a transfer");
         call_done(c, call);
         schedule_delivery(c);
         return;
@@ -734,7 +739,7 @@ static void start_transfer(struct core_http *c, struct vigil_http_call *call)
                  curl_easy_strerror(rc));
         call->easy = NULL;
         release_easy(c, e);
-        call_set_error(call, rc == CURLE_OUT_OF_MEMORY ? VIGIL_ENOMEM : VIGIL_EINVAL, msg);
+        call_set_error(call, VIGIL_EIO, msg);
         call_done(c, call);
         schedule_delivery(c);
         return;
@@ -745,7 +750,7 @@ static void start_transfer(struct core_http *c, struct vigil_http_call *call)
         snprintf(msg, sizeof msg, "cannot start the transfer: %s", curl_multi_strerror(mc));
         call->easy = NULL;
         release_easy(c, e);
-        call_set_error(call, mc == CURLM_OUT_OF_MEMORY ? VIGIL_ENOMEM : VIGIL_EIO, msg);
+        call_set_error(call, VIGIL_EIO, msg);
         call_done(c, call);
         schedule_delivery(c);
         return;
@@ -790,7 +795,6 @@ static int status_of(CURLcode res)
     switch (res) {
     case CURLE_OPERATION_TIMEDOUT: return VIGIL_ETIMEDOUT;
     case CURLE_FILESIZE_EXCEEDED: return VIGIL_ETOOBIG;
-    case CURLE_OUT_OF_MEMORY: return VIGIL_ENOMEM;
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_TOO_MANY_REDIRECTS:
     case CURLE_URL_MALFORMAT:
@@ -848,7 +852,7 @@ static void finish_transfer(struct core_http *c, struct vigil_http_call *call, C
         call->error =
             dup_printf("body larger than %" PRIu64 " bytes (%s %s)", call->max_body, m, call->url);
     } else if (call->oom || res == CURLE_OUT_OF_MEMORY) {
-        call->status = VIGIL_ENOMEM;
+        call->status = VIGIL_EIO;
         call->error =
             dup_printf("out of memory while receiving the response (%s %s)", m, call->url);
     } else if (res == CURLE_UNSUPPORTED_PROTOCOL) {

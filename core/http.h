@@ -70,8 +70,8 @@ enum core_http_outcome {
     CORE_HTTP_OUT_TOO_BIG,  /* VIGIL_ETOOBIG: body over max_body */
     CORE_HTTP_OUT_PROTOCOL, /* VIGIL_EPROTO: refused protocol or redirect,
                                too many redirects, malformed response */
-    CORE_HTTP_OUT_NETWORK,  /* VIGIL_EIO (and VIGIL_ENOMEM): DNS, connect,
-                               TLS, reset... */
+    CORE_HTTP_OUT_NETWORK,  /* VIGIL_EIO: DNS, connect, TLS, reset...,
+                               and local failures (out of memory) */
     CORE_HTTP_OUT_CANCELED, /* VIGIL_ECANCELED: core_http_cancel or close */
     CORE_HTTP_OUTCOMES
 };

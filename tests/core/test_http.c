@@ -94,6 +94,9 @@ static void on_resp(void *arg, const struct vigil_http_response *r)
     res->total_time_s = r->total_time_s;
     if (r->status != VIGIL_OK)
         CHECK(r->error != NULL && r->error[0] != '\0');
+    /* Only the statuses plugin.h documents for vigil_http_response. */
+    CHECK(r->status == VIGIL_OK || r->status == VIGIL_ETIMEDOUT || r->status == VIGIL_ETOOBIG ||
+          r->status == VIGIL_EPROTO || r->status == VIGIL_EIO || r->status == VIGIL_ECANCELED);
     if (getenv("TEST_VERBOSE"))
         fprintf(stderr, "    -> status %d code %ld body %zu wire %" PRIu64 " %.3fs %s\n", r->status,
                 r->http_code, r->body_len, r->wire_bytes, r->total_time_s,
