@@ -580,7 +580,7 @@ static void test_hang_total_timeout(void)
     struct vigil_http_request req = {.timeout_ms = 300};
     CHECK_INT(fetch(&f, "/hang", &req, &b, 10000), ==, VIGIL_OK);
     CHECK_INT(b.status, ==, VIGIL_ETIMEDOUT);
-    CHECK(b.total_time_s >= 0.25 && b.total_time_s < a.total_time_s);
+    CHECK(b.total_time_s >= 0.25 && b.total_time_s < 5.0);
     CHECK_INT(b.http_code, ==, 0);
     result_free(&a);
     result_free(&b);
@@ -811,8 +811,11 @@ static void test_per_host_cap(void)
     struct result r[10];
     memset(r, 0, sizeof r);
     int done = 0;
-    for (int i = 0; i < 10; i++)
-        CHECK_INT(start(&f, "/slow", NULL, &r[i], NULL), ==, VIGIL_OK);
+    for (int i = 0; i < 10; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/slow?i=%d", i);
+        CHECK_INT(start(&f, path, NULL, &r[i], NULL), ==, VIGIL_OK);
+    }
     struct core_http_stats st;
     core_http_stats(f.c, &st);
     CHECK_INT(st.active, ==, 2);
@@ -829,9 +832,14 @@ static void test_per_host_cap(void)
         CHECK_INT(r[i].http_code, ==, 200);
         result_free(&r[i]);
     }
-    /* FIFO: completion order follows the start order. */
-    for (int i = 2; i < 10; i++)
-        CHECK_INT(r[i].order, >, r[i - 2].order);
+    /* FIFO: requests reach the server in the order they were made (two at
+     * a time, so neighbours may swap). */
+    for (size_t pos = 0; pos < 10; pos++) {
+        struct httpd_request_info info;
+        REQUIRE(httpd_request_info(f.srv, "/slow", pos, &info) == 0);
+        int i = (int)strtol(info.target + strlen("/slow?i="), NULL, 10);
+        CHECK_INT(abs(i - (int)pos), <=, 1);
+    }
     CHECK_INT(httpd_max_connections(f.srv), <=, 2);
     CHECK_INT(httpd_max_inflight(f.srv), ==, 2);
     CHECK_INT(httpd_connection_count(f.srv), <=, 2); /* kept alive and reused */
