@@ -114,14 +114,16 @@ int core_http_create(uv_loop_t *loop, const struct core_http_config *cfg, struct
  * called exactly once, on the loop thread, from the loop (never from inside
  * this function or from inside a libcurl callback), when this returns
  * VIGIL_OK; never when it returns an error. cb may start new requests,
- * cancel others or close the client.
+ * cancel others or close the client. resp->status is one of those
+ * struct vigil_http_response lists: VIGIL_OK for any HTTP response,
+ * VIGIL_ETIMEDOUT, VIGIL_ETOOBIG, VIGIL_EPROTO, VIGIL_EIO (local failures
+ * such as out of memory included) or VIGIL_ECANCELED.
  *
  * Synchronous errors: VIGIL_EINVAL (req or cb NULL, struct_size smaller
- * than the ABI 1.0 struct,
- * URL missing or not http:// / https://, method not a token, CR/LF in a
- * header or validator), VIGIL_ETOOBIG (the wait queue is full),
- * VIGIL_ESTATE (the client is closing), VIGIL_ENOMEM. The reason is logged
- * at debug level.
+ * than the ABI 1.0 struct, URL missing or not http:// / https://, method
+ * not a token, CR/LF in a header or validator), VIGIL_ETOOBIG (the wait
+ * queue is full), VIGIL_ESTATE (the client is closing), VIGIL_ENOMEM. The
+ * reason is logged at debug level.
  *
  * *call (call may be NULL) receives a handle for core_http_cancel(), valid
  * until cb returns.
@@ -141,9 +143,10 @@ void core_http_cancel(struct vigil_http_call *call);
  * VIGIL_ECANCELED on a later loop iteration; a callback that then calls
  * core_http_request() gets VIGIL_ESTATE), release every libcurl handle and
  * close the libuv handles. closed(arg) (may be NULL) runs once the loop has
- * released every handle; the client is freed just before it. c must not be
- * used after this call except by the callbacks still to come. Calling it
- * again is a no-op. May be called from inside a request callback. */
+ * released every handle; the client is freed just before it. Until then c
+ * may still be given to core_http_request() (VIGIL_ESTATE),
+ * core_http_cancel(), core_http_stats() and core_http_close() (a no-op);
+ * not after. May be called from inside a request callback. */
 void core_http_close(struct core_http *c, void (*closed)(void *arg), void *arg);
 
 /* Snapshot of the counters (loop thread). */
