@@ -212,7 +212,7 @@ int cli_run(struct cli_globals *g, int argc, char **argv)
         .workers = workers >= 0 ? (int)workers : (int)def->settings.workers,
         .once = once,
         .state_dir = state_dir ? state_dir : def->settings.state_dir,
-        .http = def->settings.http,
+        .http = &def->settings.http,
         .on_drained = on_drained,
         .arg = r,
     };

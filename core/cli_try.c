@@ -195,7 +195,7 @@ int cli_try(struct cli_globals *g, int argc, char **argv)
     struct vigil_error verr = {0};
     struct core_engine_config cfg = {.log = &g->log, .loader = &loader, .workers = 0, .once = 1,
                                      .state_dir = def->settings.state_dir,
-                                     .http = def->settings.http};
+                                     .http = &def->settings.http};
     int rc = CLI_OK;
     size_t ntransforms = def->ntransforms;
     if (core_engine_create(&loop, &cfg, &engine, &verr) != VIGIL_OK) {

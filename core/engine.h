@@ -32,7 +32,7 @@ struct core_engine_config {
     int workers;                  /* threads; -1 = one per CPU */
     int once;                     /* one pass of every source, then drain */
     const char *state_dir;        /* NULL = default (see docs/cli.md) */
-    const json_t *http;           /* shared HTTP client settings; may be NULL */
+    const struct core_http_settings *http; /* shared client; NULL = defaults */
     /* Called once when, in once mode, every source finished its pass and
      * every pipeline is empty. */
     void (*on_drained)(void *arg);

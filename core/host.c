@@ -12,7 +12,13 @@
 #include <time.h>
 
 #include "engine_internal.h"
+#include "fsutil.h"
+#include "http.h"
 #include "store.h"
+
+#ifndef VIGIL_HOST_VERSION
+#define VIGIL_HOST_VERSION "0"
+#endif
 
 static struct core_engine *eng(struct vigil_instance *ins)
 {
@@ -54,28 +60,11 @@ static int h_resolve_path(struct vigil_instance *ins, const char *path, char *ou
     return (n < 0 || (size_t)n >= outlen) ? VIGIL_ETOOBIG : VIGIL_OK;
 }
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof tmp)
-        return -1;
-    memcpy(tmp, dir, n + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return (mkdir(tmp, 0700) != 0 && errno != EEXIST) ? -1 : 0;
-}
 
 static const char *h_state_dir(struct vigil_instance *ins)
 {
     const char *dir = core_engine_state_dir(eng(ins));
-    if (mkdir_p(dir) != 0) {
+    if (fsutil_mkdir_p(dir) != 0) {
         h_log(ins, VIGIL_LOG_ERROR, "state directory %s cannot be created: %s", dir,
               strerror(errno));
         return NULL;
@@ -262,26 +251,80 @@ static int h_run_once(struct vigil_instance *ins)
 
 /* --- HTTP ---------------------------------------------------------------- */
 
+static void http_log(void *arg, int level, const char *msg)
+{
+    struct core_engine *e = arg;
+    core_log_write(e->cfg.log, level, NULL, "http", "%s", msg);
+}
+
+/* The client is created on first use: most pipelines never fetch. */
+static struct core_http *http_client(struct vigil_instance *ins)
+{
+    struct core_engine *e = eng(ins);
+    if (e->http || e->http_failed)
+        return e->http;
+    struct core_http_config cfg = {0};
+    const struct core_http_settings *hs = e->cfg.http;
+    cfg.version = VIGIL_HOST_VERSION;
+    if (hs) {
+        cfg.user_agent = hs->user_agent;
+        cfg.max_total = (long)hs->max_total;
+        cfg.max_per_host = (long)hs->max_per_host;
+        cfg.max_queued = (long)hs->max_queued;
+        cfg.connect_timeout_ms = hs->connect_timeout_ms;
+        cfg.timeout_ms = hs->timeout_ms;
+        cfg.low_speed_limit = (long)hs->low_speed_limit;
+        cfg.low_speed_time_ms = hs->low_speed_time_ms;
+        cfg.max_body = hs->max_body;
+        cfg.max_redirects = (long)hs->max_redirects;
+        cfg.http2 = hs->http1_only ? -1 : 0;
+        cfg.proxy = hs->proxy;
+    }
+    cfg.log = http_log;
+    cfg.log_arg = e;
+    struct vigil_error err = {0};
+    if (core_http_create(e->loop, &cfg, &e->http, &err) != VIGIL_OK) {
+        core_log_error(e->cfg.log, "http", "cannot create the HTTP client: %s", err.msg);
+        e->http_failed = 1;
+    }
+    return e->http;
+}
+
 static int h_http_request(struct vigil_instance *ins, const struct vigil_http_request *req,
                           vigil_http_cb cb, void *arg, struct vigil_http_call **call)
 {
-    (void)req;
-    (void)cb;
-    (void)arg;
-    (void)call;
-    h_log(ins, VIGIL_LOG_ERROR, "the shared HTTP client is not available in this build");
-    return VIGIL_EUNSUPPORTED;
+    if (!core_engine_on_loop(eng(ins))) {
+        h_log(ins, VIGIL_LOG_ERROR, "http_request called outside the loop thread");
+        return VIGIL_ESTATE;
+    }
+    if (eng(ins)->stopping && !eng(ins)->http)
+        return VIGIL_ESTATE;
+    struct core_http *c = http_client(ins);
+    if (!c)
+        return VIGIL_EIO;
+    int rc = core_http_request(c, req, cb, arg, call);
+    if (rc != VIGIL_OK)
+        h_log(ins, VIGIL_LOG_DEBUG, "HTTP request refused: %s (%s)", vigil_strerror(rc),
+              req && req->url ? req->url : "no URL");
+    return rc;
 }
 
 static void h_http_cancel(struct vigil_http_call *call)
 {
-    (void)call;
+    if (call)
+        core_http_cancel(call);
 }
 
 void core_host_http_close(struct core_engine *e, void (*closed)(void *arg), void *arg)
 {
-    (void)e;
-    closed(arg);
+    if (!e->http) {
+        closed(arg);
+        return;
+    }
+    struct core_http *c = e->http;
+    e->http = NULL;
+    e->http_failed = 1; /* no new client during shutdown */
+    core_http_close(c, closed, arg);
 }
 
 const struct vigil_host core_host_table = {

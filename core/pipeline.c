@@ -28,8 +28,8 @@ static const struct vigil_option settings_table[] = {
      3600000, NULL, "how long shutdown waits for documents in flight"},
     {"state_dir", VIGIL_OPT_STR, NULL, VIGIL_OPT_PATH, offsetof(struct core_settings, state_dir),
      VIGIL_NOBOUNDS, NULL, "directory for the state database"},
-    {"http", VIGIL_OPT_JSON, NULL, 0, offsetof(struct core_settings, http), VIGIL_NOBOUNDS, NULL,
-     "shared HTTP client settings (docs/http.md)"},
+    {"http", VIGIL_OPT_JSON, NULL, 0, offsetof(struct core_settings, http_json), VIGIL_NOBOUNDS,
+     NULL, "shared HTTP client settings (docs/http.md)"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 static const struct vigil_plugin settings_plugin = {
@@ -37,6 +37,41 @@ static const struct vigil_plugin settings_plugin = {
     .name = "settings",
     .options = settings_table,
     .conf_size = sizeof(struct core_settings),
+};
+
+#define HS(f) offsetof(struct core_http_settings, f)
+static const struct vigil_option http_table[] = {
+    {"user_agent", VIGIL_OPT_STR, NULL, 0, HS(user_agent), VIGIL_NOBOUNDS, NULL,
+     "User-Agent header (default names Vigil and its version)"},
+    {"max_total", VIGIL_OPT_INT, "64", 0, HS(max_total), 1, 10000, NULL,
+     "concurrent transfers, all hosts"},
+    {"max_per_host", VIGIL_OPT_INT, "6", 0, HS(max_per_host), 1, 1000, NULL,
+     "concurrent transfers per host"},
+    {"max_queued", VIGIL_OPT_INT, "10000", 0, HS(max_queued), 1, 10000000, NULL,
+     "requests waiting for a slot"},
+    {"connect_timeout", VIGIL_OPT_DURATION, "10s", 0, HS(connect_timeout_ms), 1, 3600000, NULL,
+     "time to connect"},
+    {"timeout", VIGIL_OPT_DURATION, "30s", 0, HS(timeout_ms), 1, 86400000, NULL,
+     "whole request, redirects included"},
+    {"low_speed_limit", VIGIL_OPT_INT, "10", 0, HS(low_speed_limit), 0, 1e9, NULL,
+     "bytes per second below which a transfer is too slow"},
+    {"low_speed_time", VIGIL_OPT_DURATION, "20s", 0, HS(low_speed_time_ms), 1000, 86400000, NULL,
+     "how long a transfer may stay too slow"},
+    {"max_body", VIGIL_OPT_SIZE, "10MB", 0, HS(max_body), 1024, 1073741824.0, NULL,
+     "largest decoded body"},
+    {"max_redirects", VIGIL_OPT_INT, "5", 0, HS(max_redirects), -1, 20, NULL,
+     "redirects followed (-1: none)"},
+    {"http1_only", VIGIL_OPT_BOOL, "false", 0, HS(http1_only), VIGIL_NOBOUNDS, NULL,
+     "never use HTTP/2"},
+    {"proxy", VIGIL_OPT_STR, NULL, 0, HS(proxy), VIGIL_NOBOUNDS, NULL,
+     "proxy URL; unset = http_proxy/https_proxy/no_proxy from the environment"},
+    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
+
+static const struct vigil_plugin http_settings_plugin = {
+    VIGIL_PLUGIN_HEADER,
+    .name = "http",
+    .options = http_table,
+    .conf_size = sizeof(struct core_http_settings),
 };
 
 static const char *const top_keys[] = {"name",    "description", "settings", "sources",
@@ -450,6 +485,9 @@ int core_pipeline_load_buffer(const char *name, const char *dir, const char *tex
     const json_t *settings = json_object_get(root, "settings");
     struct core_opt_ctx sctx = {&doc, "/settings", "", "pipeline settings", def->dir};
     core_options_fill(&settings_plugin, settings, &def->settings, &sctx, d);
+    struct core_opt_ctx hctx = {&doc, "/settings/http", "/settings", "HTTP settings", def->dir};
+    core_options_fill(&http_settings_plugin, def->settings.http_json, &def->settings.http, &hctx,
+                      d);
     if (def->settings.queue_low == 0)
         def->settings.queue_low = def->settings.queue_high / 4;
     if (def->settings.queue_low >= def->settings.queue_high && settings)
@@ -513,6 +551,7 @@ void core_pipeline_free(struct core_pipeline_def *def)
     free_stages(def->sources, def->nsources);
     free_stages(def->transforms, def->ntransforms);
     free_stages(def->sinks, def->nsinks);
+    core_options_free(&http_settings_plugin, &def->settings.http);
     core_options_free(&settings_plugin, &def->settings);
     free(def->name);
     free(def->description);

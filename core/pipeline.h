@@ -17,6 +17,19 @@
 #include "loader.h"
 #include "when.h"
 
+/* The shared HTTP client's settings ("settings": {"http": {...}}); zero
+ * means the client's default (docs/http.md). */
+struct core_http_settings {
+    char *user_agent;
+    int64_t max_total, max_per_host, max_queued;
+    int64_t connect_timeout_ms, timeout_ms;
+    int64_t low_speed_limit, low_speed_time_ms;
+    uint64_t max_body;
+    int64_t max_redirects;
+    int http1_only;
+    char *proxy;
+};
+
 /* Settings of one pipeline (the "settings" object). */
 struct core_settings {
     int64_t workers;      /* worker threads; -1 = one per CPU */
@@ -25,8 +38,8 @@ struct core_settings {
     int64_t queue_low;    /* ... and resume; 0 = queue_high / 4 */
     int64_t grace_ms;     /* shutdown drain time */
     char *state_dir;      /* NULL = process default */
-    json_t *http;         /* shared HTTP client settings, validated by the
-                             engine against its own table */
+    json_t *http_json;    /* "http" as written */
+    struct core_http_settings http;
 };
 
 struct core_stage_def {

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "vigil/plugin.h"
 
 #define STORE_SCHEMA_VERSION 1
@@ -30,25 +31,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof tmp)
-        return -1;
-    memcpy(tmp, dir, n + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
 
 static int exec(struct core_store *s, const char *sql, struct vigil_error *err)
 {
@@ -80,7 +62,7 @@ int core_store_open(const char *dir, const struct core_log *log, struct core_sto
         return vigil_error_set(err, VIGIL_ENOMEM, "out of memory");
     s->log = log;
     pthread_mutex_init(&s->mu, NULL);
-    if (mkdir_p(dir) != 0) {
+    if (fsutil_mkdir_p(dir) != 0) {
         rc = vigil_error_set(err, VIGIL_EIO, "state directory %s cannot be created: %s", dir,
                              strerror(errno));
         goto fail;
