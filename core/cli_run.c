@@ -95,8 +95,7 @@ static void on_stopped(void *arg, uint64_t lost)
     r->stopped = 1;
     uv_close((uv_handle_t *)&r->sigint, close_cb);
     uv_close((uv_handle_t *)&r->sigterm, close_cb);
-    if (uv_is_active((uv_handle_t *)&r->progress) || !uv_is_closing((uv_handle_t *)&r->progress))
-        uv_close((uv_handle_t *)&r->progress, close_cb);
+    uv_close((uv_handle_t *)&r->progress, close_cb);
 }
 
 static void begin_stop(struct run_ctx *r)
@@ -224,19 +223,9 @@ int cli_run(struct cli_globals *g, int argc, char **argv)
         rc = CLI_FAILURE;
         goto out_loop;
     }
-    struct core_pipeline *pl;
-    if (core_engine_add(r->engine, def, &pl, &err) != VIGIL_OK ||
-        core_pipeline_start(pl, &err) != VIGIL_OK) {
-        core_log_error(&g->log, "run", "%s", err.msg);
-        rc = CLI_FAILURE;
-        core_engine_stop(r->engine, on_stopped, r);
-        uv_signal_init(&r->loop, &r->sigint);
-        uv_signal_init(&r->loop, &r->sigterm);
-        uv_timer_init(&r->loop, &r->progress);
-        uv_run(&r->loop, UV_RUN_DEFAULT);
-        goto out_engine;
-    }
-
+    /* Signals are handled before anything starts: a signal that arrives
+     * as soon as the pipeline reports it started must drain it, not kill
+     * the process. */
     uv_signal_init(&r->loop, &r->sigint);
     uv_signal_init(&r->loop, &r->sigterm);
     r->sigint.data = r->sigterm.data = r;
@@ -244,6 +233,18 @@ int cli_run(struct cli_globals *g, int argc, char **argv)
     uv_signal_start(&r->sigterm, on_signal, SIGTERM);
     uv_timer_init(&r->loop, &r->progress);
     r->progress.data = r;
+
+    struct core_pipeline *pl;
+    if (core_engine_add(r->engine, def, &pl, &err) != VIGIL_OK ||
+        core_pipeline_start(pl, &err) != VIGIL_OK) {
+        core_log_error(&g->log, "run", "%s", err.msg);
+        rc = CLI_FAILURE;
+        r->stopping = 1;
+        core_engine_stop(r->engine, on_stopped, r);
+        uv_run(&r->loop, UV_RUN_DEFAULT);
+        goto out_engine;
+    }
+
     if (progress < 0)
         progress = once ? 5 : 60;
     if (progress > 0) {

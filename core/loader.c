@@ -393,8 +393,8 @@ void core_loader_scan(struct core_loader *l, core_loader_scan_cb cb, void *arg)
                     cb(arg, NULL, path, &err);
                 } else if (find_loaded(l, kind, us + 1) &&
                            strcmp(find_loaded(l, kind, us + 1)->path, path) != 0) {
-                    /* Shadowed by an earlier directory or a built-in. */
-                    continue;
+                    /* Shadowed by an earlier directory or a built-in: the
+                     * one in use was already reported. */
                 } else if (core_loader_load_path(l, path, kind, us + 1, &p, &err) == VIGIL_OK) {
                     cb(arg, p, path, NULL);
                 } else {
