@@ -366,7 +366,8 @@ def check_alias(rep, f, ptr, alias, etype, stats):
     if word in COMMON_WORDS and word not in COMMON_WORDS_OK and not sens:
         rep.error(f, ptr, "alias %r is also an ordinary word or first name: make it "
                   "case-sensitive" % text)
-    if etype == "person" and not re.search(r"\s", text) and not sens:
+    cased = any(c.lower() != c.upper() for c in text)
+    if etype == "person" and cased and not re.search(r"\s", text) and not sens:
         rep.error(f, ptr, "one-word person alias %r (a surname?) must be case-sensitive" % text)
     return text
 
