@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Check the shipped gazetteer files against docs/gazetteers.md.
 
-Usage: tools/check_gazetteers.py [FILE.json ...]
+Usage: scripts/check_gazetteers.py [FILE.json ...]
        (default: every data/gazetteer/*.json of this checkout)
 
 Python 3 standard library only. Errors make the exit status 1; warnings do
