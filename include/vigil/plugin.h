@@ -278,6 +278,28 @@ struct vigil_http_response {
 
 typedef void (*vigil_http_cb)(void *arg, const struct vigil_http_response *resp);
 
+/* Mail through the same libcurl multi handle (SMTP/SMTPS). The response
+ * reuses struct vigil_http_response: http_code is the last SMTP reply code,
+ * body is NULL. Borrowed for the duration of mail_send(). */
+enum vigil_mail_tls {
+    VIGIL_MAIL_TLS_TRY = 0,      /* STARTTLS when the server offers it */
+    VIGIL_MAIL_TLS_REQUIRED = 1, /* fail unless the session is encrypted */
+    VIGIL_MAIL_TLS_NONE = 2      /* plain SMTP (tests, local relays) */
+};
+
+struct vigil_mail_request {
+    uint32_t struct_size;
+    const char *url;           /* smtp://host[:port] or smtps://host[:port] */
+    const char *from;          /* envelope sender */
+    const char *const *to;     /* NULL-terminated envelope recipients */
+    const char *username;      /* NULL = no authentication */
+    const char *password;
+    int tls;                   /* enum vigil_mail_tls */
+    const void *message;       /* complete RFC 5322 message, CRLF line ends */
+    size_t message_len;
+    int64_t timeout_ms;        /* 0 = client default */
+};
+
 /* ------------------------------------------------------------------------
  * Host services: a versioned function table. Read host->struct_size (or
  * compare abi_minor) before using a function added after 1.0.
@@ -372,8 +394,13 @@ struct vigil_host {
      * VIGIL_ECANCELED. Loop thread only. */
     void (*http_cancel)(struct vigil_http_call *call);
 
+    /* Send one e-mail message on the shared client (same callback rules
+     * as http_request). Loop thread only. */
+    int (*mail_send)(struct vigil_instance *ins, const struct vigil_mail_request *req,
+                     vigil_http_cb cb, void *arg, struct vigil_http_call **call);
+
     /* Later services are appended here; never reordered. */
-    void *reserved[30];
+    void *reserved[29];
 };
 
 /* ------------------------------------------------------------------------
