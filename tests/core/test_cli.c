@@ -268,6 +268,34 @@ static void test_try_shows_each_stage(void)
     proc_free(&p);
 }
 
+static void test_json_logs(void)
+{
+    struct proc p;
+    write_file("jl.json", "{\"sources\": [{\"plugin\": \"gen\", \"options\": {\"count\": 3}}], "
+                          "\"sinks\": [{\"plugin\": \"null\"}]}\n");
+    proc_run(VIGIL("--log-format", "json", "run", path_of("jl.json"), "--once", "--state-dir",
+                   path_of("state")),
+             NULL, 20000, &p);
+    CHECK_INT(p.status, ==, 0);
+    int lines = 0, parsed = 0, has_summary = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(p.err, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        lines++;
+        json_t *o = json_loads(line, 0, NULL);
+        if (json_is_string(json_object_get(o, "ts")) && json_is_string(json_object_get(o, "level")) &&
+            json_is_string(json_object_get(o, "msg")))
+            parsed++;
+        const char *msg = json_string_value(json_object_get(o, "msg"));
+        if (msg && strstr(msg, "3 documents emitted"))
+            has_summary++;
+        json_decref(o);
+    }
+    CHECK_INT(lines, >, 3);
+    CHECK_INT(parsed, ==, lines);
+    CHECK_INT(has_summary, ==, 1);
+    proc_free(&p);
+}
+
 static void test_runtime_failures(void)
 {
     struct proc p;
@@ -309,6 +337,7 @@ int main(void)
     RUN(test_second_signal_exits_at_once);
     RUN(test_try_shows_each_stage);
     RUN(test_runtime_failures);
+    RUN(test_json_logs);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

@@ -407,6 +407,49 @@ static void test_grace_expiry_reports_loss(void)
     json_decref(l.set);
 }
 
+/* Two pipelines in one engine: one that cannot be created is reported and
+ * the other runs. */
+static void test_pipelines_are_isolated(void)
+{
+    struct diags d = {0};
+    struct core_pipeline_def *good = NULL, *bad = NULL;
+    struct vigil_error err = {0};
+    const char *good_text = "{\"name\": \"good\", \"sources\": [{\"plugin\": \"gen\", "
+                            "\"options\": {\"count\": 40}}], \"sinks\": [{\"plugin\": "
+                            "\"collect\", \"options\": {\"path\": \"iso\"}}]}";
+    const char *bad_text = "{\"name\": \"bad\", \"sources\": [{\"plugin\": \"gen\"}], "
+                           "\"sinks\": [{\"id\": \"out\", \"plugin\": \"collect\", "
+                           "\"options\": {\"path\": \"/nonexistent/dir/x\"}}]}";
+    reset("iso");
+    REQUIRE(core_pipeline_load_buffer("good.json", tmpdir, good_text, strlen(good_text), &loader,
+                                      &good, &d) == VIGIL_OK);
+    REQUIRE(core_pipeline_load_buffer("bad.json", tmpdir, bad_text, strlen(bad_text), &loader,
+                                      &bad, &d) == VIGIL_OK);
+    struct run r;
+    memset(&r, 0, sizeof r);
+    uv_loop_init(&r.loop);
+    struct core_engine_config cfg = {.log = &test_log, .loader = &loader, .workers = 2, .once = 1,
+                                     .state_dir = tmpdir, .on_drained = on_drained, .arg = &r};
+    REQUIRE(core_engine_create(&r.loop, &cfg, &r.e, &err) == VIGIL_OK);
+    struct core_pipeline *pl;
+    CHECK_INT(core_engine_add(r.e, bad, &pl, &err), !=, VIGIL_OK);
+    CHECK_CONTAINS(err.msg, "pipeline 'bad': sink 'out' (plugin 'collect'): cannot open");
+    REQUIRE(core_engine_add(r.e, good, &pl, &err) == VIGIL_OK);
+    REQUIRE(core_pipeline_start(pl, &err) == VIGIL_OK);
+    uv_timer_init(&r.loop, &r.sampler);
+    uv_timer_init(&r.loop, &r.deadline);
+    uv_timer_init(&r.loop, &r.stopper);
+    r.deadline.data = &r;
+    uv_timer_start(&r.deadline, on_deadline, 30000, 0);
+    uv_run(&r.loop, UV_RUN_DEFAULT);
+    core_engine_free(r.e);
+    CHECK_INT(uv_loop_close(&r.loop), ==, 0);
+    struct lines l = read_lines("iso");
+    CHECK_INT(l.n, ==, 40);
+    json_decref(l.set);
+    diags_free(&d);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/vigil-test-engine-XXXXXX");
@@ -425,6 +468,7 @@ int main(void)
     RUN(test_async_transform_and_routing);
     RUN(test_graceful_stop_loses_nothing);
     RUN(test_grace_expiry_reports_loss);
+    RUN(test_pipelines_are_isolated);
     core_loader_close(&loader);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

@@ -34,11 +34,32 @@ static int mark_create(const struct vigil_host *host, struct vigil_instance *ins
     return VIGIL_OK;
 }
 
+/* Per-worker scratch: proves each worker gets its own state. */
+struct mark_worker {
+    unsigned long uses;
+};
+
+static int mark_worker_init(void *state, void **wstate, struct vigil_error *err)
+{
+    (void)state;
+    *wstate = calloc(1, sizeof(struct mark_worker));
+    return *wstate ? VIGIL_OK : vigil_error_set(err, VIGIL_ENOMEM, "out of memory");
+}
+
+static void mark_worker_fini(void *state, void *wstate)
+{
+    (void)state;
+    free(wstate);
+}
+
 static int mark_process(void *state, void *wstate, json_t *doc, struct vigil_error *err)
 {
     struct mark *m = state;
+    struct mark_worker *w = wstate;
     const char *id = json_string_value(json_object_get(doc, "id"));
-    (void)wstate;
+    if (!w)
+        return vigil_error_set(err, VIGIL_ESTATE, "no worker state");
+    w->uses++;
     if (m->conf->fail_if && id && strstr(id, m->conf->fail_if))
         return vigil_error_set(err, VIGIL_EPARSE, "refusing %s on purpose", id);
     if (m->conf->drop_if && id && strstr(id, m->conf->drop_if))
@@ -71,6 +92,8 @@ static const struct vigil_plugin mark_plugin = {
     .create = mark_create,
     .destroy = mark_destroy,
     .process = mark_process,
+    .worker_init = mark_worker_init,
+    .worker_fini = mark_worker_fini,
 };
 
 VIGIL_PLUGIN_EXPORT(mark_plugin)
