@@ -36,5 +36,6 @@ int cli_run(struct cli_globals *g, int argc, char **argv);
 int cli_validate(struct cli_globals *g, int argc, char **argv);
 int cli_plugins(struct cli_globals *g, int argc, char **argv);
 int cli_try(struct cli_globals *g, int argc, char **argv);
+int cli_alerts(struct cli_globals *g, int argc, char **argv);
 
 #endif

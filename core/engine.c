@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alerts.h"
 #include "hash.h"
+#include "outbox.h"
 #include "store.h"
 
 #define COMMIT_INTERVAL_MS 100
@@ -130,25 +132,6 @@ static void ins_log(struct vigil_instance *ins, int level, const char *fmt, ...)
  * State store (lazily opened: most runs never need it)
  * --------------------------------------------------------------------- */
 
-static char *default_state_dir(void)
-{
-    const char *env = getenv("VIGIL_STATE_DIR");
-    char buf[4096];
-    if (env && *env)
-        return strdup(env);
-    env = getenv("XDG_STATE_HOME");
-    if (env && *env) {
-        snprintf(buf, sizeof buf, "%s/vigil", env);
-        return strdup(buf);
-    }
-    env = getenv("HOME");
-    if (env && *env) {
-        snprintf(buf, sizeof buf, "%s/.local/state/vigil", env);
-        return strdup(buf);
-    }
-    return strdup(".vigil-state");
-}
-
 const char *core_engine_state_dir(struct core_engine *e)
 {
     return e->state_dir;
@@ -202,7 +185,7 @@ int core_engine_create(uv_loop_t *loop, const struct core_engine_config *cfg,
     e->loop_thread = pthread_self();
     e->rng = ((uint64_t)wall_ms() << 20) ^ (uint64_t)getpid() ^ 0x9e3779b97f4a7c15ULL;
     pthread_mutex_init(&e->store_mu, NULL);
-    e->state_dir = cfg->state_dir ? strdup(cfg->state_dir) : default_state_dir();
+    e->state_dir = cfg->state_dir ? strdup(cfg->state_dir) : core_store_default_dir();
 
     int nthreads = cfg->workers;
     if (nthreads < 0) {
@@ -843,7 +826,7 @@ static void deliver_done_cb(void *arg, int status, int64_t retry_after_ms, const
     pl->completed_tail = dl;
 }
 
-static void finish_delivery(struct core_delivery *dl, int status)
+void core_engine_finish_delivery(struct core_delivery *dl, int status)
 {
     struct core_doc *d = dl->doc;
     if (status != VIGIL_OK)
@@ -890,7 +873,7 @@ static void cancel_retries(struct core_pipeline *pl)
             pl->lost++;
             ins_log(sink, VIGIL_LOG_ERROR, "document %s not delivered before shutdown: %s",
                     dl->d.id, dl->reason[0] ? dl->reason : "waiting for a retry");
-            finish_delivery(dl, VIGIL_ECANCELED);
+            core_engine_finish_delivery(dl, VIGIL_ECANCELED);
         }
     }
 }
@@ -918,7 +901,7 @@ static void handle_completed(struct core_pipeline *pl)
 
         if (dl->result == VIGIL_DELIVERED) {
             sink->n_out++;
-            finish_delivery(dl, VIGIL_OK);
+            core_engine_finish_delivery(dl, VIGIL_OK);
             continue;
         }
         int stopping = pl->phase >= PL_STOPPING || pl->abandon;
@@ -954,7 +937,7 @@ static void handle_completed(struct core_pipeline *pl)
                     dl->d.id, dl->d.attempt, dl->d.attempt == 1 ? "" : "s",
                     dl->reason[0] ? dl->reason : "permanent failure");
         }
-        finish_delivery(dl, VIGIL_EIO);
+        core_engine_finish_delivery(dl, VIGIL_EIO);
     }
 }
 
@@ -986,6 +969,16 @@ static int pipeline_idle(const struct core_pipeline *pl)
     return pl->inflight == 0 && pl->jobs == 0;
 }
 
+/* Every alert sink has delivered everything in its outbox. */
+static int alerts_idle(struct core_pipeline *pl)
+{
+    for (size_t i = 0; i < pl->def->nsinks; i++) {
+        if (pl->sinks[i].alerts && !core_alertsink_idle(&pl->sinks[i]))
+            return 0;
+    }
+    return 1;
+}
+
 static void check_once_drained(struct core_engine *e)
 {
     if (!e->cfg.once || e->stopping)
@@ -999,6 +992,11 @@ static void check_once_drained(struct core_engine *e)
                 return;
         }
         if (!pipeline_idle(pl))
+            return;
+        /* One pass is over: a digest goes out now rather than later. */
+        for (size_t i = 0; i < pl->def->nsinks; i++)
+            core_alertsink_flush(&pl->sinks[i]);
+        if (!alerts_idle(pl))
             return;
     }
     if (e->cfg.on_drained && !e->stopped_reported) {
@@ -1039,7 +1037,7 @@ static int pump_pipeline(struct core_pipeline *pl)
             struct core_delivery *dl;
             while ((dl = lq_pop(&pl->sinks[i].q)) != NULL) {
                 pl->lost++;
-                finish_delivery(dl, VIGIL_ECANCELED);
+                core_engine_finish_delivery(dl, VIGIL_ECANCELED);
             }
         }
     }
@@ -1054,9 +1052,15 @@ static int pump_pipeline(struct core_pipeline *pl)
     }
 
     for (size_t i = 0; i < pl->def->nsinks; i++) {
-        size_t before = pl->sinks[i].q.n;
-        dispatch_sink(&pl->sinks[i]);
-        progress |= pl->sinks[i].q.n != before;
+        struct vigil_instance *sink = &pl->sinks[i];
+        if (sink->alerts) {
+            progress |= core_alertsink_accept(sink);
+            progress |= core_alertsink_dispatch(sink);
+            continue;
+        }
+        size_t before = sink->q.n;
+        dispatch_sink(sink);
+        progress |= sink->q.n != before;
     }
     for (size_t s = pl->nsteps; s-- > 0;) {
         struct core_step *st = &pl->steps[s];
@@ -1127,6 +1131,12 @@ int core_pipeline_start(struct core_pipeline *pl, struct vigil_error *err)
         }
     }
     pl->phase = PL_STARTED;
+    for (size_t i = 0; i < pl->def->nsinks; i++) {
+        if (pl->def->sinks[i].policy && core_alertsink_init(&pl->sinks[i]) != VIGIL_OK)
+            core_log_write(pl->eng->cfg.log, VIGIL_LOG_ERROR, pl->def->name,
+                           pl->def->sinks[i].id, "out of memory setting up alerts");
+    }
+    core_engine_purge_outbox(pl->eng);
     for (size_t i = 0; i < pl->def->nsources; i++) {
         struct vigil_instance *s = &pl->sources[i];
         if (!s->def->enabled)
@@ -1194,7 +1204,7 @@ static void destroy_pipeline(struct core_pipeline *pl)
         struct core_delivery *dl;
         while ((dl = lq_pop(&pl->sinks[i].q)) != NULL) {
             pl->lost++;
-            finish_delivery(dl, VIGIL_ECANCELED);
+            core_engine_finish_delivery(dl, VIGIL_ECANCELED);
         }
     }
     for (size_t t = 0; t < pl->def->ntransforms; t++) {
@@ -1205,6 +1215,18 @@ static void destroy_pipeline(struct core_pipeline *pl)
                 ins->p->worker_fini(ins->state, pl->wstate[k]);
             pl->winit[k] = 0;
         }
+    }
+    for (size_t i = 0; i < pl->def->nsinks; i++) {
+        struct vigil_instance *sink = &pl->sinks[i];
+        if (!sink->alerts)
+            continue;
+        int64_t pending = core_alertsink_pending(sink);
+        if (pending > 0)
+            core_log_write(pl->eng->cfg.log, VIGIL_LOG_WARN, pl->def->name, sink->def->id,
+                           "%lld alert%s wait in the outbox; they will be delivered when this "
+                           "pipeline starts again",
+                           (long long)pending, pending == 1 ? "" : "s");
+        core_alertsink_close(sink);
     }
     for (size_t i = 0; i < pl->def->nsources; i++)
         destroy_instance(&pl->sources[i]);
@@ -1257,6 +1279,10 @@ static void pipeline_advance_stop(struct core_pipeline *pl)
             if (pl->grace_expired && waiting_retries)
                 cancel_retries(pl);
             if (!pipeline_idle(pl) && !pl->abandon)
+                return;
+            /* Alerts already accepted are safe in the outbox; use the grace
+             * period to deliver them, but they are not lost if it ends. */
+            if (!pl->grace_expired && !alerts_idle(pl))
                 return;
             if (pl->abandon && (pl->jobs > 0 || outstanding(pl) > 0)) {
                 /* Let running jobs and deliveries come back first. */
@@ -1364,6 +1390,12 @@ static void engine_finish(struct core_engine *e)
     uv_close((uv_handle_t *)&e->prepare, NULL);
     uv_timer_stop(&e->commit_timer);
     uv_close((uv_handle_t *)&e->commit_timer, NULL);
+    if (e->purge_timer) {
+        uv_close((uv_handle_t *)e->purge_timer, (uv_close_cb)free);
+        e->purge_timer = NULL;
+    }
+    core_outbox_close(e->outbox);
+    e->outbox = NULL;
     if (e->store) {
         core_store_commit(e->store);
         core_store_close(e->store);
@@ -1385,6 +1417,8 @@ void core_engine_stop(struct core_engine *e, void (*done)(void *arg, uint64_t lo
         if (pl->phase != PL_STARTED)
             continue;
         stop_sources(pl);
+        for (size_t i = 0; i < pl->def->nsinks; i++)
+            core_alertsink_flush(&pl->sinks[i]);
         pl->phase = PL_DRAINING;
         int64_t grace = pl->def->settings.grace_ms;
         pl->stop_deadline_ms = wall_ms() + grace + STOP_HARD_DEADLINE_MS;
@@ -1422,6 +1456,45 @@ void core_engine_free(struct core_engine *e)
     pthread_mutex_destroy(&e->store_mu);
     free(e->state_dir);
     free(e);
+}
+
+/* ------------------------------------------------------------------------
+ * Outbox retention
+ * --------------------------------------------------------------------- */
+
+static void on_purge(uv_timer_t *t)
+{
+    struct core_engine *e = t->data;
+    int64_t retention = 0;
+    if (!e->outbox)
+        return;
+    for (struct core_pipeline *pl = e->pipelines; pl; pl = pl->next) {
+        for (size_t i = 0; i < pl->def->nsinks; i++) {
+            const struct core_alert_policy *p = pl->def->sinks[i].policy;
+            if (p && p->retention_ms > retention)
+                retention = p->retention_ms;
+        }
+    }
+    if (retention > 0) {
+        int n = core_outbox_purge(e->outbox, wall_ms(), retention);
+        if (n > 0)
+            core_log_debug(e->cfg.log, "outbox", "purged %d rows older than the retention", n);
+    }
+}
+
+/* Keep the outbox bounded: delivered alerts and dead letters older than
+ * the longest retention go, once at start and every hour. */
+void core_engine_purge_outbox(struct core_engine *e)
+{
+    if (e->purge_timer || !e->outbox)
+        return;
+    e->purge_timer = malloc(sizeof *e->purge_timer);
+    if (!e->purge_timer)
+        return;
+    uv_timer_init(e->loop, e->purge_timer);
+    e->purge_timer->data = e;
+    uv_timer_start(e->purge_timer, on_purge, 0, 3600000);
+    uv_unref((uv_handle_t *)e->purge_timer);
 }
 
 /* ------------------------------------------------------------------------

@@ -14,6 +14,8 @@
 #include "workers.h"
 
 struct core_http;
+struct core_outbox;
+struct core_alertsink;
 
 /* A document in flight, owned by the engine. */
 struct core_doc {
@@ -100,6 +102,7 @@ struct vigil_instance {
     size_t retry_waiting;
     struct core_delivery *retry_list; /* waiting for their retry timer */
     int flush_pending;
+    struct core_alertsink *alerts; /* sinks with an alert policy */
 };
 
 /* A run of consecutive transforms: synchronous ones run as one batch on a
@@ -166,6 +169,9 @@ struct core_engine {
     pthread_mutex_t store_mu;
     struct core_http *http;
     int http_failed;
+    struct core_outbox *outbox; /* opened when the first alert sink starts */
+    int outbox_failed;
+    uv_timer_t *purge_timer;
     struct core_pipeline *pipelines;
     int stopping;
     int stopped_reported;
@@ -184,6 +190,18 @@ struct core_store *core_engine_store(struct core_engine *e);
 const char *core_engine_state_dir(struct core_engine *e);
 int core_engine_emit(struct vigil_instance *ins, json_t *doc, vigil_ack_cb ack, void *arg);
 void core_engine_pass_done(void *arg, int status);
+/* A document's delivery to one sink is over (engine.c). */
+void core_engine_finish_delivery(struct core_delivery *dl, int status);
+
+/* engine_alerts.c: sinks with an alert policy */
+int core_alertsink_init(struct vigil_instance *sink);
+int core_alertsink_accept(struct vigil_instance *sink);
+int core_alertsink_dispatch(struct vigil_instance *sink);
+int core_alertsink_idle(struct vigil_instance *sink);
+void core_alertsink_flush(struct vigil_instance *sink);
+int64_t core_alertsink_pending(struct vigil_instance *sink);
+void core_alertsink_close(struct vigil_instance *sink);
+void core_engine_purge_outbox(struct core_engine *e);
 
 /* host.c */
 extern const struct vigil_host core_host_table;

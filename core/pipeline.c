@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alerts.h"
 #include "buf.h"
 #include "hash.h"
 #include "options.h"
@@ -256,8 +257,11 @@ static int load_stage_extras(struct core_stage_def *st, const json_t *obj, const
             }
         }
         const json_t *alert = json_object_get(obj, "alert");
-        if (alert)
+        if (alert) {
             st->alert = json_incref((json_t *)alert);
+            snprintf(ptr, sizeof ptr, "%s/alert", st->pointer);
+            errors += core_alert_policy_compile(alert, doc, ptr, &st->policy, d);
+        }
     }
     return errors;
 }
@@ -539,6 +543,7 @@ static void free_stages(struct core_stage_def *st, size_t n)
         free(st[i].id);
         json_decref(st[i].options);
         json_decref(st[i].alert);
+        core_alert_policy_free(st[i].policy);
         core_when_free(st[i].when);
     }
     free(st);

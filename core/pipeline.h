@@ -17,6 +17,8 @@
 #include "loader.h"
 #include "when.h"
 
+struct core_alert_policy;
+
 /* The shared HTTP client's settings ("settings": {"http": {...}}); zero
  * means the client's default (docs/http.md). */
 struct core_http_settings {
@@ -60,7 +62,8 @@ struct core_stage_def {
     /* sinks */
     struct core_when *when; /* NULL = everything */
     int64_t retry_base_ms, retry_cap_ms, retry_limit;
-    json_t *alert; /* alert policy; NULL when absent */
+    json_t *alert; /* alert policy as written; NULL when absent */
+    struct core_alert_policy *policy; /* compiled; NULL = plain documents */
 };
 
 struct core_pipeline_def {

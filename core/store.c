@@ -143,6 +143,25 @@ fail:
     return rc;
 }
 
+char *core_store_default_dir(void)
+{
+    const char *env = getenv("VIGIL_STATE_DIR");
+    char buf[4096];
+    if (env && *env)
+        return strdup(env);
+    env = getenv("XDG_STATE_HOME");
+    if (env && *env) {
+        snprintf(buf, sizeof buf, "%s/vigil", env);
+        return strdup(buf);
+    }
+    env = getenv("HOME");
+    if (env && *env) {
+        snprintf(buf, sizeof buf, "%s/.local/state/vigil", env);
+        return strdup(buf);
+    }
+    return strdup(".vigil-state");
+}
+
 const char *core_store_path(const struct core_store *s)
 {
     return s->path;

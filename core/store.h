@@ -29,6 +29,10 @@ struct core_store;
 int core_store_open(const char *dir, const struct core_log *log, struct core_store **out,
                     struct vigil_error *err);
 void core_store_close(struct core_store *s);
+/* The default state directory when none is configured: $VIGIL_STATE_DIR,
+ * $XDG_STATE_HOME/vigil, ~/.local/state/vigil, else ./.vigil-state.
+ * malloc'd. */
+char *core_store_default_dir(void);
 const char *core_store_path(const struct core_store *s);
 
 /* kv. *val is malloc'd and NUL-terminated; VIGIL_ENOTFOUND when absent or

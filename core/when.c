@@ -245,6 +245,11 @@ static int event_matches(const struct core_when *w, const json_t *ev)
     return 1;
 }
 
+int core_when_event_match(const struct core_when *w, const json_t *event)
+{
+    return !w || event_matches(w, event);
+}
+
 static int mentions_entity(const struct core_when *w, const json_t *doc)
 {
     const json_t *ents = json_object_get(doc, "entities");

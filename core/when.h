@@ -27,6 +27,9 @@ int core_when_compile(const json_t *spec, const struct jdoc *doc, const char *po
 /* Does the document satisfy the condition? Any thread; w is read-only. */
 int core_when_match(const struct core_when *w, const json_t *doc);
 void core_when_free(struct core_when *w);
+/* Does one event satisfy the event conditions (event_types, min_severity,
+ * min_confidence)? Used to pick the events that become alerts. */
+int core_when_event_match(const struct core_when *w, const json_t *event);
 
 /* "info".."critical" -> 0..4, -1 if unknown. */
 int core_severity_parse(const char *s);

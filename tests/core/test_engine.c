@@ -6,180 +6,29 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "engine_internal.h"
+#include "enginerun.h"
 #include "pipeline.h"
 #include "test.h"
 
-static struct core_log test_log;
-static struct core_loader loader;
-static char tmpdir[256];
+static struct er_env env;
 
-struct stage_result {
-    char id[64];
-    struct core_stage_stats s;
-};
-
-struct run {
-    uv_loop_t loop;
-    struct core_engine *e;
-    uv_timer_t sampler, deadline, stopper;
-    int stopped;
-    int timed_out;
-    uint64_t lost;
-    uint64_t max_inflight;
-    uint64_t emitted;
-    struct stage_result stages[16];
-    int nstages;
-};
-
-static void sample_pipeline(void *arg, const struct core_pipeline_stats *ps)
+/* Run a pipeline; fails the test when the loop did not close cleanly or the
+ * run hit its deadline. */
+static int run_pipeline(const char *text, int once, int stop_after_ms, struct er_run *r)
 {
-    struct run *r = arg;
-    if (ps->inflight > r->max_inflight)
-        r->max_inflight = ps->inflight;
-    r->emitted = ps->emitted;
-}
-
-static void record_stage(void *arg, const struct core_stage_stats *ss)
-{
-    struct run *r = arg;
-    if (r->nstages < 16) {
-        snprintf(r->stages[r->nstages].id, sizeof r->stages[0].id, "%s", ss->id);
-        r->stages[r->nstages].s = *ss;
-        r->nstages++;
-    }
-}
-
-static void on_sample(uv_timer_t *t)
-{
-    struct run *r = t->data;
-    core_engine_stats(r->e, sample_pipeline, NULL, r);
-}
-
-static void on_stopped(void *arg, uint64_t lost)
-{
-    struct run *r = arg;
-    r->stopped = 1;
-    r->lost = lost;
-    uv_close((uv_handle_t *)&r->sampler, NULL);
-    uv_close((uv_handle_t *)&r->deadline, NULL);
-    uv_close((uv_handle_t *)&r->stopper, NULL);
-}
-
-static void begin_stop(struct run *r)
-{
-    if (r->e->stopping)
-        return;
-    core_engine_stats(r->e, sample_pipeline, record_stage, r);
-    core_engine_stop(r->e, on_stopped, r);
-}
-
-static void on_drained(void *arg)
-{
-    begin_stop(arg);
-}
-
-static void on_deadline(uv_timer_t *t)
-{
-    struct run *r = t->data;
-    r->timed_out = 1;
-    begin_stop(r);
-}
-
-static void on_stopper(uv_timer_t *t)
-{
-    begin_stop(t->data);
-}
-
-/*
- * Run a pipeline text. once: stop when drained; stop_after_ms > 0: stop
- * then (like SIGTERM). Returns 0 when it ran and the loop closed cleanly.
- */
-static int run_pipeline(const char *text, int once, int stop_after_ms, struct run *r)
-{
-    struct diags d = {0};
-    struct core_pipeline_def *def = NULL;
-    struct vigil_error err = {0};
-    memset(r, 0, sizeof *r);
-    if (core_pipeline_load_buffer("test.json", tmpdir, text, strlen(text), &loader, &def, &d) !=
-        VIGIL_OK) {
-        diags_print(&d, stderr);
-        diags_free(&d);
-        return -1;
-    }
-    diags_free(&d);
-    uv_loop_init(&r->loop);
-    struct core_engine_config cfg = {.log = &test_log, .loader = &loader, .workers = 2,
-                                     .once = once, .state_dir = tmpdir,
-                                     .on_drained = on_drained, .arg = r};
-    if (core_engine_create(&r->loop, &cfg, &r->e, &err) != VIGIL_OK)
-        return -1;
-    struct core_pipeline *pl;
-    if (core_engine_add(r->e, def, &pl, &err) != VIGIL_OK ||
-        core_pipeline_start(pl, &err) != VIGIL_OK) {
-        fprintf(stderr, "    %s\n", err.msg);
-        return -1;
-    }
-    uv_timer_init(&r->loop, &r->sampler);
-    uv_timer_init(&r->loop, &r->deadline);
-    uv_timer_init(&r->loop, &r->stopper);
-    r->sampler.data = r->deadline.data = r->stopper.data = r;
-    uv_timer_start(&r->sampler, on_sample, 1, 1);
-    uv_timer_start(&r->deadline, on_deadline, 60000, 0);
-    if (stop_after_ms > 0)
-        uv_timer_start(&r->stopper, on_stopper, (uint64_t)stop_after_ms, 0);
-    uv_run(&r->loop, UV_RUN_DEFAULT);
-    core_engine_free(r->e);
-    int closed = uv_loop_close(&r->loop);
-    CHECK_INT(closed, ==, 0); /* no handle leaked */
+    int rc = er_run(&env, text, once, stop_after_ms, 60000, r);
+    CHECK_INT(r->loop_closed, ==, 0); /* no handle leaked */
     CHECK(!r->timed_out);
-    return r->stopped && closed == 0 ? 0 : -1;
+    return rc;
 }
 
-static const struct core_stage_stats *stage(const struct run *r, const char *id)
-{
-    for (int i = 0; i < r->nstages; i++) {
-        if (strcmp(r->stages[i].id, id) == 0)
-            return &r->stages[i].s;
-    }
-    return NULL;
-}
-
-/* Lines of a file; counts duplicates. */
-struct lines {
-    size_t n;
-    size_t dups;
-    json_t *set;
-};
-
-static struct lines read_lines(const char *name)
-{
-    struct lines l = {0, 0, json_object()};
-    char path[512], line[8192];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = '\0';
-        l.n++;
-        if (json_object_get(l.set, line))
-            l.dups++;
-        json_object_set_new(l.set, line, json_true());
-    }
-    if (f)
-        fclose(f);
-    return l;
-}
-
-static void reset(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    unlink(path);
-}
+#define stage(r, id) er_stage((r), (id))
+#define read_lines(name) er_read_lines(&env, (name))
+#define reset(name) er_remove(&env, (name))
 
 static void test_flow_through_stages(void)
 {
-    struct run r;
+    struct er_run r;
     reset("ids");
     reset("docs.jsonl");
     REQUIRE(run_pipeline("{\"sources\": [{\"id\": \"g\", \"plugin\": \"gen\", \"options\": "
@@ -191,11 +40,11 @@ static void test_flow_through_stages(void)
                          " {\"id\": \"file\", \"plugin\": \"jsonl\", \"options\": {\"path\": "
                          "\"docs.jsonl\"}}]}",
                          1, 0, &r) == 0);
-    struct lines ids = read_lines("ids");
+    struct er_lines ids = read_lines("ids");
     CHECK_INT(ids.n, ==, 500);
     CHECK_INT(ids.dups, ==, 0);
     CHECK(json_object_get(ids.set, "doc-0") && json_object_get(ids.set, "doc-499"));
-    json_decref(ids.set);
+    er_lines_free(&ids);
     CHECK_INT(r.lost, ==, 0);
     CHECK_INT(stage(&r, "b")->in, ==, 500);
     CHECK_INT(stage(&r, "b")->out, ==, 500);
@@ -203,7 +52,7 @@ static void test_flow_through_stages(void)
 
     /* Every document went through a, b, c in that order. */
     char path[512], line[8192];
-    snprintf(path, sizeof path, "%s/docs.jsonl", tmpdir);
+    snprintf(path, sizeof path, "%s/docs.jsonl", env.dir);
     FILE *f = fopen(path, "r");
     REQUIRE(f);
     int n = 0, ordered = 0;
@@ -227,7 +76,7 @@ static void test_flow_through_stages(void)
 
 static void test_backpressure_bounds_memory(void)
 {
-    struct run r;
+    struct er_run r;
     reset("bp");
     REQUIRE(run_pipeline(
                 "{\"settings\": {\"queue_high\": 200, \"queue_low\": 50, \"batch\": 16},"
@@ -239,16 +88,16 @@ static void test_backpressure_bounds_memory(void)
     /* The source is paused at the high mark: never more in flight. */
     CHECK_INT(r.max_inflight, <=, 200);
     CHECK_INT(r.max_inflight, >=, 100); /* and the mark was actually reached */
-    struct lines l = read_lines("bp");
+    struct er_lines l = read_lines("bp");
     CHECK_INT(l.n, ==, 20000); /* nothing lost */
     CHECK_INT(l.dups, ==, 0);
-    json_decref(l.set);
+    er_lines_free(&l);
     CHECK_INT(r.lost, ==, 0);
 }
 
 static void test_stage_errors_pass_or_drop(void)
 {
-    struct run r;
+    struct er_run r;
     /* ids doc-1, doc-10..19, doc-100..199: 111 of 200 contain "-1" */
     reset("pass");
     REQUIRE(run_pipeline("{\"sources\": [{\"plugin\": \"gen\", \"options\": {\"count\": 200}}],"
@@ -260,7 +109,7 @@ static void test_stage_errors_pass_or_drop(void)
     CHECK_INT(stage(&r, "bad")->errors, ==, 111);
     CHECK_INT(stage(&r, "out")->out, ==, 200); /* on_error pass: all go on */
     char path[512], line[8192];
-    snprintf(path, sizeof path, "%s/pass", tmpdir);
+    snprintf(path, sizeof path, "%s/pass", env.dir);
     FILE *f = fopen(path, "r");
     REQUIRE(f);
     int recorded = 0;
@@ -286,29 +135,29 @@ static void test_stage_errors_pass_or_drop(void)
                          " \"sinks\": [{\"id\": \"out\", \"plugin\": \"collect\", \"options\": "
                          "{\"path\": \"drop\"}}]}",
                          1, 0, &r) == 0);
-    struct lines l = read_lines("drop");
+    struct er_lines l = read_lines("drop");
     /* 111 failed and were dropped; of the other 89, "-2" ids are dropped
      * on purpose: doc-2, doc-20..29 (11) */
     CHECK_INT(l.n, ==, 200 - 111 - 11);
     CHECK(!json_object_get(l.set, "doc-1") && !json_object_get(l.set, "doc-25"));
     CHECK(json_object_get(l.set, "doc-3") != NULL);
-    json_decref(l.set);
+    er_lines_free(&l);
     CHECK_INT(stage(&r, "filter")->dropped, ==, 11);
     CHECK_INT(r.lost, ==, 0);
 }
 
 static void test_retries(void)
 {
-    struct run r;
+    struct er_run r;
     reset("retry");
     REQUIRE(run_pipeline("{\"sources\": [{\"plugin\": \"gen\", \"options\": {\"count\": 50}}],"
                          " \"sinks\": [{\"id\": \"out\", \"plugin\": \"collect\", \"retry\": "
                          "{\"base\": \"5ms\", \"cap\": \"20ms\", \"limit\": 5},"
                          " \"options\": {\"path\": \"retry\", \"fail_first\": 2}}]}",
                          1, 0, &r) == 0);
-    struct lines l = read_lines("retry");
+    struct er_lines l = read_lines("retry");
     CHECK_INT(l.n, ==, 50);
-    json_decref(l.set);
+    er_lines_free(&l);
     CHECK_INT(stage(&r, "out")->retries, ==, 100);
     CHECK_INT(stage(&r, "out")->failed, ==, 0);
 
@@ -321,7 +170,7 @@ static void test_retries(void)
                          1, 0, &r) == 0);
     l = read_lines("retry2");
     CHECK_INT(l.n, ==, 0);
-    json_decref(l.set);
+    er_lines_free(&l);
     CHECK_INT(stage(&r, "out")->failed, ==, 10);
     CHECK_INT(stage(&r, "out")->retries, ==, 20);
 
@@ -333,14 +182,14 @@ static void test_retries(void)
                          1, 0, &r) == 0);
     l = read_lines("perm");
     CHECK_INT(l.n, ==, 9);
-    json_decref(l.set);
+    er_lines_free(&l);
     CHECK_INT(stage(&r, "out")->failed, ==, 1);
     CHECK_INT(stage(&r, "out")->retries, ==, 0);
 }
 
 static void test_async_transform_and_routing(void)
 {
-    struct run r;
+    struct er_run r;
     reset("all");
     reset("only_g1");
     reset("async.jsonl");
@@ -358,21 +207,21 @@ static void test_async_transform_and_routing(void)
                 " {\"id\": \"docs\", \"plugin\": \"jsonl\", \"when\": {\"match\": {\"/later\": "
                 "true, \"/trail/1\": \"b\"}}, \"options\": {\"path\": \"async.jsonl\"}}]}",
                 1, 0, &r) == 0);
-    struct lines all = read_lines("all"), one = read_lines("only_g1"),
+    struct er_lines all = read_lines("all"), one = read_lines("only_g1"),
                  asy = read_lines("async.jsonl");
     CHECK_INT(all.n, ==, 50);
     CHECK_INT(one.n, ==, 30);
     CHECK_INT(asy.n, ==, 50); /* every doc crossed the async stage, then b */
     CHECK(json_object_get(one.set, "one-0") && !json_object_get(one.set, "two-0"));
-    json_decref(all.set);
-    json_decref(one.set);
-    json_decref(asy.set);
+    er_lines_free(&all);
+    er_lines_free(&one);
+    er_lines_free(&asy);
     CHECK_INT(stage(&r, "wait")->out, ==, 50);
 }
 
 static void test_graceful_stop_loses_nothing(void)
 {
-    struct run r;
+    struct er_run r;
     reset("drain");
     /* An endless-looking source and a slow sink, stopped mid-run like by
      * SIGTERM: everything accepted must still be delivered. */
@@ -382,29 +231,46 @@ static void test_graceful_stop_loses_nothing(void)
                          " \"sinks\": [{\"id\": \"out\", \"plugin\": \"collect\", \"max_inflight\": "
                          "8, \"options\": {\"path\": \"drain\", \"delay\": \"1ms\"}}]}",
                          0, 200, &r) == 0);
-    struct lines l = read_lines("drain");
+    struct er_lines l = read_lines("drain");
     CHECK_INT(r.emitted, >, 300);
     CHECK_INT(r.emitted, <, 1000000);
     CHECK_INT(l.n, ==, r.emitted); /* accepted = delivered */
     CHECK_INT(l.dups, ==, 0);
     CHECK_INT(r.lost, ==, 0);
-    json_decref(l.set);
+    er_lines_free(&l);
 }
 
 static void test_grace_expiry_reports_loss(void)
 {
-    struct run r;
+    struct er_run r;
     reset("slow");
     REQUIRE(run_pipeline("{\"settings\": {\"queue_high\": 100, \"grace\": \"100ms\"},"
                          " \"sources\": [{\"plugin\": \"gen\", \"options\": {\"count\": 1000000}}],"
                          " \"sinks\": [{\"id\": \"out\", \"plugin\": \"collect\", \"max_inflight\": "
                          "1, \"options\": {\"path\": \"slow\", \"delay\": \"20ms\"}}]}",
                          0, 50, &r) == 0);
-    struct lines l = read_lines("slow");
+    struct er_lines l = read_lines("slow");
     CHECK_INT(r.lost, >, 0);
     /* every accepted document is either delivered or counted as lost */
     CHECK_INT(l.n + r.lost, ==, r.emitted);
-    json_decref(l.set);
+    er_lines_free(&l);
+}
+
+struct iso {
+    int stopped;
+};
+
+static void iso_stopped(void *arg, uint64_t lost)
+{
+    (void)lost;
+    ((struct iso *)arg)->stopped = 1;
+}
+
+static struct core_engine *iso_engine;
+
+static void iso_drained(void *arg)
+{
+    core_engine_stop(iso_engine, iso_stopped, arg);
 }
 
 /* Two pipelines in one engine: one that cannot be created is reported and
@@ -421,46 +287,36 @@ static void test_pipelines_are_isolated(void)
                            "\"sinks\": [{\"id\": \"out\", \"plugin\": \"collect\", "
                            "\"options\": {\"path\": \"/nonexistent/dir/x\"}}]}";
     reset("iso");
-    REQUIRE(core_pipeline_load_buffer("good.json", tmpdir, good_text, strlen(good_text), &loader,
-                                      &good, &d) == VIGIL_OK);
-    REQUIRE(core_pipeline_load_buffer("bad.json", tmpdir, bad_text, strlen(bad_text), &loader,
-                                      &bad, &d) == VIGIL_OK);
-    struct run r;
-    memset(&r, 0, sizeof r);
-    uv_loop_init(&r.loop);
-    struct core_engine_config cfg = {.log = &test_log, .loader = &loader, .workers = 2, .once = 1,
-                                     .state_dir = tmpdir, .on_drained = on_drained, .arg = &r};
-    REQUIRE(core_engine_create(&r.loop, &cfg, &r.e, &err) == VIGIL_OK);
+    REQUIRE(core_pipeline_load_buffer("good.json", env.dir, good_text, strlen(good_text),
+                                      &env.loader, &good, &d) == VIGIL_OK);
+    REQUIRE(core_pipeline_load_buffer("bad.json", env.dir, bad_text, strlen(bad_text),
+                                      &env.loader, &bad, &d) == VIGIL_OK);
+    uv_loop_t loop;
+    struct iso st = {0};
+    uv_loop_init(&loop);
+    struct core_engine_config cfg = {.log = &env.log, .loader = &env.loader, .workers = 2,
+                                     .once = 1, .state_dir = env.dir, .on_drained = iso_drained,
+                                     .arg = &st};
+    REQUIRE(core_engine_create(&loop, &cfg, &iso_engine, &err) == VIGIL_OK);
     struct core_pipeline *pl;
-    CHECK_INT(core_engine_add(r.e, bad, &pl, &err), !=, VIGIL_OK);
+    CHECK_INT(core_engine_add(iso_engine, bad, &pl, &err), !=, VIGIL_OK);
     CHECK_CONTAINS(err.msg, "pipeline 'bad': sink 'out' (plugin 'collect'): cannot open");
-    REQUIRE(core_engine_add(r.e, good, &pl, &err) == VIGIL_OK);
+    REQUIRE(core_engine_add(iso_engine, good, &pl, &err) == VIGIL_OK);
     REQUIRE(core_pipeline_start(pl, &err) == VIGIL_OK);
-    uv_timer_init(&r.loop, &r.sampler);
-    uv_timer_init(&r.loop, &r.deadline);
-    uv_timer_init(&r.loop, &r.stopper);
-    r.deadline.data = &r;
-    uv_timer_start(&r.deadline, on_deadline, 30000, 0);
-    uv_run(&r.loop, UV_RUN_DEFAULT);
-    core_engine_free(r.e);
-    CHECK_INT(uv_loop_close(&r.loop), ==, 0);
-    struct lines l = read_lines("iso");
+    uv_run(&loop, UV_RUN_DEFAULT);
+    core_engine_free(iso_engine);
+    CHECK_INT(uv_loop_close(&loop), ==, 0);
+    CHECK(st.stopped);
+    struct er_lines l = read_lines("iso");
     CHECK_INT(l.n, ==, 40);
-    json_decref(l.set);
+    er_lines_free(&l);
     diags_free(&d);
 }
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/vigil-test-engine-XXXXXX");
-    if (!mkdtemp(tmpdir))
+    if (er_env_init(&env, TEST_PLUGIN_DIR, SHIPPED_PLUGIN_DIR) != 0)
         return 1;
-    core_log_init(&test_log);
-    test_log.level = VIGIL_LOG_ERROR;
-    json_object_seed(0);
-    core_loader_init(&loader, &test_log, &core_host_table);
-    core_loader_add_dir(&loader, TEST_PLUGIN_DIR);
-    core_loader_add_dir(&loader, SHIPPED_PLUGIN_DIR);
     RUN(test_flow_through_stages);
     RUN(test_backpressure_bounds_memory);
     RUN(test_stage_errors_pass_or_drop);
@@ -469,10 +325,6 @@ int main(void)
     RUN(test_graceful_stop_loses_nothing);
     RUN(test_grace_expiry_reports_loss);
     RUN(test_pipelines_are_isolated);
-    core_loader_close(&loader);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    er_env_free(&env);
     return test_summary();
 }

@@ -46,7 +46,7 @@ static void answer(struct pending *p)
     if (c->conf->fail_if && strstr(p->id, c->conf->fail_if)) {
         p->done(p->arg, VIGIL_FAILED, -1, "rejected on purpose");
     } else if ((int64_t)p->attempt <= c->conf->fail_first) {
-        p->done(p->arg, VIGIL_RETRY, 1, "not yet");
+        p->done(p->arg, VIGIL_RETRY, -1, "not yet");
     } else {
         fprintf(c->out, "%s\n", p->id);
         fflush(c->out);
