@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "builtin.h"
 #include "hash.h"
+#include "http.h"
 #include "outbox.h"
 #include "store.h"
 
@@ -126,6 +128,18 @@ static void ins_log(struct vigil_instance *ins, int level, const char *fmt, ...)
     va_start(ap, fmt);
     core_log_vwrite(ins->pl->eng->cfg.log, level, ins->pl->def->name, ins->def->id, fmt, ap);
     va_end(ap);
+}
+
+void core_engine_note_error(struct vigil_instance *ins, const char *fmt, ...)
+{
+    va_list ap;
+    struct core_pipeline *pl = ins->pl;
+    pthread_mutex_lock(&pl->err_mu);
+    va_start(ap, fmt);
+    vsnprintf(ins->last_error, sizeof ins->last_error, fmt, ap);
+    va_end(ap);
+    ins->last_error_at = wall_ms();
+    pthread_mutex_unlock(&pl->err_mu);
 }
 
 /* ------------------------------------------------------------------------
@@ -279,6 +293,7 @@ static void destroy_instance(struct vigil_instance *ins)
 
 static void free_pipeline(struct core_pipeline *pl)
 {
+    pthread_mutex_destroy(&pl->err_mu);
     free(pl->sources);
     free(pl->transforms);
     free(pl->sinks);
@@ -299,6 +314,7 @@ int core_engine_add(struct core_engine *e, struct core_pipeline_def *def,
     }
     pl->eng = e;
     pl->def = def;
+    pthread_mutex_init(&pl->err_mu, NULL);
     pl->sources = calloc(def->nsources + 1, sizeof *pl->sources);
     pl->transforms = calloc(def->ntransforms + 1, sizeof *pl->transforms);
     pl->sinks = calloc(def->nsinks + 1, sizeof *pl->sinks);
@@ -406,8 +422,10 @@ void core_engine_pass_done(void *arg, int status)
     struct core_pipeline *pl = ins->pl;
     ins->collecting = 0;
     ins->outstanding--;
-    if (status != VIGIL_OK && status != VIGIL_ECANCELED)
+    if (status != VIGIL_OK && status != VIGIL_ECANCELED) {
         ins_log(ins, VIGIL_LOG_WARN, "pass ended with an error: %s", vigil_strerror(status));
+        core_engine_note_error(ins, "pass ended with an error: %s", vigil_strerror(status));
+    }
     if (pl->eng->cfg.once) {
         ins->pass_done_once = 1;
         return;
@@ -598,6 +616,7 @@ static void apply_result(struct vigil_instance *t, struct core_doc *d, int rc, c
         return;
     }
     t->n_errors++;
+    core_engine_note_error(t, "document %s: %s", doc_id(d), msg && *msg ? msg : vigil_strerror(rc));
     core_log_write(t->pl->eng->cfg.log, VIGIL_LOG_WARN, t->pl->def->name, t->def->id,
                    "document %s: %s (%s)", doc_id(d), msg && *msg ? msg : vigil_strerror(rc),
                    t->def->on_error_drop ? "dropped" : "passed on");
@@ -928,6 +947,8 @@ static void handle_completed(struct core_pipeline *pl)
             }
         }
         sink->n_failed++;
+        core_engine_note_error(sink, "document %s: %s", dl->d.id,
+                               dl->reason[0] ? dl->reason : "delivery failed");
         if (stopping && dl->result != VIGIL_FAILED) {
             pl->lost++;
             ins_log(sink, VIGIL_LOG_ERROR, "document %s not delivered before shutdown: %s",
@@ -1238,7 +1259,6 @@ static void destroy_pipeline(struct core_pipeline *pl)
         uv_close((uv_handle_t *)pl->grace_timer, (uv_close_cb)free);
         pl->grace_timer = NULL;
     }
-    pl->eng->lost += pl->lost;
     if (pl->lost)
         core_log_write(pl->eng->cfg.log, VIGIL_LOG_ERROR, pl->def->name, NULL,
                        "%llu document%s could not be delivered before shutdown",
@@ -1351,18 +1371,67 @@ static void stop_sources(struct core_pipeline *pl)
 
 static void engine_finish(struct core_engine *e);
 
+static void destroy_unstarted(struct core_pipeline *pl)
+{
+    for (size_t i = 0; i < pl->def->nsources; i++)
+        destroy_instance(&pl->sources[i]);
+    for (size_t i = 0; i < pl->def->ntransforms; i++)
+        destroy_instance(&pl->transforms[i]);
+    for (size_t i = 0; i < pl->def->nsinks; i++)
+        destroy_instance(&pl->sinks[i]);
+    pl->phase = PL_DESTROYED;
+}
+
 static void on_stop_tick(uv_timer_t *t)
 {
     struct core_engine *e = t->data;
     pump(e);
-    int all = 1;
-    for (struct core_pipeline *pl = e->pipelines; pl; pl = pl->next)
-        all &= pl->phase == PL_DESTROYED || pl->phase == PL_CREATED;
-    if (all) {
+    int stopping = 0;
+    struct core_pipeline **pp = &e->pipelines;
+    while (*pp) {
+        struct core_pipeline *pl = *pp;
+        if (pl->phase == PL_DESTROYED && pl->remove_when_stopped) {
+            /* Stopped on its own (reload): unlink, report, free. */
+            *pp = pl->next;
+            e->lost += pl->lost;
+            if (pl->stop_done)
+                pl->stop_done(pl->stop_arg, pl->lost);
+            free_pipeline(pl);
+            continue;
+        }
+        if (pl->phase >= PL_DRAINING && pl->phase < PL_DESTROYED)
+            stopping = 1;
+        pp = &pl->next;
+    }
+    if (e->stopping) {
+        int all = 1;
+        for (struct core_pipeline *pl = e->pipelines; pl; pl = pl->next)
+            all &= pl->phase == PL_DESTROYED || pl->phase == PL_CREATED;
+        if (!all)
+            return;
         uv_timer_stop(t);
         uv_close((uv_handle_t *)t, (uv_close_cb)free);
+        e->stop_tick = NULL;
         engine_finish(e);
+    } else if (!stopping) {
+        uv_timer_stop(t);
+        uv_close((uv_handle_t *)t, (uv_close_cb)free);
+        e->stop_tick = NULL;
     }
+}
+
+/* A ticking timer drives stop sequences even when nothing else happens on
+ * the loop (the prepare handle alone does not wake it). */
+static void ensure_stop_tick(struct core_engine *e)
+{
+    if (e->stop_tick)
+        return;
+    e->stop_tick = malloc(sizeof *e->stop_tick);
+    if (!e->stop_tick)
+        return;
+    uv_timer_init(e->loop, e->stop_tick);
+    e->stop_tick->data = e;
+    uv_timer_start(e->stop_tick, on_stop_tick, 0, 20);
 }
 
 static void on_store_closed_http(void *arg)
@@ -1376,15 +1445,10 @@ static void engine_finish(struct core_engine *e)
 {
     /* Pipelines created but never started were never given documents. */
     for (struct core_pipeline *pl = e->pipelines; pl; pl = pl->next) {
-        if (pl->phase == PL_CREATED) {
-            for (size_t i = 0; i < pl->def->nsources; i++)
-                destroy_instance(&pl->sources[i]);
-            for (size_t i = 0; i < pl->def->ntransforms; i++)
-                destroy_instance(&pl->transforms[i]);
-            for (size_t i = 0; i < pl->def->nsinks; i++)
-                destroy_instance(&pl->sinks[i]);
-            pl->phase = PL_DESTROYED;
-        }
+        if (pl->phase == PL_CREATED)
+            destroy_unstarted(pl);
+        else if (!pl->remove_when_stopped)
+            e->lost += pl->lost;
     }
     uv_prepare_stop(&e->prepare);
     uv_close((uv_handle_t *)&e->prepare, NULL);
@@ -1406,6 +1470,43 @@ static void engine_finish(struct core_engine *e)
     core_host_http_close(e, on_store_closed_http, e);
 }
 
+static void begin_stop(struct core_pipeline *pl)
+{
+    struct core_engine *e = pl->eng;
+    if (pl->phase == PL_CREATED) {
+        destroy_unstarted(pl);
+        return;
+    }
+    if (pl->phase != PL_STARTED)
+        return;
+    stop_sources(pl);
+    for (size_t i = 0; i < pl->def->nsinks; i++)
+        core_alertsink_flush(&pl->sinks[i]);
+    pl->phase = PL_DRAINING;
+    int64_t grace = pl->def->settings.grace_ms;
+    pl->stop_deadline_ms = wall_ms() + grace + STOP_HARD_DEADLINE_MS;
+    pl->grace_timer = malloc(sizeof *pl->grace_timer);
+    if (pl->grace_timer) {
+        uv_timer_init(e->loop, pl->grace_timer);
+        pl->grace_timer->data = pl;
+        uv_timer_start(pl->grace_timer, on_grace_timer, (uint64_t)grace, 0);
+    }
+    core_log_write(e->cfg.log, VIGIL_LOG_INFO, pl->def->name, NULL,
+                   "stopping: draining %llu document%s in flight (grace %lld ms)",
+                   (unsigned long long)pl->inflight, pl->inflight == 1 ? "" : "s",
+                   (long long)grace);
+}
+
+void core_pipeline_stop(struct core_pipeline *pl, void (*done)(void *arg, uint64_t lost),
+                        void *arg)
+{
+    pl->remove_when_stopped = 1;
+    pl->stop_done = done;
+    pl->stop_arg = arg;
+    begin_stop(pl);
+    ensure_stop_tick(pl->eng);
+}
+
 void core_engine_stop(struct core_engine *e, void (*done)(void *arg, uint64_t lost), void *arg)
 {
     if (e->stopping)
@@ -1413,34 +1514,28 @@ void core_engine_stop(struct core_engine *e, void (*done)(void *arg, uint64_t lo
     e->stopping = 1;
     e->stop_done = done;
     e->stop_arg = arg;
+    for (struct core_pipeline *pl = e->pipelines; pl; pl = pl->next)
+        begin_stop(pl);
+    ensure_stop_tick(e);
+}
+
+struct core_pipeline *core_engine_find(struct core_engine *e, const char *name)
+{
     for (struct core_pipeline *pl = e->pipelines; pl; pl = pl->next) {
-        if (pl->phase != PL_STARTED)
-            continue;
-        stop_sources(pl);
-        for (size_t i = 0; i < pl->def->nsinks; i++)
-            core_alertsink_flush(&pl->sinks[i]);
-        pl->phase = PL_DRAINING;
-        int64_t grace = pl->def->settings.grace_ms;
-        pl->stop_deadline_ms = wall_ms() + grace + STOP_HARD_DEADLINE_MS;
-        pl->grace_timer = malloc(sizeof *pl->grace_timer);
-        if (pl->grace_timer) {
-            uv_timer_init(e->loop, pl->grace_timer);
-            pl->grace_timer->data = pl;
-            uv_timer_start(pl->grace_timer, on_grace_timer, (uint64_t)grace, 0);
-        }
-        core_log_write(e->cfg.log, VIGIL_LOG_INFO, pl->def->name, NULL,
-                       "stopping: draining %llu document%s in flight (grace %lld ms)",
-                       (unsigned long long)pl->inflight, pl->inflight == 1 ? "" : "s",
-                       (long long)grace);
+        if (!pl->remove_when_stopped && strcmp(pl->def->name, name) == 0)
+            return pl;
     }
-    /* A ticking timer drives the stop sequence even when nothing else
-     * happens on the loop (the prepare handle alone does not wake it). */
-    uv_timer_t *tick = malloc(sizeof *tick);
-    if (tick) {
-        uv_timer_init(e->loop, tick);
-        tick->data = e;
-        uv_timer_start(tick, on_stop_tick, 0, 20);
-    }
+    return NULL;
+}
+
+struct core_pipeline *core_engine_next(struct core_engine *e, struct core_pipeline *pl)
+{
+    return pl ? pl->next : e->pipelines;
+}
+
+int core_pipeline_running(const struct core_pipeline *pl)
+{
+    return pl->phase == PL_STARTED;
 }
 
 void core_engine_free(struct core_engine *e)
@@ -1504,6 +1599,16 @@ void core_engine_purge_outbox(struct core_engine *e)
 static void stage_stats(const struct vigil_instance *ins, uint64_t queued,
                         struct core_stage_stats *ss)
 {
+    pthread_mutex_lock(&ins->pl->err_mu);
+    memcpy(ss->last_error, ins->last_error, sizeof ss->last_error);
+    ss->last_error_at = ins->last_error_at;
+    pthread_mutex_unlock(&ins->pl->err_mu);
+    ss->next_run_ms = -1;
+    if (ins->kind == VIGIL_SOURCE) {
+        ss->running = ins->collecting;
+        if (ins->sched && uv_is_active((uv_handle_t *)ins->sched))
+            ss->next_run_ms = wall_ms() + (int64_t)uv_timer_get_due_in(ins->sched);
+    }
     ss->id = ins->def->id;
     ss->plugin = ins->p->name;
     ss->kind = ins->kind;
@@ -1520,13 +1625,23 @@ void core_engine_stats(struct core_engine *e,
                        void (*pipeline_cb)(void *arg, const struct core_pipeline_stats *ps),
                        void (*stage_cb)(void *arg, const struct core_stage_stats *ss), void *arg)
 {
-    for (struct core_pipeline *pl = e->pipelines; pl; pl = pl->next) {
+    for (struct core_pipeline *pl = e->pipelines; pl; pl = pl->next)
+        core_pipeline_stats(pl, pipeline_cb, stage_cb, arg);
+}
+
+void core_pipeline_stats(struct core_pipeline *pl,
+                         void (*pipeline_cb)(void *arg, const struct core_pipeline_stats *ps),
+                         void (*stage_cb)(void *arg, const struct core_stage_stats *ss),
+                         void *arg)
+{
+    {
         struct core_pipeline_stats ps = {pl->def->name, pl->emitted, pl->finished, pl->lost,
-                                         pl->inflight, pl->paused};
+                                         pl->inflight, pl->paused, pl->phase == PL_STARTED,
+                                         pl->def->file, pl->def->description};
         if (pipeline_cb)
             pipeline_cb(arg, &ps);
         if (!stage_cb)
-            continue;
+            return;
         struct core_stage_stats ss;
         for (size_t i = 0; i < pl->def->nsources; i++) {
             memset(&ss, 0, sizeof ss);
@@ -1549,4 +1664,79 @@ void core_engine_stats(struct core_engine *e,
             stage_cb(arg, &ss);
         }
     }
+}
+
+void core_engine_counters(struct core_engine *e, core_counter_cb cb, void *arg)
+{
+    for (struct core_pipeline *pl = e->pipelines; pl; pl = pl->next) {
+        struct vigil_instance *lists[3] = {pl->sources, pl->transforms, pl->sinks};
+        size_t counts[3] = {pl->def->nsources, pl->def->ntransforms, pl->def->nsinks};
+        for (int k = 0; k < 3; k++) {
+            for (size_t i = 0; i < counts[k]; i++) {
+                for (struct vigil_counter *c = lists[k][i].counters; c; c = c->next)
+                    cb(arg, pl->def->name, lists[k][i].def->id, c->name, c->help,
+                       atomic_load_explicit(&c->value, memory_order_relaxed));
+            }
+        }
+    }
+}
+
+int core_engine_http_stats(struct core_engine *e, struct core_http_stats *out)
+{
+    if (!e->http)
+        return VIGIL_ENOTFOUND;
+    core_http_stats(e->http, out);
+    return VIGIL_OK;
+}
+
+void core_engine_alert_stats(struct core_engine *e,
+                             void (*cb)(void *arg, const struct core_alert_stats *st), void *arg)
+{
+    for (struct core_pipeline *pl = e->pipelines; pl; pl = pl->next) {
+        for (size_t i = 0; i < pl->def->nsinks; i++) {
+            if (!pl->def->sinks[i].policy)
+                continue;
+            struct core_alert_stats st = {pl->def->name, pl->def->sinks[i].id, 0, 0, 0, 0};
+            if (e->outbox) {
+                core_outbox_pending(e->outbox, st.pipeline, st.sink, &st.pending,
+                                    &st.oldest_pending_ms);
+                core_outbox_counts(e->outbox, st.pipeline, st.sink, &st.delivered, &st.dead);
+            }
+            cb(arg, &st);
+        }
+    }
+}
+
+static struct vigil_instance *push_source(const struct core_pipeline *pl)
+{
+    for (size_t i = 0; i < pl->def->nsources; i++) {
+        if (!strcmp(pl->sources[i].p->name, "push") && !strcmp(pl->sources[i].def->plugin->path,
+                                                             "(built-in)"))
+            return &pl->sources[i];
+    }
+    return NULL;
+}
+
+int core_pipeline_has_push(const struct core_pipeline *pl)
+{
+    return push_source(pl) != NULL;
+}
+
+int core_pipeline_busy(const struct core_pipeline *pl)
+{
+    return pl->inflight >= (uint64_t)pl->def->settings.queue_high;
+}
+
+int core_pipeline_push(struct core_pipeline *pl, json_t *doc, vigil_ack_cb ack, void *arg)
+{
+    struct vigil_instance *src = push_source(pl);
+    if (!src) {
+        json_decref(doc);
+        return VIGIL_ENOTFOUND;
+    }
+    if (pl->phase != PL_STARTED || src->phase != INS_STARTED) {
+        json_decref(doc);
+        return VIGIL_ECANCELED;
+    }
+    return core_push_emit(src->state, doc, ack, arg);
 }

@@ -63,6 +63,20 @@ int core_pipeline_start(struct core_pipeline *pl, struct vigil_error *err);
  */
 void core_engine_stop(struct core_engine *e, void (*done)(void *arg, uint64_t lost), void *arg);
 
+/*
+ * Stop one pipeline (reload, removal): the same drain as core_engine_stop,
+ * then the pipeline is destroyed, removed from the engine and freed;
+ * done(arg, lost) runs just before it is freed. Other pipelines go on.
+ */
+void core_pipeline_stop(struct core_pipeline *pl, void (*done)(void *arg, uint64_t lost),
+                        void *arg);
+
+/* Pipelines by name (NULL if none or stopping for removal), and in order
+ * (pl NULL = first). */
+struct core_pipeline *core_engine_find(struct core_engine *e, const char *name);
+struct core_pipeline *core_engine_next(struct core_engine *e, struct core_pipeline *pl);
+int core_pipeline_running(const struct core_pipeline *pl);
+
 /* Free the engine after stop completed and the loop ran dry. */
 void core_engine_free(struct core_engine *e);
 
@@ -74,6 +88,11 @@ struct core_stage_stats {
     uint64_t in, out, dropped, errors;
     uint64_t retries, failed; /* sinks */
     uint64_t queued;          /* waiting in front of this stage */
+    char last_error[256];     /* latest error message, "" if none */
+    int64_t last_error_at;    /* ms since the epoch, 0 if none */
+    int64_t next_run_ms;      /* sources: when the next pass starts (ms since
+                                 the epoch), -1 if none is scheduled */
+    int running;              /* sources: a pass is in progress */
 };
 
 struct core_pipeline_stats {
@@ -81,12 +100,53 @@ struct core_pipeline_stats {
     uint64_t emitted, finished, lost;
     uint64_t inflight;
     int paused;
+    int running;       /* started and not stopping */
+    const char *file;  /* the pipeline file */
+    const char *description;
 };
 
 /* Visit pipelines and their stages. */
 void core_engine_stats(struct core_engine *e,
                        void (*pipeline_cb)(void *arg, const struct core_pipeline_stats *ps),
                        void (*stage_cb)(void *arg, const struct core_stage_stats *ss), void *arg);
+
+/* Stages of one pipeline only (same callbacks). */
+void core_pipeline_stats(struct core_pipeline *pl,
+                         void (*pipeline_cb)(void *arg, const struct core_pipeline_stats *ps),
+                         void (*stage_cb)(void *arg, const struct core_stage_stats *ss),
+                         void *arg);
+
+/* Every plugin counter (host->counter) with its stage. */
+typedef void (*core_counter_cb)(void *arg, const char *pipeline, const char *stage,
+                                const char *name, const char *help, uint64_t value);
+void core_engine_counters(struct core_engine *e, core_counter_cb cb, void *arg);
+
+/* The shared HTTP client's counters; VIGIL_ENOTFOUND when no request was
+ * made yet. */
+struct core_http_stats;
+int core_engine_http_stats(struct core_engine *e, struct core_http_stats *out);
+
+/* Outbox figures per alert sink. */
+struct core_alert_stats {
+    const char *pipeline;
+    const char *sink;
+    int64_t pending;    /* waiting (or collected for a digest) */
+    int64_t delivered;  /* still within retention */
+    int64_t dead;
+    int64_t oldest_pending_ms; /* creation time of the oldest pending, 0 if none */
+};
+void core_engine_alert_stats(struct core_engine *e,
+                             void (*cb)(void *arg, const struct core_alert_stats *st), void *arg);
+
+/* Hand a pushed document to the pipeline's `push` source (takes doc).
+ * VIGIL_ENOTFOUND when the pipeline has no push source, VIGIL_ECANCELED
+ * when it is stopping; VIGIL_EAGAIN means accepted but over the high mark. */
+int core_pipeline_push(struct core_pipeline *pl, json_t *doc, vigil_ack_cb ack, void *arg);
+/* Whether the pipeline is over its high watermark (push clients should back
+ * off). */
+int core_pipeline_busy(const struct core_pipeline *pl);
+/* Whether the pipeline has a push source. */
+int core_pipeline_has_push(const struct core_pipeline *pl);
 
 /* --- Single-document runs (vigil try, vigil test) ------------------------ */
 

@@ -84,6 +84,8 @@ struct vigil_instance {
     char ns[160]; /* "pipeline/stage", the kv namespace */
 
     _Atomic uint64_t n_in, n_out, n_dropped, n_errors, n_retries, n_failed;
+    char last_error[256]; /* guarded by the pipeline's err_mu */
+    int64_t last_error_at;
     struct vigil_counter *counters;
     struct vigil_timer *timers;
     int outstanding; /* callbacks the plugin still owes us */
@@ -151,9 +153,13 @@ struct core_pipeline {
     uv_timer_t *grace_timer;
     int grace_expired;
     int64_t stop_deadline_ms;
+    int remove_when_stopped; /* core_pipeline_stop: unlink and free when done */
+    void (*stop_done)(void *arg, uint64_t lost);
+    void *stop_arg;
     struct core_delivery *completed_head, *completed_tail; /* sink dones */
     struct core_doc *async_done_head, *async_done_tail;     /* async transform dones */
     int warned_overflow;
+    pthread_mutex_t err_mu; /* last_error of every stage */
 };
 
 struct core_engine {
@@ -175,6 +181,7 @@ struct core_engine {
     struct core_pipeline *pipelines;
     int stopping;
     int stopped_reported;
+    uv_timer_t *stop_tick;
     int handles_open;
     void (*stop_done)(void *arg, uint64_t lost);
     void *stop_arg;
@@ -190,6 +197,8 @@ struct core_store *core_engine_store(struct core_engine *e);
 const char *core_engine_state_dir(struct core_engine *e);
 int core_engine_emit(struct vigil_instance *ins, json_t *doc, vigil_ack_cb ack, void *arg);
 void core_engine_pass_done(void *arg, int status);
+/* Remember the latest error of a stage (any thread). */
+void core_engine_note_error(struct vigil_instance *ins, const char *fmt, ...) VIGIL_PRINTF(2, 3);
 /* A document's delivery to one sink is over (engine.c). */
 void core_engine_finish_delivery(struct core_delivery *dl, int status);
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "builtin.h"
 #include "core_static.h"
 #include "options.h"
 
@@ -254,12 +255,13 @@ int core_loader_load_path(struct core_loader *l, const char *path, int expect_ki
     return rc;
 }
 
-static int load_static(struct core_loader *l, int kind, const char *name,
-                       const struct core_plugin **out, struct vigil_error *err)
+static int load_from_table(struct core_loader *l, const struct core_static_plugin *table,
+                           int kind, const char *name, const struct core_plugin **out,
+                           struct vigil_error *err)
 {
     char stem[256];
     snprintf(stem, sizeof stem, "%s_%s", core_kind_name(kind), name);
-    for (const struct core_static_plugin *s = core_static_plugins; s->file_stem; s++) {
+    for (const struct core_static_plugin *s = table; s->file_stem; s++) {
         if (strcmp(s->file_stem, stem) != 0)
             continue;
         struct vigil_error perr = {0};
@@ -277,6 +279,10 @@ static void list_available(struct core_loader *l, int kind, struct buf *b)
     char prefix[32];
     size_t plen = (size_t)snprintf(prefix, sizeof prefix, "%s_", core_kind_name(kind));
     int n = 0;
+    for (const struct core_static_plugin *s = core_builtin_plugins; s->file_stem; s++) {
+        if (strncmp(s->file_stem, prefix, plen) == 0)
+            buf_printf(b, "%s%s", n++ ? ", " : "", s->file_stem + plen);
+    }
     for (const struct core_static_plugin *s = core_static_plugins; l->use_static && s->file_stem;
          s++) {
         if (strncmp(s->file_stem, prefix, plen) == 0)
@@ -319,8 +325,12 @@ int core_loader_get(struct core_loader *l, int kind, const char *name,
         return vigil_error_set(err, VIGIL_EINVAL,
                                "'%s' is not a plugin name ([a-z][a-z0-9_]*) nor a path to a .so",
                                name);
+    /* Built into the host: always present. */
+    rc = load_from_table(l, core_builtin_plugins, kind, name, out, err);
+    if (rc != VIGIL_ENOTFOUND)
+        return rc;
     if (l->use_static) {
-        rc = load_static(l, kind, name, out, err);
+        rc = load_from_table(l, core_static_plugins, kind, name, out, err);
         if (rc != VIGIL_ENOTFOUND)
             return rc;
     }
@@ -348,12 +358,11 @@ int core_loader_get(struct core_loader *l, int kind, const char *name,
     return rc;
 }
 
-void core_loader_scan(struct core_loader *l, core_loader_scan_cb cb, void *arg)
+static void scan_table(struct core_loader *l, const struct core_static_plugin *table,
+                       core_loader_scan_cb cb, void *arg)
 {
     struct vigil_error err;
-
-    for (const struct core_static_plugin *s = core_static_plugins; l->use_static && s->file_stem;
-         s++) {
+    for (const struct core_static_plugin *s = table; s->file_stem; s++) {
         const char *us = strchr(s->file_stem, '_');
         char kind_name[32];
         if (!us || (size_t)(us - s->file_stem) >= sizeof kind_name)
@@ -367,6 +376,14 @@ void core_loader_scan(struct core_loader *l, core_loader_scan_cb cb, void *arg)
         else
             cb(arg, NULL, s->file_stem, &err);
     }
+}
+
+void core_loader_scan(struct core_loader *l, core_loader_scan_cb cb, void *arg)
+{
+    struct vigil_error err;
+    scan_table(l, core_builtin_plugins, cb, arg);
+    if (l->use_static)
+        scan_table(l, core_static_plugins, cb, arg);
     for (size_t i = 0; i < l->ndirs; i++) {
         struct dirent **names = NULL;
         int n = scandir(l->dirs[i], &names, NULL, alphasort);

@@ -34,6 +34,7 @@ static const char usage[] =
     "  try PIPELINE.json --input FILE run one document through the transforms and\n"
     "                                 show what each stage added\n"
     "  alerts list|show|retry|purge   the alert outbox: pending, delivered, dead\n"
+    "  search QUERY [--entity ID]     full-text search over archived documents\n"
     "\n"
     "Options (before or after the command):\n"
     "  --log-level LEVEL     error, warn, info (default), debug, trace\n"
@@ -148,6 +149,8 @@ int main(int argc, char **argv)
         rc = cli_try(&g, argc - 1, argv + 1);
     } else if (!strcmp(cmd, "alerts")) {
         rc = cli_alerts(&g, argc - 1, argv + 1);
+    } else if (!strcmp(cmd, "search")) {
+        rc = cli_search(&g, argc - 1, argv + 1);
     } else {
         fprintf(stderr, "vigil: unknown command '%s'\n\n%s", cmd, usage);
         rc = CLI_USAGE;

@@ -351,6 +351,28 @@ int core_outbox_pending(struct core_outbox *o, const char *pipeline, const char 
     return rc;
 }
 
+int core_outbox_counts(struct core_outbox *o, const char *pipeline, const char *sink,
+                       int64_t *delivered, int64_t *dead)
+{
+    sqlite3 *db = acquire(o);
+    sqlite3_stmt *st = prep(db, "SELECT (SELECT count(*) FROM outbox WHERE pipeline=?1 AND"
+                                " sink=?2 AND state IN ('delivered', 'digested')), (SELECT"
+                                " count(*) FROM dead_letters WHERE pipeline=?1 AND sink=?2)");
+    int rc = VIGIL_EIO;
+    if (st) {
+        sqlite3_bind_text(st, 1, pipeline, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, sink, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *delivered = sqlite3_column_int64(st, 0);
+            *dead = sqlite3_column_int64(st, 1);
+            rc = VIGIL_OK;
+        }
+        sqlite3_finalize(st);
+    }
+    release(o);
+    return rc;
+}
+
 int64_t core_outbox_next_due(struct core_outbox *o, const char *pipeline, const char *sink)
 {
     sqlite3 *db = acquire(o);

@@ -89,6 +89,9 @@ int core_outbox_mark_dead(struct core_outbox *o, int64_t seq, int64_t attempts, 
  * creation time of the oldest (0 if none). */
 int core_outbox_pending(struct core_outbox *o, const char *pipeline, const char *sink,
                         int64_t *count, int64_t *oldest);
+/* Delivered rows (within retention) and dead letters of a sink. */
+int core_outbox_counts(struct core_outbox *o, const char *pipeline, const char *sink,
+                       int64_t *delivered, int64_t *dead);
 /* Earliest next attempt among pending items of a sink (0 if none). */
 int64_t core_outbox_next_due(struct core_outbox *o, const char *pipeline, const char *sink);
 
