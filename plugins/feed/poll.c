@@ -53,6 +53,14 @@ struct feed_target {
     size_t new_items;
     char *new_etag, *new_lm;
     uint64_t new_hash;
+
+    /* Children listed by this target when it is an index (persisted):
+     * fetched again when the index itself is unchanged (304). */
+    char **kids;
+    size_t n_kids;
+    char **new_kids;
+    size_t n_new_kids;
+    int parsing;
 };
 
 struct qent {
@@ -145,10 +153,19 @@ static struct feed_target *target_new(struct feed_poll *p, const char *url, int 
     return t;
 }
 
+static void free_list(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 static void target_free(struct feed_target *t)
 {
     if (!t)
         return;
+    free_list(t->kids, t->n_kids);
+    free_list(t->new_kids, t->n_new_kids);
     free(t->url);
     free(t->etag);
     free(t->lm);
@@ -186,6 +203,14 @@ static void target_load(struct feed_poll *p, struct feed_target *t)
         t->failures = (uint32_t)json_integer_value(json_object_get(j, "fail"));
         t->next_due = json_integer_value(json_object_get(j, "next"));
         t->interval = json_integer_value(json_object_get(j, "iv"));
+        const json_t *kids = json_object_get(j, "kids");
+        size_t n = json_array_size(kids);
+        t->kids = n ? calloc(n, sizeof *t->kids) : NULL;
+        for (size_t i = 0; t->kids && i < n; i++) {
+            const char *k = json_string_value(json_array_get(kids, i));
+            if (k && (t->kids[t->n_kids] = strdup(k)) != NULL)
+                t->n_kids++;
+        }
     }
     json_decref(j);
 }
@@ -197,6 +222,12 @@ static void target_save(struct feed_poll *p, struct feed_target *t)
     json_t *j = json_pack("{s:s, s:s?, s:s?, s:s, s:I, s:I, s:I}", "url", t->url, "etag", t->etag,
                           "lm", t->lm, "hash", hex, "fail", (json_int_t)t->failures, "next",
                           (json_int_t)t->next_due, "iv", (json_int_t)t->interval);
+    if (j && t->n_kids) {
+        json_t *kids = json_array();
+        for (size_t i = 0; kids && i < t->n_kids; i++)
+            json_array_append_new(kids, json_string(t->kids[i]));
+        json_object_set_new(j, "kids", kids);
+    }
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!s)
@@ -493,6 +524,13 @@ static void target_succeeded(struct feed_poll *p, struct feed_target *t, int hav
  * Responses
  * ------------------------------------------------------------------ */
 
+/* An unchanged index still leads to its children, which change. */
+static void readd_kids(struct feed_poll *p, struct feed_target *t)
+{
+    for (size_t i = 0; i < t->n_kids; i++)
+        feed_poll_add_child(p, t, t->kids[i]);
+}
+
 static void handle_response(struct feed_poll *p, struct feed_target *t,
                             const struct vigil_http_response *r)
 {
@@ -523,6 +561,7 @@ static void handle_response(struct feed_poll *p, struct feed_target *t,
     long code = r->http_code;
     if (code == 304) {
         add_count(p, p->c_not_modified, 1);
+        readd_kids(p, t);
         free(t->new_etag);
         free(t->new_lm);
         t->new_etag = dup_or_null(r->etag ? r->etag : t->etag);
@@ -556,13 +595,26 @@ static void handle_response(struct feed_poll *p, struct feed_target *t,
     t->new_hash = h;
     if (h == t->body_hash) {
         add_count(p, p->c_unchanged, 1);
+        readd_kids(p, t);
         target_succeeded(p, t, 0);
         target_finish(p, t, 0);
         return;
     }
     struct vigil_error err = {0};
+    free_list(t->new_kids, t->n_new_kids);
+    t->new_kids = NULL;
+    t->n_new_kids = 0;
+    t->parsing = 1;
     int rc = p->parse(p->ud, p, t, body, r->body_len, r->content_type,
                       t->is_file ? NULL : (r->effective_url ? r->effective_url : t->url), &err);
+    t->parsing = 0;
+    if (rc == 0) {
+        free_list(t->kids, t->n_kids);
+        t->kids = t->new_kids;
+        t->n_kids = t->n_new_kids;
+        t->new_kids = NULL;
+        t->n_new_kids = 0;
+    }
     if (rc != 0) {
         /* Documents queued before the failure still go out. */
         t->new_hash = 0;
@@ -679,8 +731,8 @@ static void drain(struct feed_poll *p)
     }
 }
 
-void feed_poll_seen(struct feed_poll *p, const char *scope, const char *item_id, uint64_t fp,
-                    struct feed_seen *out)
+static void seen(struct feed_poll *p, const char *scope, const char *item_id, uint64_t fp,
+                 int newer, struct feed_seen *out)
 {
     uint64_t h = hash_fnv64(scope, strlen(scope));
     h = hash_fnv64_update(h, "\n", 1);
@@ -698,13 +750,28 @@ void feed_poll_seen(struct feed_poll *p, const char *scope, const char *item_id,
     uint64_t stored = strtoull(val, &end, 16);
     int64_t written = end && *end == ' ' ? strtoll(end + 1, NULL, 10) : 0;
     free(val);
-    if (stored != fp) {
-        out->verdict = p->c.emit_updates ? FEED_SEEN_UPDATED : FEED_SEEN_SAME;
+    int changed = newer ? (int64_t)fp > (int64_t)stored : stored != fp;
+    if (changed && p->c.emit_updates) {
+        out->verdict = FEED_SEEN_UPDATED;
         return;
     }
     out->verdict = FEED_SEEN_SAME;
+    if (newer && (int64_t)stored > (int64_t)fp)
+        out->fp = stored; /* keep the latest version on refresh */
     if (p->c.seen_ttl_ms > 0 && now_ms(p) - written > p->c.seen_ttl_ms / 2)
         mark_seen(p, out);
+}
+
+void feed_poll_seen(struct feed_poll *p, const char *scope, const char *item_id, uint64_t fp,
+                    struct feed_seen *out)
+{
+    seen(p, scope, item_id, fp, 0, out);
+}
+
+void feed_poll_seen_newer(struct feed_poll *p, const char *scope, const char *item_id,
+                          int64_t version, struct feed_seen *out)
+{
+    seen(p, scope, item_id, (uint64_t)version, 1, out);
 }
 
 void feed_poll_queue(struct feed_poll *p, struct feed_target *t, json_t *doc,
@@ -759,6 +826,21 @@ int feed_poll_add_child(struct feed_poll *p, struct feed_target *parent, const c
 {
     if (p->stopping || !p->active)
         return 1;
+    if (parent->parsing && parent->depth + 1 <= p->c.max_depth &&
+        parent->n_new_kids < p->c.max_children) {
+        int known = 0;
+        for (size_t i = 0; i < parent->n_new_kids && !known; i++)
+            known = strcmp(parent->new_kids[i], url) == 0;
+        char **nk = known ? NULL
+                          : realloc(parent->new_kids,
+                                    (parent->n_new_kids + 1) * sizeof *parent->new_kids);
+        if (nk) {
+            parent->new_kids = nk;
+            nk[parent->n_new_kids] = strdup(url);
+            if (nk[parent->n_new_kids])
+                parent->n_new_kids++;
+        }
+    }
     if (parent->depth + 1 > p->c.max_depth) {
         p->host->log(p->ins, VIGIL_LOG_DEBUG, "%s %s: %s not followed (depth limit %u)", p->kind,
                      parent->url, url, p->c.max_depth);

@@ -103,6 +103,12 @@ struct feed_seen {
  * listed never expire. */
 void feed_poll_seen(struct feed_poll *p, const char *scope, const char *item_id, uint64_t fp,
                     struct feed_seen *out);
+/* Same, for sources that see one item in several places with different
+ * metadata (an article in two sitemaps): version is a time (ms), and the
+ * item counts as updated only when version is later than the one stored,
+ * so two listings never make it flap. */
+void feed_poll_seen_newer(struct feed_poll *p, const char *scope, const char *item_id,
+                          int64_t version, struct feed_seen *out);
 /* Queue doc (taken) for emission as item s of target t. When the queue is
  * full the document is dropped and counted, and the target's validators
  * are not stored so the next pass sees the items again. */
