@@ -15,8 +15,8 @@ struct feed_arena_chunk;
 
 struct feed_arena {
     struct feed_arena_chunk *head;
-    size_t used;  /* bytes handed out, for the budget */
-    size_t max;   /* budget; 0 = 256 MB */
+    size_t used; /* bytes handed out, for the budget */
+    size_t max;  /* budget; 0 = 256 MB */
 };
 
 void feed_arena_init(struct feed_arena *a, size_t max);

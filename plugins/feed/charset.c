@@ -256,49 +256,48 @@ static int normalize(const char *name, char *out, size_t outlen)
     static const struct {
         const char *alias;
         const char *use;
-    } map[] = {
-        {"utf-8", "UTF-8"},
-        {"utf8", "UTF-8"},
-        {"unicode-1-1-utf-8", "UTF-8"},
-        {"x-unicode20utf8", "UTF-8"},
-        {"us-ascii", "windows-1252"},
-        {"ascii", "windows-1252"},
-        {"iso-8859-1", "windows-1252"},
-        {"iso8859-1", "windows-1252"},
-        {"iso_8859-1", "windows-1252"},
-        {"iso88591", "windows-1252"},
-        {"latin1", "windows-1252"},
-        {"latin-1", "windows-1252"},
-        {"l1", "windows-1252"},
-        {"cp819", "windows-1252"},
-        {"cp1252", "windows-1252"},
-        {"x-cp1252", "windows-1252"},
-        {"iso-8859-9", "windows-1254"},
-        {"latin5", "windows-1254"},
-        {"iso-8859-11", "windows-874"},
-        {"tis-620", "windows-874"},
-        {"gb2312", "GB18030"},
-        {"gbk", "GB18030"},
-        {"x-gbk", "GB18030"},
-        {"cp936", "GB18030"},
-        {"csgb2312", "GB18030"},
-        {"gb_2312-80", "GB18030"},
-        {"euc-kr", "windows-949"},
-        {"ks_c_5601-1987", "windows-949"},
-        {"shift_jis", "windows-31j"},
-        {"shift-jis", "windows-31j"},
-        {"sjis", "windows-31j"},
-        {"x-sjis", "windows-31j"},
-        {"ms_kanji", "windows-31j"},
-        {"big5", "Big5-HKSCS"},
-        {"utf-16", "UTF-16"},
-        {"utf-16le", "UTF-16LE"},
-        {"utf-16be", "UTF-16BE"},
-        {"utf-32", "UTF-32"},
-        {"utf-32le", "UTF-32LE"},
-        {"utf-32be", "UTF-32BE"},
-        {"ucs-2", "UTF-16"},
-        {NULL, NULL}};
+    } map[] = {{"utf-8", "UTF-8"},
+               {"utf8", "UTF-8"},
+               {"unicode-1-1-utf-8", "UTF-8"},
+               {"x-unicode20utf8", "UTF-8"},
+               {"us-ascii", "windows-1252"},
+               {"ascii", "windows-1252"},
+               {"iso-8859-1", "windows-1252"},
+               {"iso8859-1", "windows-1252"},
+               {"iso_8859-1", "windows-1252"},
+               {"iso88591", "windows-1252"},
+               {"latin1", "windows-1252"},
+               {"latin-1", "windows-1252"},
+               {"l1", "windows-1252"},
+               {"cp819", "windows-1252"},
+               {"cp1252", "windows-1252"},
+               {"x-cp1252", "windows-1252"},
+               {"iso-8859-9", "windows-1254"},
+               {"latin5", "windows-1254"},
+               {"iso-8859-11", "windows-874"},
+               {"tis-620", "windows-874"},
+               {"gb2312", "GB18030"},
+               {"gbk", "GB18030"},
+               {"x-gbk", "GB18030"},
+               {"cp936", "GB18030"},
+               {"csgb2312", "GB18030"},
+               {"gb_2312-80", "GB18030"},
+               {"euc-kr", "windows-949"},
+               {"ks_c_5601-1987", "windows-949"},
+               {"shift_jis", "windows-31j"},
+               {"shift-jis", "windows-31j"},
+               {"sjis", "windows-31j"},
+               {"x-sjis", "windows-31j"},
+               {"ms_kanji", "windows-31j"},
+               {"big5", "Big5-HKSCS"},
+               {"utf-16", "UTF-16"},
+               {"utf-16le", "UTF-16LE"},
+               {"utf-16be", "UTF-16BE"},
+               {"utf-32", "UTF-32"},
+               {"utf-32le", "UTF-32LE"},
+               {"utf-32be", "UTF-32BE"},
+               {"ucs-2", "UTF-16"},
+               {NULL, NULL}};
     for (int i = 0; map[i].alias; i++) {
         if (strcasecmp(name, map[i].alias) == 0) {
             snprintf(out, outlen, "%s", map[i].use);
@@ -329,8 +328,7 @@ static int icu_convert(const char *from, const char *data, size_t len, size_t li
                        struct buf *out, struct vigil_error *err)
 {
     if (len > INT32_MAX / 4)
-        return vigil_error_set(err, VIGIL_ETOOBIG, "document too large to convert from %s",
-                               from);
+        return vigil_error_set(err, VIGIL_ETOOBIG, "document too large to convert from %s", from);
     size_t cap = 3 * len + 16;
     if (cap > limit + 1)
         cap = limit + 1;
@@ -476,8 +474,8 @@ int feed_charset_to_utf8(const char *data, size_t len, const char *content_type,
             /* We could read the declaration as ASCII, so it is not
              * UTF-16/32 whatever it claims. */
             snprintf(out->warning, sizeof out->warning,
-                     "%s declares %s but the bytes are 8-bit; ignored",
-                     source_name(cand[c].src), cand[c].name);
+                     "%s declares %s but the bytes are 8-bit; ignored", source_name(cand[c].src),
+                     cand[c].name);
             continue;
         }
         if (!non_ascii) {

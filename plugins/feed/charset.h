@@ -28,14 +28,14 @@
 enum feed_charset_source {
     FEED_CS_DEFAULT = 0, /* nothing declared: UTF-8 */
     FEED_CS_BOM,
-    FEED_CS_HTTP,        /* Content-Type charset */
-    FEED_CS_DECLARED,    /* XML prolog or HTML <meta> */
-    FEED_CS_SNIFFED      /* UTF-16 without BOM, or valid UTF-8 overriding a
-                            declaration */
+    FEED_CS_HTTP,     /* Content-Type charset */
+    FEED_CS_DECLARED, /* XML prolog or HTML <meta> */
+    FEED_CS_SNIFFED   /* UTF-16 without BOM, or valid UTF-8 overriding a
+                         declaration */
 };
 
 struct feed_utf8 {
-    char *data;        /* malloc'd, NUL-terminated UTF-8 without BOM */
+    char *data; /* malloc'd, NUL-terminated UTF-8 without BOM */
     size_t len;
     char encoding[48]; /* encoding actually used, e.g. "windows-1251" */
     int source;        /* enum feed_charset_source */

@@ -33,9 +33,9 @@ struct pctx {
     struct feed *f;
     const struct feed_parse_opts *o;
     int64_t now;
-    int main_ns;       /* namespace of the format's own elements */
-    int main_ns2;      /* a second accepted one (or -1) */
-    struct buf tmp;    /* scratch for one field */
+    int main_ns;    /* namespace of the format's own elements */
+    int main_ns2;   /* a second accepted one (or -1) */
+    struct buf tmp; /* scratch for one field */
     struct buf tmp2;
     struct strvec authors, cats, feed_authors;
     struct feed_enclosure *encs;
@@ -159,9 +159,9 @@ static int64_t parse_date(struct pctx *p, const char *s)
  * ------------------------------------------------------------------ */
 
 enum text_mode {
-    TM_PLAIN,  /* text as is, whitespace folded */
-    TM_MAYBE,  /* plain unless it carries markup or references (RSS titles) */
-    TM_HTML    /* an HTML fragment: tags stripped, references decoded */
+    TM_PLAIN, /* text as is, whitespace folded */
+    TM_MAYBE, /* plain unless it carries markup or references (RSS titles) */
+    TM_HTML   /* an HTML fragment: tags stripped, references decoded */
 };
 
 /* Plain text of element n into an arena string. */
@@ -171,9 +171,9 @@ static const char *x_text(struct pctx *p, const xmlNode *n, int mode)
     buf_reset(&p->tmp2);
     if (feed_xml_text(n, &p->tmp) != 0)
         return NULL;
-    int html = mode == TM_HTML ||
-               (mode == TM_MAYBE && feed_text_has_markup(p->tmp.data ? p->tmp.data : "",
-                                                         p->tmp.len));
+    int html =
+        mode == TM_HTML ||
+        (mode == TM_MAYBE && feed_text_has_markup(p->tmp.data ? p->tmp.data : "", p->tmp.len));
     int rc = html ? feed_text_from_html(p->tmp.data ? p->tmp.data : "", p->tmp.len, &p->tmp2)
                   : feed_text_fold(p->tmp.data ? p->tmp.data : "", p->tmp.len, &p->tmp2);
     return rc == 0 ? take_tmp(p, &p->tmp2) : NULL;
@@ -290,8 +290,8 @@ static const char *atom_html(struct pctx *p, const xmlNode *n)
             return x_html(p, n);
         buf_reset(&p->tmp);
         buf_reset(&p->tmp2);
-        if (feed_xml_text(n, &p->tmp) != 0 || feed_text_fold(p->tmp.data ? p->tmp.data : "",
-                                                             p->tmp.len, &p->tmp2) != 0)
+        if (feed_xml_text(n, &p->tmp) != 0 ||
+            feed_text_fold(p->tmp.data ? p->tmp.data : "", p->tmp.len, &p->tmp2) != 0)
             return NULL;
         buf_reset(&p->tmp);
         if (feed_text_escape_html(p->tmp2.data ? p->tmp2.data : "", p->tmp2.len, &p->tmp) != 0)
@@ -486,8 +486,8 @@ static void rss_item(struct pctx *p, const xmlNode *item, int rdf)
                 (strncasecmp(g, "http://", 7) == 0 || strncasecmp(g, "https://", 8) == 0))
                 it.guid_link = x_url(p, c, g);
         } else if (is_main(p, c, "pubDate") || (ns == FEED_NS_DC && strcmp(l, "date") == 0) ||
-                   (ns == FEED_NS_DCTERMS && (strcmp(l, "issued") == 0 ||
-                                              strcmp(l, "created") == 0)) ||
+                   (ns == FEED_NS_DCTERMS &&
+                    (strcmp(l, "issued") == 0 || strcmp(l, "created") == 0)) ||
                    (ns == FEED_NS_ATOM && strcmp(l, "published") == 0)) {
             if (it.published == FEED_NO_TIME)
                 it.published = parse_date(p, x_text(p, c, TM_PLAIN));
@@ -593,7 +593,8 @@ static void parse_rss(struct pctx *p, const xmlNode *root)
         channel_meta(p, channel);
     /* Items belong in the channel; RSS 0.91 feeds sometimes put them
      * beside it. */
-    if (allocate_items(p, count_children(p, channel, "item") + count_children(p, root, "item")) != 0) {
+    if (allocate_items(p, count_children(p, channel, "item") + count_children(p, root, "item")) !=
+        0) {
         p->oom = 1;
         return;
     }
@@ -710,8 +711,7 @@ static void atom_entry(struct pctx *p, const xmlNode *e)
             for (const xmlNode *g = c->children; g; g = g->next) {
                 if (feed_xml_is(g, FEED_NS_MEDIA, "content"))
                     add_media(p, g);
-                else if (feed_xml_is(g, FEED_NS_MEDIA, "description") && !summary &&
-                         !it.summary)
+                else if (feed_xml_is(g, FEED_NS_MEDIA, "description") && !summary && !it.summary)
                     it.summary = x_text(p, g, TM_MAYBE);
             }
         }
@@ -780,8 +780,8 @@ static const char *j_text(struct pctx *p, const char *s, int html)
     if (!s)
         return NULL;
     buf_reset(&p->tmp2);
-    int rc = html ? feed_text_from_html(s, strlen(s), &p->tmp2)
-                  : feed_text_fold(s, strlen(s), &p->tmp2);
+    int rc =
+        html ? feed_text_from_html(s, strlen(s), &p->tmp2) : feed_text_fold(s, strlen(s), &p->tmp2);
     return rc == 0 ? take_tmp(p, &p->tmp2) : NULL;
 }
 
@@ -822,8 +822,8 @@ static int parse_json(struct pctx *p, const char *text, size_t len, struct vigil
                                je.text, je.line, je.column);
     const json_t *items = json_object_get(root, "items");
     const char *version = json_is_object(root) ? j_str(p, root, "version") : NULL;
-    if (!json_is_object(root) || (!json_is_array(items) &&
-                                  !(version && strstr(version, "jsonfeed.org")))) {
+    if (!json_is_object(root) ||
+        (!json_is_array(items) && !(version && strstr(version, "jsonfeed.org")))) {
         json_decref(root);
         return vigil_error_set(err, VIGIL_EPARSE,
                                "not a feed: JSON without a JSON Feed \"version\" or \"items\"");
@@ -889,8 +889,7 @@ static int parse_json(struct pctx *p, const char *text, size_t len, struct vigil
 static int parse_xml(struct pctx *p, const char *data, size_t len, struct vigil_error *err)
 {
     struct feed_xml x;
-    struct feed_xml_opts xo = {p->o->url, p->o->content_type, p->o->max_bytes,
-                               p->o->xml_flags};
+    struct feed_xml_opts xo = {p->o->url, p->o->content_type, p->o->max_bytes, p->o->xml_flags};
     int rc = feed_xml_load(data, len, &xo, &x, err);
     if (rc != 0)
         return rc;
@@ -967,22 +966,23 @@ int feed_parse(const char *data, size_t len, const struct feed_parse_opts *o, st
         i++;
     if (i < len && u[i] == '{') {
         struct feed_utf8 t;
-        rc = feed_charset_to_utf8(data, len, o->content_type, FEED_CS_JSON, 4 * max + 16, &t,
-                                  err);
+        rc = feed_charset_to_utf8(data, len, o->content_type, FEED_CS_JSON, 4 * max + 16, &t, err);
         if (rc == 0) {
             snprintf(p.f->encoding, sizeof p.f->encoding, "%s", t.encoding);
             snprintf(p.f->warning, sizeof p.f->warning, "%s", t.warning);
             rc = parse_json(&p, t.data, t.len, err);
             free(t.data);
         }
-    } else if (i < len && u[i] != '<' && !(len >= 2 && (u[0] == 0xFF || u[0] == 0xFE || u[0] == 0))) {
+    } else if (i < len && u[i] != '<' &&
+               !(len >= 2 && (u[0] == 0xFF || u[0] == 0xFE || u[0] == 0))) {
         rc = vigil_error_set(err, VIGIL_EPARSE, "not a feed: neither XML nor JSON");
     } else {
         rc = parse_xml(&p, data, len, err);
     }
     if (rc == 0 && p.oom)
-        rc = vigil_error_set(err, VIGIL_ENOMEM, "out of memory (or over the size budget) "
-                                                "while building the feed");
+        rc = vigil_error_set(err, VIGIL_ENOMEM,
+                             "out of memory (or over the size budget) "
+                             "while building the feed");
     buf_free(&p.tmp);
     buf_free(&p.tmp2);
     free(p.authors.v);

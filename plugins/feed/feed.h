@@ -22,10 +22,10 @@
 
 enum feed_format {
     FEED_FORMAT_UNKNOWN = 0,
-    FEED_FORMAT_RSS,    /* RSS 0.91/0.92/2.0 (and <rss> without version) */
-    FEED_FORMAT_RDF,    /* RSS 0.90 / 1.0 */
-    FEED_FORMAT_ATOM,   /* Atom 1.0 and 0.3 */
-    FEED_FORMAT_JSON    /* JSON Feed 1.0/1.1 */
+    FEED_FORMAT_RSS,  /* RSS 0.91/0.92/2.0 (and <rss> without version) */
+    FEED_FORMAT_RDF,  /* RSS 0.90 / 1.0 */
+    FEED_FORMAT_ATOM, /* Atom 1.0 and 0.3 */
+    FEED_FORMAT_JSON  /* JSON Feed 1.0/1.1 */
 };
 
 struct feed_enclosure {
@@ -35,15 +35,15 @@ struct feed_enclosure {
 };
 
 struct feed_item {
-    const char *id;        /* guid / id / rdf:about, else the link, else
-                              "sha:" + hash of title and summary; never NULL */
-    const char *title;     /* plain text, may be NULL */
-    const char *link;      /* absolute when resolvable, may be NULL */
-    const char *summary;   /* plain text, may be NULL */
-    const char *content;   /* HTML, may be NULL */
-    int64_t published;     /* ms UTC, FEED_NO_TIME when absent or not credible */
-    int64_t updated;       /* same */
-    const char **authors;  /* n_authors names, deduplicated */
+    const char *id;       /* guid / id / rdf:about, else the link, else
+                             "sha:" + hash of title and summary; never NULL */
+    const char *title;    /* plain text, may be NULL */
+    const char *link;     /* absolute when resolvable, may be NULL */
+    const char *summary;  /* plain text, may be NULL */
+    const char *content;  /* HTML, may be NULL */
+    int64_t published;    /* ms UTC, FEED_NO_TIME when absent or not credible */
+    int64_t updated;      /* same */
+    const char **authors; /* n_authors names, deduplicated */
     size_t n_authors;
     const char **categories;
     size_t n_categories;
@@ -52,17 +52,17 @@ struct feed_item {
 };
 
 struct feed {
-    int format;            /* enum feed_format */
-    const char *version;   /* "2.0", "1.0", "atom1.0", "json1.1"... */
-    const char *title;     /* plain text, may be NULL */
-    const char *link;      /* the site, absolute, may be NULL */
-    const char *lang;      /* as declared, may be NULL */
+    int format;          /* enum feed_format */
+    const char *version; /* "2.0", "1.0", "atom1.0", "json1.1"... */
+    const char *title;   /* plain text, may be NULL */
+    const char *link;    /* the site, absolute, may be NULL */
+    const char *lang;    /* as declared, may be NULL */
     struct feed_item *items;
-    size_t n_items;        /* items kept (at most max_items) */
-    size_t n_items_seen;   /* items in the document */
-    char encoding[48];     /* what the bytes were read as */
-    int recovered;         /* the XML was not well-formed; items recovered */
-    char warning[640];     /* why, or a charset note; "" when clean */
+    size_t n_items;      /* items kept (at most max_items) */
+    size_t n_items_seen; /* items in the document */
+    char encoding[48];   /* what the bytes were read as */
+    int recovered;       /* the XML was not well-formed; items recovered */
+    char warning[640];   /* why, or a charset note; "" when clean */
     struct feed_arena arena;
 };
 

@@ -48,10 +48,10 @@ static const struct vigil_option feed_options[] = {
      3650 * DAY_MS, NULL, "How long an emitted item is remembered (kept alive while listed)."},
     {"max_items", VIGIL_OPT_INT, "100", 0, offsetof(struct feed_conf, max_items), 1, 100000, NULL,
      "Items taken from one feed per pass (the first ones listed)."},
-    {"max_age", VIGIL_OPT_DURATION, "0", 0, offsetof(struct feed_conf, max_age), 0,
-     3650 * DAY_MS, NULL, "Skip items published longer ago than this (0 = no limit)."},
-    {"startup_jitter", VIGIL_OPT_DURATION, "1m", 0, offsetof(struct feed_conf, startup_jitter),
-     0, DAY_MS, NULL, "Spread the first fetch of each feed over [0, this] (not with --once)."},
+    {"max_age", VIGIL_OPT_DURATION, "0", 0, offsetof(struct feed_conf, max_age), 0, 3650 * DAY_MS,
+     NULL, "Skip items published longer ago than this (0 = no limit)."},
+    {"startup_jitter", VIGIL_OPT_DURATION, "1m", 0, offsetof(struct feed_conf, startup_jitter), 0,
+     DAY_MS, NULL, "Spread the first fetch of each feed over [0, this] (not with --once)."},
     {"backoff_base", VIGIL_OPT_DURATION, "1m", 0, offsetof(struct feed_conf, backoff_base), 1000,
      DAY_MS, NULL, "First backoff window after a failure; doubles per failure."},
     {"backoff_cap", VIGIL_OPT_DURATION, "6h", 0, offsetof(struct feed_conf, backoff_cap), 1000,
@@ -68,8 +68,8 @@ static const struct vigil_option feed_options[] = {
      VIGIL_NOBOUNDS, NULL, "Emit an item again (meta.update = true) when its content changes."},
     {"max_body", VIGIL_OPT_SIZE, "8MB", 0, offsetof(struct feed_conf, max_body), 1024,
      1024.0 * 1024 * 1024, NULL, "Largest feed accepted (decoded bytes)."},
-    {"timeout", VIGIL_OPT_DURATION, "30s", 0, offsetof(struct feed_conf, timeout), 100,
-     600000, NULL, "Time limit of one fetch."},
+    {"timeout", VIGIL_OPT_DURATION, "30s", 0, offsetof(struct feed_conf, timeout), 100, 600000,
+     NULL, "Time limit of one fetch."},
     {"max_inflight", VIGIL_OPT_INT, "64", 0, offsetof(struct feed_conf, max_inflight), 1, 10000,
      NULL, "Feeds fetched at the same time by this source."},
     {"max_queue", VIGIL_OPT_INT, "10000", 0, offsetof(struct feed_conf, max_queue), 1, 1000000,
@@ -122,7 +122,7 @@ static int parse_body(void *ud, struct feed_poll *p, struct feed_target *t, cons
         struct feed_seen seen;
         if (c->max_age > 0 && it->published != FEED_NO_TIME && it->published < now - c->max_age)
             continue;
-        feed_poll_seen(p, feed_url, it->id, feed_item_fingerprint(it), &seen);
+        feed_poll_seen(p, t, feed_url, it->id, feed_item_fingerprint(it), &seen);
         if (seen.verdict == FEED_SEEN_SAME)
             continue;
         json_t *doc = feed_item_doc(f, it, feed_url, seen.id, seen.verdict == FEED_SEEN_UPDATED);
@@ -142,8 +142,8 @@ static int is_http_url(const char *u)
            (strncasecmp(u, "https://", 8) == 0 && u[8]);
 }
 
-static int feed_create(const struct vigil_host *host, struct vigil_instance *ins,
-                       const void *conf, void **state, struct vigil_error *err)
+static int feed_create(const struct vigil_host *host, struct vigil_instance *ins, const void *conf,
+                       void **state, struct vigil_error *err)
 {
     const struct feed_conf *c = conf;
     if (c->urls.n == 0 && c->paths.n == 0)

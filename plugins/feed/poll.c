@@ -19,9 +19,66 @@
 enum tstate { T_IDLE = 0, T_WAITING, T_INFLIGHT, T_EMITTING, T_DONE };
 
 enum kind { K_4XX = 0, K_5XX, K_TIMEOUT, K_NETWORK, K_PARSE, K_TOOBIG, K_COUNT };
-static const char *const kind_counter[K_COUNT] = {
-    "errors_http_4xx", "errors_http_5xx", "errors_timeout",
-    "errors_network",  "errors_parse",    "errors_too_big"};
+static const char *const kind_counter[K_COUNT] = {"errors_http_4xx", "errors_http_5xx",
+                                                  "errors_timeout",  "errors_network",
+                                                  "errors_parse",    "errors_too_big"};
+
+/* Item id hash -> stored fingerprint and write time. */
+struct seen_ent {
+    uint64_t h; /* 0 = empty slot */
+    uint64_t fp;
+    int64_t written;
+};
+
+struct seen_map {
+    struct seen_ent *v;
+    size_t cap, n;
+};
+
+static const struct seen_ent *seen_map_get(const struct seen_map *m, uint64_t h)
+{
+    if (!m->cap)
+        return NULL;
+    for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (m->v[i].h == h)
+            return &m->v[i];
+        if (m->v[i].h == 0)
+            return NULL;
+    }
+}
+
+static void seen_map_put(struct seen_map *m, uint64_t h, uint64_t fp, int64_t written)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 16;
+        struct seen_ent *v = calloc(cap, sizeof *v);
+        if (!v)
+            return; /* a cache: losing an entry only costs a read */
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->v[i].h)
+                continue;
+            size_t k = m->v[i].h & (cap - 1);
+            while (v[k].h)
+                k = (k + 1) & (cap - 1);
+            v[k] = m->v[i];
+        }
+        free(m->v);
+        m->v = v;
+        m->cap = cap;
+    }
+    size_t k = h & (m->cap - 1);
+    while (m->v[k].h && m->v[k].h != h)
+        k = (k + 1) & (m->cap - 1);
+    if (!m->v[k].h)
+        m->n++;
+    m->v[k] = (struct seen_ent){h, fp, written};
+}
+
+static void seen_map_free(struct seen_map *m)
+{
+    free(m->v);
+    memset(m, 0, sizeof *m);
+}
 
 struct feed_target {
     struct feed_poll *p;
@@ -30,6 +87,7 @@ struct feed_target {
     int transient; /* a file or child target: freed at the end of the pass */
     unsigned depth;
     int loaded;
+    uint64_t h;   /* FNV-1a of url */
     char key[24]; /* state-store key: "t:" + hex hash of url */
 
     /* Persisted. */
@@ -61,7 +119,69 @@ struct feed_target {
     char **new_kids;
     size_t n_new_kids;
     int parsing;
+    int parsed; /* this fetch was parsed: next_cache is complete */
+
+    /* Seen-set cache: the items this target listed (and had stored) last
+     * time, and the ones of the current parse. */
+    struct seen_map cache, next_cache;
+    int had_record; /* a state record existed when first loaded */
+    int fetched_ok; /* parsed successfully at least once by this process */
 };
+
+/* Targets by URL (open addressing on the URL hash), so adding 100,000
+ * feeds or files is not quadratic. */
+struct tset {
+    struct feed_target **v;
+    size_t cap, n;
+};
+
+static struct feed_target *tset_find(const struct tset *s, const char *url, uint64_t h)
+{
+    if (!s->cap)
+        return NULL;
+    for (size_t i = h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+        struct feed_target *t = s->v[i];
+        if (!t)
+            return NULL;
+        if (t->h == h && strcmp(t->url, url) == 0)
+            return t;
+    }
+}
+
+static int tset_add(struct tset *s, struct feed_target *t)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        struct feed_target **v = calloc(cap, sizeof *v);
+        if (!v)
+            return -1;
+        for (size_t i = 0; i < s->cap; i++) {
+            struct feed_target *x = s->v[i];
+            if (!x)
+                continue;
+            size_t k = x->h & (cap - 1);
+            while (v[k])
+                k = (k + 1) & (cap - 1);
+            v[k] = x;
+        }
+        free(s->v);
+        s->v = v;
+        s->cap = cap;
+    }
+    size_t k = t->h & (s->cap - 1);
+    while (s->v[k])
+        k = (k + 1) & (s->cap - 1);
+    s->v[k] = t;
+    s->n++;
+    return 0;
+}
+
+static void tset_clear(struct tset *s)
+{
+    if (s->v)
+        memset(s->v, 0, s->cap * sizeof *s->v);
+    s->n = 0;
+}
 
 struct qent {
     json_t *doc;
@@ -79,6 +199,8 @@ struct feed_poll {
 
     struct feed_target **cfg;
     size_t n_cfg, cap_cfg;
+    struct tset cfg_set;
+    struct tset trans_set; /* this pass's transient targets */
     char **patterns;
     size_t n_patterns;
 
@@ -145,7 +267,8 @@ static struct feed_target *target_new(struct feed_poll *p, const char *url, int 
         return NULL;
     }
     char hex[17];
-    hash_hex64(hash_fnv64(url, strlen(url)), hex);
+    t->h = hash_fnv64(url, strlen(url));
+    hash_hex64(t->h, hex);
     snprintf(t->key, sizeof t->key, "t:%s", hex);
     t->p = p;
     t->is_file = is_file;
@@ -166,6 +289,8 @@ static void target_free(struct feed_target *t)
         return;
     free_list(t->kids, t->n_kids);
     free_list(t->new_kids, t->n_new_kids);
+    seen_map_free(&t->cache);
+    seen_map_free(&t->next_cache);
     free(t->url);
     free(t->etag);
     free(t->lm);
@@ -188,6 +313,7 @@ static void target_load(struct feed_poll *p, struct feed_target *t)
     t->loaded = 1;
     if (p->host->kv_get(p->ins, t->key, &val, &len) != VIGIL_OK || !val)
         return;
+    t->had_record = 1;
     json_t *j = json_loadb(val, len, 0, NULL);
     free(val);
     if (!json_is_object(j)) {
@@ -265,8 +391,7 @@ int feed_poll_create(const struct vigil_host *host, struct vigil_instance *ins,
     if (!p->q) {
         size_t cap = p->q_cap;
         free(p);
-        return vigil_error_set(err, VIGIL_ENOMEM, "out of memory for a %zu-document queue",
-                               cap);
+        return vigil_error_set(err, VIGIL_ENOMEM, "out of memory for a %zu-document queue", cap);
     }
     p->rng = (uint64_t)host->now_ms() ^ ((uint64_t)(uintptr_t)p << 16);
     p->c_requests = host->counter(ins, "requests", "HTTP requests sent (and local files read)");
@@ -296,15 +421,15 @@ void feed_poll_seed(struct feed_poll *p, uint64_t seed)
 
 int feed_poll_add_url(struct feed_poll *p, const char *url)
 {
-    for (size_t i = 0; i < p->n_cfg; i++) {
-        if (strcmp(p->cfg[i]->url, url) == 0)
-            return VIGIL_EEXIST;
-    }
+    if (tset_find(&p->cfg_set, url, hash_fnv64(url, strlen(url))))
+        return VIGIL_EEXIST;
     if (grow(&p->cfg, &p->cap_cfg, p->n_cfg, sizeof *p->cfg) != 0)
         return VIGIL_ENOMEM;
     struct feed_target *t = target_new(p, url, 0);
-    if (!t)
+    if (!t || tset_add(&p->cfg_set, t) != 0) {
+        target_free(t);
         return VIGIL_ENOMEM;
+    }
     p->cfg[p->n_cfg++] = t;
     return 0;
 }
@@ -339,19 +464,16 @@ size_t feed_poll_queued(const struct feed_poll *p)
 
 int feed_poll_target_info(struct feed_poll *p, const char *url, struct feed_poll_target_info *out)
 {
-    for (size_t i = 0; i < p->n_cfg; i++) {
-        struct feed_target *t = p->cfg[i];
-        if (strcmp(t->url, url) == 0) {
-            target_load(p, t);
-            out->next_due_ms = t->next_due;
-            out->interval_ms = t->interval;
-            out->failures = t->failures;
-            out->etag = t->etag;
-            out->last_modified = t->lm;
-            return 0;
-        }
-    }
-    return VIGIL_ENOTFOUND;
+    struct feed_target *t = tset_find(&p->cfg_set, url, hash_fnv64(url, strlen(url)));
+    if (!t)
+        return VIGIL_ENOTFOUND;
+    target_load(p, t);
+    out->next_due_ms = t->next_due;
+    out->interval_ms = t->interval;
+    out->failures = t->failures;
+    out->etag = t->etag;
+    out->last_modified = t->lm;
+    return 0;
 }
 
 /* ------------------------------------------------------------------
@@ -387,6 +509,7 @@ static void free_transients(struct feed_poll *p)
     for (size_t i = 0; i < p->n_trans; i++)
         target_free(p->trans[i]);
     p->n_trans = 0;
+    tset_clear(&p->trans_set);
 }
 
 static void fire_done(struct feed_poll *p)
@@ -439,6 +562,13 @@ static void target_finish(struct feed_poll *p, struct feed_target *t, int abort)
     if (t->state == T_DONE || t->state == T_IDLE)
         return;
     t->state = T_DONE;
+    if (!abort && t->parsed && !t->dropped) {
+        /* The items listed now (and stored) are the next pass's cache. */
+        seen_map_free(&t->cache);
+        t->cache = t->next_cache;
+        memset(&t->next_cache, 0, sizeof t->next_cache);
+    }
+    seen_map_free(&t->next_cache);
     if (!abort) {
         if (t->ok && !t->dropped) {
             if (t->new_etag || t->new_lm) {
@@ -489,8 +619,7 @@ static void target_failed(struct feed_poll *p, struct feed_target *t, int kind, 
         t->failures++;
     add_count(p, p->c_errors[kind], 1);
     int64_t delay = feed_retry_delay(retry_after, p->c.backoff_base_ms, p->c.backoff_cap_ms,
-                                     t->failures, feed_rng_next(&p->rng),
-                                     p->c.retry_after_max_ms);
+                                     t->failures, feed_rng_next(&p->rng), p->c.retry_after_max_ms);
     t->next_due = now + delay;
     t->ok = 0;
     log_failure(p, t, kind, why, delay);
@@ -506,10 +635,10 @@ static void target_succeeded(struct feed_poll *p, struct feed_target *t, int hav
     t->last_kind = -1;
     t->ok = 1;
     if (p->c.adaptive) {
-        int64_t iv = t->observed ? t->observed_iv
-                                 : feed_adaptive_interval(NULL, 0, now, have_new, t->interval,
-                                                          p->c.min_interval_ms,
-                                                          p->c.max_interval_ms);
+        int64_t iv = t->observed
+                         ? t->observed_iv
+                         : feed_adaptive_interval(NULL, 0, now, have_new, t->interval,
+                                                  p->c.min_interval_ms, p->c.max_interval_ms);
         t->interval = iv;
         /* +-10 % so feeds with equal intervals drift apart. */
         int64_t j = iv / 10;
@@ -542,6 +671,7 @@ static void handle_response(struct feed_poll *p, struct feed_target *t,
     t->new_items = 0;
     t->dropped = 0;
     t->ok = 0;
+    t->parsed = 0;
 
     if (r->status == VIGIL_ECANCELED || p->stopping) {
         target_finish(p, t, 1);
@@ -604,11 +734,14 @@ static void handle_response(struct feed_poll *p, struct feed_target *t,
     free_list(t->new_kids, t->n_new_kids);
     t->new_kids = NULL;
     t->n_new_kids = 0;
+    seen_map_free(&t->next_cache);
     t->parsing = 1;
     int rc = p->parse(p->ud, p, t, body, r->body_len, r->content_type,
                       t->is_file ? NULL : (r->effective_url ? r->effective_url : t->url), &err);
     t->parsing = 0;
     if (rc == 0) {
+        t->fetched_ok = 1;
+        t->parsed = 1;
         free_list(t->kids, t->n_kids);
         t->kids = t->new_kids;
         t->n_kids = t->n_new_kids;
@@ -648,8 +781,7 @@ static void read_file_target(struct feed_poll *p, struct feed_target *t)
     memset(&r, 0, sizeof r);
     r.struct_size = sizeof r;
     r.retry_after_ms = -1;
-    if (buf_read_file(t->url, p->c.max_body ? p->c.max_body : (size_t)16 << 20, &data, &len) !=
-        0) {
+    if (buf_read_file(t->url, p->c.max_body ? p->c.max_body : (size_t)16 << 20, &data, &len) != 0) {
         int e = errno;
         r.status = e == EFBIG ? VIGIL_ETOOBIG : VIGIL_EIO;
         snprintf(msg, sizeof msg, "cannot read the file: %s",
@@ -699,12 +831,15 @@ static void start_target(struct feed_poll *p, struct feed_target *t)
  * Emission
  * ------------------------------------------------------------------ */
 
-static void mark_seen(struct feed_poll *p, const struct feed_seen *s)
+static void mark_seen(struct feed_poll *p, struct feed_target *t, const struct feed_seen *s)
 {
     char key[24], val[48];
+    int64_t now = now_ms(p);
     snprintf(key, sizeof key, "s:%s", s->id);
-    int n = snprintf(val, sizeof val, "%016" PRIx64 " %" PRId64, s->fp, now_ms(p));
+    int n = snprintf(val, sizeof val, "%016" PRIx64 " %" PRId64, s->fp, now);
     p->host->kv_put(p->ins, key, val, (size_t)n, p->c.seen_ttl_ms);
+    if (t)
+        seen_map_put(&t->next_cache, strtoull(s->id, NULL, 16) | 1, s->fp, now);
 }
 
 static void drain(struct feed_poll *p)
@@ -715,9 +850,8 @@ static void drain(struct feed_poll *p)
         p->q_len--;
         int rc = p->host->emit(p->ins, e.doc);
         if (rc == VIGIL_OK || rc == VIGIL_EAGAIN) {
-            mark_seen(p, &e.s);
-            add_count(p, e.s.verdict == FEED_SEEN_UPDATED ? p->c_items_updated : p->c_items_new,
-                      1);
+            mark_seen(p, e.t, &e.s);
+            add_count(p, e.s.verdict == FEED_SEEN_UPDATED ? p->c_items_updated : p->c_items_new, 1);
             if (rc == VIGIL_EAGAIN)
                 p->paused = 1;
         } else {
@@ -731,8 +865,8 @@ static void drain(struct feed_poll *p)
     }
 }
 
-static void seen(struct feed_poll *p, const char *scope, const char *item_id, uint64_t fp,
-                 int newer, struct feed_seen *out)
+static void seen(struct feed_poll *p, struct feed_target *t, const char *scope, const char *item_id,
+                 uint64_t fp, int newer, struct feed_seen *out)
 {
     uint64_t h = hash_fnv64(scope, strlen(scope));
     h = hash_fnv64_update(h, "\n", 1);
@@ -740,16 +874,30 @@ static void seen(struct feed_poll *p, const char *scope, const char *item_id, ui
     hash_hex64(h, out->id);
     out->fp = fp;
     out->verdict = FEED_SEEN_NEW;
+    uint64_t ch = h | 1; /* never 0: 0 marks an empty cache slot */
+    int64_t now = now_ms(p);
+    uint64_t stored;
+    int64_t written;
 
-    char key[24], *val = NULL;
-    size_t len = 0;
-    snprintf(key, sizeof key, "s:%s", out->id);
-    if (p->host->kv_get(p->ins, key, &val, &len) != VIGIL_OK || !val)
+    const struct seen_ent *c = seen_map_get(&t->cache, ch);
+    if (c && (newer ? (int64_t)fp <= (int64_t)c->fp : fp == c->fp)) {
+        /* Listed last time, unchanged: known without reading the store. */
+        stored = c->fp;
+        written = c->written;
+    } else if (!t->had_record && !t->fetched_ok && strcmp(scope, t->url) == 0) {
+        /* A feed never fetched before has no item in the seen-set. */
         return;
-    char *end;
-    uint64_t stored = strtoull(val, &end, 16);
-    int64_t written = end && *end == ' ' ? strtoll(end + 1, NULL, 10) : 0;
-    free(val);
+    } else {
+        char key[24], *val = NULL;
+        size_t len = 0;
+        snprintf(key, sizeof key, "s:%s", out->id);
+        if (p->host->kv_get(p->ins, key, &val, &len) != VIGIL_OK || !val)
+            return;
+        char *end;
+        stored = strtoull(val, &end, 16);
+        written = end && *end == ' ' ? strtoll(end + 1, NULL, 10) : 0;
+        free(val);
+    }
     int changed = newer ? (int64_t)fp > (int64_t)stored : stored != fp;
     if (changed && p->c.emit_updates) {
         out->verdict = FEED_SEEN_UPDATED;
@@ -757,21 +905,25 @@ static void seen(struct feed_poll *p, const char *scope, const char *item_id, ui
     }
     out->verdict = FEED_SEEN_SAME;
     if (newer && (int64_t)stored > (int64_t)fp)
-        out->fp = stored; /* keep the latest version on refresh */
-    if (p->c.seen_ttl_ms > 0 && now_ms(p) - written > p->c.seen_ttl_ms / 2)
-        mark_seen(p, out);
+        out->fp = stored; /* keep the latest version */
+    if (changed && !newer)
+        out->fp = stored; /* updates off: the stored fingerprint stays */
+    if (p->c.seen_ttl_ms > 0 && now - written > p->c.seen_ttl_ms / 2)
+        mark_seen(p, t, out);
+    else
+        seen_map_put(&t->next_cache, ch, out->fp, written);
 }
 
-void feed_poll_seen(struct feed_poll *p, const char *scope, const char *item_id, uint64_t fp,
-                    struct feed_seen *out)
+void feed_poll_seen(struct feed_poll *p, struct feed_target *t, const char *scope,
+                    const char *item_id, uint64_t fp, struct feed_seen *out)
 {
-    seen(p, scope, item_id, fp, 0, out);
+    seen(p, t, scope, item_id, fp, 0, out);
 }
 
-void feed_poll_seen_newer(struct feed_poll *p, const char *scope, const char *item_id,
-                          int64_t version, struct feed_seen *out)
+void feed_poll_seen_newer(struct feed_poll *p, struct feed_target *t, const char *scope,
+                          const char *item_id, int64_t version, struct feed_seen *out)
 {
-    seen(p, scope, item_id, (uint64_t)version, 1, out);
+    seen(p, t, scope, item_id, (uint64_t)version, 1, out);
 }
 
 void feed_poll_queue(struct feed_poll *p, struct feed_target *t, json_t *doc,
@@ -816,10 +968,18 @@ static int sched_push(struct feed_poll *p, struct feed_target *t, int64_t start_
 
 static int trans_push(struct feed_poll *p, struct feed_target *t)
 {
-    if (grow(&p->trans, &p->cap_trans, p->n_trans, sizeof *p->trans) != 0)
+    if (grow(&p->trans, &p->cap_trans, p->n_trans, sizeof *p->trans) != 0 ||
+        tset_add(&p->trans_set, t) != 0)
         return VIGIL_ENOMEM;
     p->trans[p->n_trans++] = t;
     return 0;
+}
+
+/* A URL already in this pass (configured, or added as child or file). */
+static int in_pass(struct feed_poll *p, const char *url)
+{
+    uint64_t h = hash_fnv64(url, strlen(url));
+    return tset_find(&p->trans_set, url, h) || tset_find(&p->cfg_set, url, h);
 }
 
 int feed_poll_add_child(struct feed_poll *p, struct feed_target *parent, const char *url)
@@ -831,9 +991,9 @@ int feed_poll_add_child(struct feed_poll *p, struct feed_target *parent, const c
         int known = 0;
         for (size_t i = 0; i < parent->n_new_kids && !known; i++)
             known = strcmp(parent->new_kids[i], url) == 0;
-        char **nk = known ? NULL
-                          : realloc(parent->new_kids,
-                                    (parent->n_new_kids + 1) * sizeof *parent->new_kids);
+        char **nk =
+            known ? NULL
+                  : realloc(parent->new_kids, (parent->n_new_kids + 1) * sizeof *parent->new_kids);
         if (nk) {
             parent->new_kids = nk;
             nk[parent->n_new_kids] = strdup(url);
@@ -854,14 +1014,8 @@ int feed_poll_add_child(struct feed_poll *p, struct feed_target *parent, const c
         p->children++;
         return 1;
     }
-    for (size_t i = 0; i < p->n_trans; i++) {
-        if (strcmp(p->trans[i]->url, url) == 0)
-            return 1;
-    }
-    for (size_t i = 0; i < p->n_cfg; i++) {
-        if (strcmp(p->cfg[i]->url, url) == 0)
-            return 1;
-    }
+    if (in_pass(p, url))
+        return 1;
     struct feed_target *t = target_new(p, url, 0);
     if (!t || trans_push(p, t) != 0) {
         target_free(t);
@@ -893,10 +1047,8 @@ static void add_file(struct feed_poll *p, const char *path, int64_t now, size_t 
     struct stat st;
     if (*count >= MAX_FILES_PER_PASS || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return;
-    for (size_t i = 0; i < p->n_trans; i++) {
-        if (strcmp(p->trans[i]->url, path) == 0)
-            return;
-    }
+    if (in_pass(p, path))
+        return;
     struct feed_target *t = target_new(p, path, 1);
     if (!t || trans_push(p, t) != 0) {
         target_free(t);
@@ -921,8 +1073,8 @@ static void expand_dir(struct feed_poll *p, const char *dir, int64_t now, size_t
     char **names = NULL;
     size_t n = 0, cap = 0;
     if (!d) {
-        p->host->log(p->ins, VIGIL_LOG_WARN, "%s %s: cannot open the directory: %s", p->kind,
-                     dir, strerror(errno));
+        p->host->log(p->ins, VIGIL_LOG_WARN, "%s %s: cannot open the directory: %s", p->kind, dir,
+                     strerror(errno));
         return;
     }
     while ((de = readdir(d)) != NULL) {
@@ -963,8 +1115,7 @@ static void expand_patterns(struct feed_poll *p, int64_t now)
             continue;
         }
         if (rc != 0) {
-            p->host->log(p->ins, VIGIL_LOG_WARN, "%s %s: cannot expand the pattern", p->kind,
-                         pat);
+            p->host->log(p->ins, VIGIL_LOG_WARN, "%s %s: cannot expand the pattern", p->kind, pat);
             continue;
         }
         for (size_t k = 0; k < g.gl_pathc; k++) {
@@ -1138,7 +1289,9 @@ void feed_poll_destroy(struct feed_poll *p)
     for (size_t i = 0; i < p->n_cfg; i++)
         target_free(p->cfg[i]);
     free(p->cfg);
+    free(p->cfg_set.v);
     free_transients(p);
+    free(p->trans_set.v);
     free(p->trans);
     for (size_t i = 0; i < p->n_patterns; i++)
         free(p->patterns[i]);

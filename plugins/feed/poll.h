@@ -50,10 +50,10 @@ struct feed_poll_conf {
     int emit_updates;
     uint64_t max_body;
     int64_t timeout_ms;
-    size_t max_inflight;  /* concurrent fetches of this source */
-    size_t max_queue;     /* documents waiting for emission */
-    unsigned max_depth;   /* child targets (sitemap indexes): levels */
-    size_t max_children;  /* child targets per pass */
+    size_t max_inflight; /* concurrent fetches of this source */
+    size_t max_queue;    /* documents waiting for emission */
+    unsigned max_depth;  /* child targets (sitemap indexes): levels */
+    size_t max_children; /* child targets per pass */
 };
 
 /* Called for a body that needs parsing (status 2xx, changed). base_url is
@@ -91,24 +91,30 @@ unsigned feed_poll_target_depth(const struct feed_target *t);
 enum feed_seen_verdict { FEED_SEEN_NEW = 0, FEED_SEEN_UPDATED = 1, FEED_SEEN_SAME = 2 };
 
 struct feed_seen {
-    char id[17];      /* document id: hex FNV-1a of scope "\n" item_id */
+    char id[17]; /* document id: hex FNV-1a of scope "\n" item_id */
     uint64_t fp;
-    int verdict;      /* enum feed_seen_verdict */
+    int verdict; /* enum feed_seen_verdict */
 };
 
-/* Look item_id (scoped: the feed URL, or "" for ids that are URLs) up in
- * the seen-set. fp fingerprints the item's content: a different fp means
- * the item was updated (FEED_SEEN_SAME instead when emit_updates is off).
- * An unchanged entry older than half the TTL is refreshed so items still
- * listed never expire. */
-void feed_poll_seen(struct feed_poll *p, const char *scope, const char *item_id, uint64_t fp,
-                    struct feed_seen *out);
+/* Look item_id of target t up in the seen-set. scope is the target's own
+ * URL (feeds: ids are only unique within a feed) or "" (sitemaps: the id
+ * is the article URL, shared by every sitemap). fp fingerprints the item's
+ * content: a different fp means the item was updated (FEED_SEEN_SAME
+ * instead when emit_updates is off). An unchanged entry older than half
+ * the TTL is refreshed so items still listed never expire.
+ *
+ * State-store reads are avoided where the answer is known: each target
+ * remembers in memory the items it listed last time (unchanged items cost
+ * nothing), and a target fetched for the first time ever with its own
+ * scope cannot have seen anything. */
+void feed_poll_seen(struct feed_poll *p, struct feed_target *t, const char *scope,
+                    const char *item_id, uint64_t fp, struct feed_seen *out);
 /* Same, for sources that see one item in several places with different
  * metadata (an article in two sitemaps): version is a time (ms), and the
  * item counts as updated only when version is later than the one stored,
  * so two listings never make it flap. */
-void feed_poll_seen_newer(struct feed_poll *p, const char *scope, const char *item_id,
-                          int64_t version, struct feed_seen *out);
+void feed_poll_seen_newer(struct feed_poll *p, struct feed_target *t, const char *scope,
+                          const char *item_id, int64_t version, struct feed_seen *out);
 /* Queue doc (taken) for emission as item s of target t. When the queue is
  * full the document is dropped and counted, and the target's validators
  * are not stored so the next pass sees the items again. */
@@ -119,8 +125,7 @@ void feed_poll_queue(struct feed_poll *p, struct feed_target *t, json_t *doc,
  * (bounds, duplicate, backing off), negative on error. */
 int feed_poll_add_child(struct feed_poll *p, struct feed_target *parent, const char *url);
 /* Publication times of the items the target lists (for adaptive). */
-void feed_poll_observe(struct feed_poll *p, struct feed_target *t, const int64_t *times,
-                       size_t n);
+void feed_poll_observe(struct feed_poll *p, struct feed_target *t, const int64_t *times, size_t n);
 
 /* For tests: the PRNG state, and the state of a target by URL. */
 void feed_poll_seed(struct feed_poll *p, uint64_t seed);

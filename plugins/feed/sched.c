@@ -42,8 +42,8 @@ int64_t feed_backoff_delay(int64_t base_ms, int64_t cap_ms, uint32_t failures, u
     return uniform(rnd, feed_backoff_window(base_ms, cap_ms, failures));
 }
 
-int64_t feed_retry_delay(int64_t retry_after_ms, int64_t base_ms, int64_t cap_ms,
-                         uint32_t failures, uint64_t rnd, int64_t max_ms)
+int64_t feed_retry_delay(int64_t retry_after_ms, int64_t base_ms, int64_t cap_ms, uint32_t failures,
+                         uint64_t rnd, int64_t max_ms)
 {
     if (retry_after_ms >= 0) {
         int64_t d = retry_after_ms;

@@ -26,8 +26,8 @@ int64_t feed_backoff_delay(int64_t base_ms, int64_t cap_ms, uint32_t failures, u
  * when it sent one (>= 0), bounded to [backoff floor, max_ms]; otherwise
  * the jittered backoff. The floor keeps a "Retry-After: 0" from turning
  * into a tight loop. */
-int64_t feed_retry_delay(int64_t retry_after_ms, int64_t base_ms, int64_t cap_ms,
-                         uint32_t failures, uint64_t rnd, int64_t max_ms);
+int64_t feed_retry_delay(int64_t retry_after_ms, int64_t base_ms, int64_t cap_ms, uint32_t failures,
+                         uint64_t rnd, int64_t max_ms);
 
 /*
  * Adaptive interval: poll about twice per expected gap between new items,

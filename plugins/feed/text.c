@@ -90,7 +90,7 @@ size_t feed_text_entity(const char *s, size_t len, uint32_t *cp)
         static const struct {
             const char *name;
             uint32_t cp;
-        } legacy[] = {{"amp", '&'},    {"lt", '<'},      {"gt", '>'}, {"quot", '"'},
+        } legacy[] = {{"amp", '&'},   {"lt", '<'},    {"gt", '>'},   {"quot", '"'},
                       {"nbsp", 0xA0}, {"copy", 0xA9}, {"reg", 0xAE}, {NULL, 0}};
         if (i < len && (isalnum((unsigned char)s[i]) || s[i] == '=' || s[i] == '_'))
             return 0;
@@ -154,43 +154,57 @@ static void fold_cp(struct folder *f, uint32_t cp)
     fold_bytes(f, u, n);
 }
 
-/* Feed one byte run of text (no tags) with references optionally decoded. */
+/* Bytes that need attention while folding: whitespace, controls, '&'
+ * (when decoding), and the lead bytes of U+00A0, U+2028 and U+2029. */
+static int special(const unsigned char *s, size_t len, size_t i, int decode)
+{
+    unsigned char c = s[i];
+    if (c < 0x80)
+        return c <= 0x20 || c == 0x7F || (c == '&' && decode);
+    if (c == 0xC2)
+        return i + 1 < len && s[i + 1] == 0xA0;
+    if (c == 0xE2)
+        return i + 2 < len && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9);
+    return 0;
+}
+
+/* Feed one run of text (no tags), references optionally decoded. Plain
+ * stretches are copied in one append. */
 static void fold_text(struct folder *f, const char *s, size_t len, int decode)
 {
+    const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
     while (i < len && !f->err) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '&' && decode) {
+        size_t j = i;
+        while (j < len && !special(u, len, j, decode))
+            j++;
+        if (j > i) {
+            fold_bytes(f, s + i, j - i);
+            i = j;
+            continue;
+        }
+        unsigned char c = u[i];
+        if (c == '&') {
             uint32_t cp;
             size_t n = feed_text_entity(s + i, len - i, &cp);
             if (n) {
                 fold_cp(f, cp);
                 i += n;
-                continue;
+            } else {
+                fold_bytes(f, "&", 1);
+                i++;
             }
-            fold_bytes(f, "&", 1);
-            i++;
-            continue;
-        }
-        if (c < 0x80) {
+        } else if (c == 0xC2) {
+            fold_space(f); /* U+00A0 */
+            i += 2;
+        } else if (c == 0xE2) {
+            fold_space(f); /* U+2028, U+2029 */
+            i += 3;
+        } else {
             if (isspace(c))
                 fold_space(f);
-            else if (c >= 0x20 && c != 0x7F)
-                fold_bytes(f, s + i, 1);
-            i++;
-            continue;
+            i++; /* other control characters carry nothing readable */
         }
-        /* U+00A0 (C2 A0) folds like a space; other UTF-8 passes through. */
-        if (c == 0xC2 && i + 1 < len && (unsigned char)s[i + 1] == 0xA0) {
-            fold_space(f);
-            i += 2;
-            continue;
-        }
-        size_t j = i + 1;
-        while (j < len && ((unsigned char)s[j] & 0xC0) == 0x80)
-            j++;
-        fold_bytes(f, s + i, j - i);
-        i = j;
     }
 }
 
@@ -227,10 +241,10 @@ int feed_text_has_markup(const char *s, size_t len)
 static int is_block(const char *name, size_t n)
 {
     static const char *const blocks[] = {
-        "address", "article", "aside", "blockquote", "br", "caption", "dd", "div", "dl", "dt",
-        "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-        "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
-        NULL};
+        "address", "article",    "aside",  "blockquote", "br",   "caption", "dd",  "div", "dl",
+        "dt",      "figcaption", "figure", "footer",     "form", "h1",      "h2",  "h3",  "h4",
+        "h5",      "h6",         "header", "hr",         "li",   "main",    "nav", "ol",  "p",
+        "pre",     "section",    "table",  "td",         "th",   "tr",      "ul",  NULL};
     for (int i = 0; blocks[i]; i++) {
         if (strlen(blocks[i]) == n && strncasecmp(blocks[i], name, n) == 0)
             return 1;
@@ -298,9 +312,8 @@ int feed_text_from_html(const char *s, size_t len, struct buf *out)
         size_t end = tag_end(s, len, i);
         if (is_block(s + name, ne - name))
             fold_space(&f);
-        if (s[i + 1] != '/' &&
-            ((ne - name == 6 && strncasecmp(s + name, "script", 6) == 0) ||
-             (ne - name == 5 && strncasecmp(s + name, "style", 5) == 0))) {
+        if (s[i + 1] != '/' && ((ne - name == 6 && strncasecmp(s + name, "script", 6) == 0) ||
+                                (ne - name == 5 && strncasecmp(s + name, "style", 5) == 0))) {
             char close[10];
             close[0] = '<';
             close[1] = '/';

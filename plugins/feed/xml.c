@@ -73,8 +73,8 @@ static int xml_char_ok(uint32_t cp)
 }
 
 /* Handle the '&' at s[i]; returns bytes consumed from the input. */
-static size_t fix_reference(const char *s, size_t len, size_t i, unsigned flags,
-                            struct buf *out, int *err)
+static size_t fix_reference(const char *s, size_t len, size_t i, unsigned flags, struct buf *out,
+                            int *err)
 {
     static const char *const xml_named[] = {"&lt;", "&gt;", "&amp;", "&quot;", "&apos;", NULL};
     for (int k = 0; xml_named[k]; k++) {
@@ -99,8 +99,9 @@ static size_t fix_reference(const char *s, size_t len, size_t i, unsigned flags,
         int hex = s[i + 2] == 'x' || s[i + 2] == 'X';
         for (size_t j = i + 2 + (size_t)hex; j < i + n - 1; j++) {
             char c = s[j];
-            raw = raw * (hex ? 16u : 10u) +
-                  (uint32_t)(isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10);
+            raw = raw * (hex ? 16u : 10u) + (uint32_t)(isdigit((unsigned char)c)
+                                                           ? c - '0'
+                                                           : tolower((unsigned char)c) - 'a' + 10);
             if (raw > 0x10FFFF)
                 break;
         }
@@ -119,7 +120,10 @@ static size_t fix_reference(const char *s, size_t len, size_t i, unsigned flags,
         size_t k = feed_utf8_put(cp, tmp);
         if (cp == '<' || cp == '&' || cp == '>' || cp == '"') {
             /* never let a decoded reference become markup */
-            const char *rep = cp == '<' ? "&lt;" : cp == '&' ? "&amp;" : cp == '>' ? "&gt;" : "&quot;";
+            const char *rep = cp == '<'   ? "&lt;"
+                              : cp == '&' ? "&amp;"
+                              : cp == '>' ? "&gt;"
+                                          : "&quot;";
             if (buf_append_str(out, rep) != 0)
                 *err = 1;
         } else if (buf_append(out, tmp, k) != 0) {
@@ -130,8 +134,8 @@ static size_t fix_reference(const char *s, size_t len, size_t i, unsigned flags,
     if (flags & FEED_XML_KEEP_DOCTYPE) {
         /* Leave unknown names for libxml2 (and its own protections). */
         size_t j = i + 1;
-        while (j < len && j - i < 64 && (isalnum((unsigned char)s[j]) || s[j] == '_' ||
-                                         s[j] == '-' || s[j] == '.'))
+        while (j < len && j - i < 64 &&
+               (isalnum((unsigned char)s[j]) || s[j] == '_' || s[j] == '-' || s[j] == '.'))
             j++;
         if (j > i + 1 && j < len && s[j] == ';') {
             if (buf_append(out, s + i, j + 1 - i) != 0)
@@ -179,9 +183,9 @@ int feed_xml_prepare(const char *s, size_t len, unsigned flags, struct buf *out,
             if (doctype_removed)
                 *doctype_removed = 1;
             continue;
-        } else if (i + 1 < len && (isspace((unsigned char)s[i + 1]) ||
-                                   isdigit((unsigned char)s[i + 1]) || s[i + 1] == '=' ||
-                                   s[i + 1] == '<')) {
+        } else if (i + 1 < len &&
+                   (isspace((unsigned char)s[i + 1]) || isdigit((unsigned char)s[i + 1]) ||
+                    s[i + 1] == '=' || s[i + 1] == '<')) {
             if (buf_append(out, "&lt;", 4) != 0)
                 return -1;
             i++;
@@ -221,8 +225,7 @@ static void capture_error(void *ctx, xmlErrorPtr e)
 }
 
 /* Refuse every external entity and DTD, for this context only. */
-static xmlParserInputPtr refuse_entity(void *ctx, const xmlChar *publicId,
-                                       const xmlChar *systemId)
+static xmlParserInputPtr refuse_entity(void *ctx, const xmlChar *publicId, const xmlChar *systemId)
 {
     (void)ctx;
     (void)publicId;
@@ -239,8 +242,8 @@ static void no_external_subset(void *ctx, const xmlChar *name, const xmlChar *Ex
     (void)SystemID;
 }
 
-int feed_xml_load(const char *data, size_t len, const struct feed_xml_opts *o,
-                  struct feed_xml *out, struct vigil_error *err)
+int feed_xml_load(const char *data, size_t len, const struct feed_xml_opts *o, struct feed_xml *out,
+                  struct vigil_error *err)
 {
     size_t max = o && o->max_bytes ? o->max_bytes : FEED_XML_DEFAULT_MAX;
     unsigned flags = o ? o->flags : 0;
@@ -250,10 +253,10 @@ int feed_xml_load(const char *data, size_t len, const struct feed_xml_opts *o,
 
     memset(out, 0, sizeof *out);
     if (len > max)
-        return vigil_error_set(err, VIGIL_ETOOBIG, "document is %zu bytes, over the %zu limit",
-                               len, max);
-    rc = feed_charset_to_utf8(data, len, o ? o->content_type : NULL, FEED_CS_XML, 4 * max + 16,
-                              &u, err);
+        return vigil_error_set(err, VIGIL_ETOOBIG, "document is %zu bytes, over the %zu limit", len,
+                               max);
+    rc = feed_charset_to_utf8(data, len, o ? o->content_type : NULL, FEED_CS_XML, 4 * max + 16, &u,
+                              err);
     if (rc != 0)
         return rc;
     snprintf(out->encoding, sizeof out->encoding, "%s", u.encoding);
@@ -269,8 +272,8 @@ int feed_xml_load(const char *data, size_t len, const struct feed_xml_opts *o,
     free(u.data);
     if (clean.len == 0 || clean.len > INT_MAX) {
         buf_free(&clean);
-        return vigil_error_set(err, VIGIL_EPARSE, clean.len ? "document too large"
-                                                            : "no XML markup in the document");
+        return vigil_error_set(err, VIGIL_EPARSE,
+                               clean.len ? "document too large" : "no XML markup in the document");
     }
 
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
@@ -284,8 +287,8 @@ int feed_xml_load(const char *data, size_t len, const struct feed_xml_opts *o,
     ctxt->sax->externalSubset = no_external_subset;
     int opts = XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_COMPACT |
                XML_PARSE_IGNORE_ENC | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
-    xmlDocPtr doc = xmlCtxtReadMemory(ctxt, clean.data, (int)clean.len,
-                                      o && o->url ? o->url : NULL, "UTF-8", opts);
+    xmlDocPtr doc = xmlCtxtReadMemory(ctxt, clean.data, (int)clean.len, o && o->url ? o->url : NULL,
+                                      "UTF-8", opts);
     int wellformed = ctxt->wellFormed;
     xmlFreeParserCtxt(ctxt);
     buf_free(&clean);
@@ -319,26 +322,25 @@ void feed_xml_free(struct feed_xml *x)
 static const struct {
     const char *href;
     int ns;
-} known_ns[] = {
-    {"http://www.w3.org/2005/Atom", FEED_NS_ATOM},
-    {"http://purl.org/atom/ns#", FEED_NS_ATOM03},
-    {"http://purl.org/rss/1.0/", FEED_NS_RSS10},
-    {"http://my.netscape.com/rdf/simple/0.9/", FEED_NS_RSS090},
-    {"http://backend.userland.com/rss2", FEED_NS_RSS_USERLAND},
-    {"http://backend.userland.com/rss", FEED_NS_RSS_USERLAND},
-    {"http://www.w3.org/1999/02/22-rdf-syntax-ns#", FEED_NS_RDF},
-    {"http://purl.org/dc/elements/1.1/", FEED_NS_DC},
-    {"http://purl.org/dc/elements/1.1", FEED_NS_DC},
-    {"http://purl.org/dc/terms/", FEED_NS_DCTERMS},
-    {"http://purl.org/rss/1.0/modules/content/", FEED_NS_CONTENT},
-    {"http://search.yahoo.com/mrss/", FEED_NS_MEDIA},
-    {"http://search.yahoo.com/mrss", FEED_NS_MEDIA},
-    {"http://www.itunes.com/dtds/podcast-1.0.dtd", FEED_NS_ITUNES},
-    {"http://www.sitemaps.org/schemas/sitemap/0.9", FEED_NS_SITEMAP},
-    {"http://www.google.com/schemas/sitemap/0.84", FEED_NS_SITEMAP},
-    {"http://www.google.com/schemas/sitemap-news/0.9", FEED_NS_NEWS},
-    {"http://www.w3.org/1999/xhtml", FEED_NS_XHTML},
-    {NULL, 0}};
+} known_ns[] = {{"http://www.w3.org/2005/Atom", FEED_NS_ATOM},
+                {"http://purl.org/atom/ns#", FEED_NS_ATOM03},
+                {"http://purl.org/rss/1.0/", FEED_NS_RSS10},
+                {"http://my.netscape.com/rdf/simple/0.9/", FEED_NS_RSS090},
+                {"http://backend.userland.com/rss2", FEED_NS_RSS_USERLAND},
+                {"http://backend.userland.com/rss", FEED_NS_RSS_USERLAND},
+                {"http://www.w3.org/1999/02/22-rdf-syntax-ns#", FEED_NS_RDF},
+                {"http://purl.org/dc/elements/1.1/", FEED_NS_DC},
+                {"http://purl.org/dc/elements/1.1", FEED_NS_DC},
+                {"http://purl.org/dc/terms/", FEED_NS_DCTERMS},
+                {"http://purl.org/rss/1.0/modules/content/", FEED_NS_CONTENT},
+                {"http://search.yahoo.com/mrss/", FEED_NS_MEDIA},
+                {"http://search.yahoo.com/mrss", FEED_NS_MEDIA},
+                {"http://www.itunes.com/dtds/podcast-1.0.dtd", FEED_NS_ITUNES},
+                {"http://www.sitemaps.org/schemas/sitemap/0.9", FEED_NS_SITEMAP},
+                {"http://www.google.com/schemas/sitemap/0.84", FEED_NS_SITEMAP},
+                {"http://www.google.com/schemas/sitemap-news/0.9", FEED_NS_NEWS},
+                {"http://www.w3.org/1999/xhtml", FEED_NS_XHTML},
+                {NULL, 0}};
 
 static const struct {
     const char *prefix;
@@ -402,8 +404,7 @@ int feed_xml_text(const xmlNode *n, struct buf *out)
             if (feed_xml_text(c, out) != 0)
                 return -1;
             break;
-        default:
-            break; /* entity references, comments, PIs: nothing */
+        default: break; /* entity references, comments, PIs: nothing */
         }
     }
     return 0;

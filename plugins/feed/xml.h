@@ -54,13 +54,13 @@ struct feed_xml_opts {
 };
 
 struct feed_xml {
-    xmlDocPtr doc;      /* owned; the root element exists */
-    char encoding[48];  /* encoding the bytes were read as */
-    int recovered;      /* not well-formed: the tree is libxml2's recovery */
-    int errors;         /* parser errors seen */
-    int error_line;     /* line of the first fatal error (0 if none) */
-    char error[200];    /* first fatal error, "" if none */
-    char warning[256];  /* charset warning, "" if none */
+    xmlDocPtr doc;     /* owned; the root element exists */
+    char encoding[48]; /* encoding the bytes were read as */
+    int recovered;     /* not well-formed: the tree is libxml2's recovery */
+    int errors;        /* parser errors seen */
+    int error_line;    /* line of the first fatal error (0 if none) */
+    char error[200];   /* first fatal error, "" if none */
+    char warning[256]; /* charset warning, "" if none */
     int doctype_removed;
 };
 
@@ -68,8 +68,8 @@ struct feed_xml {
  * VIGIL_ETOOBIG (input over max_bytes), VIGIL_EPARSE (encoding unknown, or
  * nothing recoverable: err says what libxml2 reported and at which line),
  * VIGIL_ENOMEM. */
-int feed_xml_load(const char *data, size_t len, const struct feed_xml_opts *o,
-                  struct feed_xml *out, struct vigil_error *err);
+int feed_xml_load(const char *data, size_t len, const struct feed_xml_opts *o, struct feed_xml *out,
+                  struct vigil_error *err);
 void feed_xml_free(struct feed_xml *x);
 
 /* The pre-pass alone (exposed for tests): UTF-8 in, cleaned UTF-8

@@ -25,9 +25,9 @@ int page_decide(const json_t *doc, size_t min_html, const char **url)
 
 const char *page_error_name(int kind)
 {
-    static const char *const names[PAGE_E_COUNT] = {
-        "ok",       "http_4xx", "http_5xx", "timeout", "network",
-        "too_big",  "not_html", "url",      "charset"};
+    static const char *const names[PAGE_E_COUNT] = {"ok",       "http_4xx", "http_5xx",
+                                                    "timeout",  "network",  "too_big",
+                                                    "not_html", "url",      "charset"};
     return kind >= 0 && kind < PAGE_E_COUNT ? names[kind] : "error";
 }
 
@@ -43,10 +43,10 @@ static int looks_like_html(const char *body, size_t len)
 {
     size_t lim = len < 1024 ? len : 1024;
     for (size_t i = 0; i + 5 <= lim; i++) {
-        if (body[i] == '<' && (strncasecmp(body + i, "<html", 5) == 0 ||
-                               (i + 9 <= lim && strncasecmp(body + i, "<!doctype", 9) == 0) ||
-                               strncasecmp(body + i, "<head", 5) == 0 ||
-                               strncasecmp(body + i, "<body", 5) == 0))
+        if (body[i] == '<' &&
+            (strncasecmp(body + i, "<html", 5) == 0 ||
+             (i + 9 <= lim && strncasecmp(body + i, "<!doctype", 9) == 0) ||
+             strncasecmp(body + i, "<head", 5) == 0 || strncasecmp(body + i, "<body", 5) == 0))
             return 1;
     }
     return 0;

@@ -50,7 +50,7 @@ struct job {
     void *arg;
     char *url;
     struct vigil_http_call *call;
-    int result;     /* for deferred completion */
+    int result; /* for deferred completion */
     char *errmsg;
     struct job *prev, *next;
 };
@@ -194,8 +194,7 @@ static void on_http(void *arg, const struct vigil_http_response *r)
         count(pt, pt->c_requests, 1);
         count(pt, pt->c_bytes, r->wire_bytes ? r->wire_bytes : r->body_len);
     }
-    int kind = page_apply(j->doc, j->url, r, (size_t)pt->conf->max_body * 4 + 16, msg,
-                          sizeof msg);
+    int kind = page_apply(j->doc, j->url, r, (size_t)pt->conf->max_body * 4 + 16, msg, sizeof msg);
     if (kind == PAGE_OK) {
         count(pt, pt->c_fetched, 1);
         finish(j, VIGIL_PASS, NULL);
@@ -227,8 +226,7 @@ static void start(struct page_tr *pt, struct job *j)
 
 static void start_next(struct page_tr *pt)
 {
-    while (!pt->stopping && pt->waiting.head &&
-           pt->inflight.n < (size_t)pt->conf->max_inflight)
+    while (!pt->stopping && pt->waiting.head && pt->inflight.n < (size_t)pt->conf->max_inflight)
         start(pt, list_pop(&pt->waiting));
 }
 
@@ -272,8 +270,8 @@ static int page_process_async(void *state, json_t *doc, vigil_process_cb done, v
     return VIGIL_OK;
 }
 
-static int page_create(const struct vigil_host *host, struct vigil_instance *ins,
-                       const void *conf, void **state, struct vigil_error *err)
+static int page_create(const struct vigil_host *host, struct vigil_instance *ins, const void *conf,
+                       void **state, struct vigil_error *err)
 {
     struct page_tr *pt = calloc(1, sizeof *pt);
     if (!pt)

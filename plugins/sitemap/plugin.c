@@ -42,48 +42,46 @@ struct sitemap_conf {
 #define DAY_MS (24.0 * 3600 * 1000)
 
 static const struct vigil_option sitemap_options[] = {
-    {"urls", VIGIL_OPT_STRLIST, NULL, 0, offsetof(struct sitemap_conf, urls), VIGIL_NOBOUNDS,
-     NULL, "Sitemap or sitemap index URLs (http or https)."},
+    {"urls", VIGIL_OPT_STRLIST, NULL, 0, offsetof(struct sitemap_conf, urls), VIGIL_NOBOUNDS, NULL,
+     "Sitemap or sitemap index URLs (http or https)."},
     {"paths", VIGIL_OPT_STRLIST, NULL, VIGIL_OPT_PATH, offsetof(struct sitemap_conf, paths),
      VIGIL_NOBOUNDS, NULL, "Local sitemap files, directories or glob patterns."},
     {"max_age", VIGIL_OPT_DURATION, "2d", 0, offsetof(struct sitemap_conf, max_age), 0,
      3650 * DAY_MS, NULL,
      "Skip URLs (and index entries) dated longer ago than this (0 = no limit)."},
-    {"max_urls", VIGIL_OPT_INT, "1000", 0, offsetof(struct sitemap_conf, max_urls), 1, 50000,
-     NULL, "URLs taken from one sitemap per pass."},
+    {"max_urls", VIGIL_OPT_INT, "1000", 0, offsetof(struct sitemap_conf, max_urls), 1, 50000, NULL,
+     "URLs taken from one sitemap per pass."},
     {"max_depth", VIGIL_OPT_INT, "2", 0, offsetof(struct sitemap_conf, max_depth), 0, 5, NULL,
      "Levels of sitemap indexes followed below a configured URL."},
-    {"max_sitemaps", VIGIL_OPT_INT, "100", 0, offsetof(struct sitemap_conf, max_sitemaps), 0,
-     10000, NULL, "Child sitemaps fetched per pass, all indexes together."},
+    {"max_sitemaps", VIGIL_OPT_INT, "100", 0, offsetof(struct sitemap_conf, max_sitemaps), 0, 10000,
+     NULL, "Child sitemaps fetched per pass, all indexes together."},
     {"seen_ttl", VIGIL_OPT_DURATION, "30d", 0, offsetof(struct sitemap_conf, seen_ttl), 60000,
      3650 * DAY_MS, NULL, "How long an emitted URL is remembered (kept alive while listed)."},
-    {"startup_jitter", VIGIL_OPT_DURATION, "1m", 0,
-     offsetof(struct sitemap_conf, startup_jitter), 0, DAY_MS, NULL,
-     "Spread the first fetch of each sitemap over [0, this] (not with --once)."},
-    {"backoff_base", VIGIL_OPT_DURATION, "1m", 0, offsetof(struct sitemap_conf, backoff_base),
-     1000, DAY_MS, NULL, "First backoff window after a failure; doubles per failure."},
-    {"backoff_cap", VIGIL_OPT_DURATION, "6h", 0, offsetof(struct sitemap_conf, backoff_cap),
-     1000, 30 * DAY_MS, NULL, "Largest backoff window."},
-    {"retry_after_max", VIGIL_OPT_DURATION, "1d", 0,
-     offsetof(struct sitemap_conf, retry_after_max), 1000, 30 * DAY_MS, NULL,
-     "Longest Retry-After (429/503) honoured."},
+    {"startup_jitter", VIGIL_OPT_DURATION, "1m", 0, offsetof(struct sitemap_conf, startup_jitter),
+     0, DAY_MS, NULL, "Spread the first fetch of each sitemap over [0, this] (not with --once)."},
+    {"backoff_base", VIGIL_OPT_DURATION, "1m", 0, offsetof(struct sitemap_conf, backoff_base), 1000,
+     DAY_MS, NULL, "First backoff window after a failure; doubles per failure."},
+    {"backoff_cap", VIGIL_OPT_DURATION, "6h", 0, offsetof(struct sitemap_conf, backoff_cap), 1000,
+     30 * DAY_MS, NULL, "Largest backoff window."},
+    {"retry_after_max", VIGIL_OPT_DURATION, "1d", 0, offsetof(struct sitemap_conf, retry_after_max),
+     1000, 30 * DAY_MS, NULL, "Longest Retry-After (429/503) honoured."},
     {"adaptive", VIGIL_OPT_BOOL, "false", 0, offsetof(struct sitemap_conf, adaptive),
      VIGIL_NOBOUNDS, NULL, "Poll busy sitemaps more often and quiet ones less."},
-    {"min_interval", VIGIL_OPT_DURATION, "5m", 0, offsetof(struct sitemap_conf, min_interval),
-     1000, 30 * DAY_MS, NULL, "Adaptive: shortest interval between fetches."},
-    {"max_interval", VIGIL_OPT_DURATION, "6h", 0, offsetof(struct sitemap_conf, max_interval),
-     1000, 30 * DAY_MS, NULL, "Adaptive: longest interval between fetches."},
+    {"min_interval", VIGIL_OPT_DURATION, "5m", 0, offsetof(struct sitemap_conf, min_interval), 1000,
+     30 * DAY_MS, NULL, "Adaptive: shortest interval between fetches."},
+    {"max_interval", VIGIL_OPT_DURATION, "6h", 0, offsetof(struct sitemap_conf, max_interval), 1000,
+     30 * DAY_MS, NULL, "Adaptive: longest interval between fetches."},
     {"emit_updates", VIGIL_OPT_BOOL, "true", 0, offsetof(struct sitemap_conf, emit_updates),
      VIGIL_NOBOUNDS, NULL,
      "Emit a URL again (meta.update = true) when a sitemap shows a later lastmod."},
     {"max_body", VIGIL_OPT_SIZE, "50MB", 0, offsetof(struct sitemap_conf, max_body), 1024,
      1024.0 * 1024 * 1024, NULL, "Largest sitemap accepted, after gunzip."},
-    {"timeout", VIGIL_OPT_DURATION, "60s", 0, offsetof(struct sitemap_conf, timeout), 100,
-     600000, NULL, "Time limit of one fetch."},
-    {"max_inflight", VIGIL_OPT_INT, "8", 0, offsetof(struct sitemap_conf, max_inflight), 1,
-     10000, NULL, "Sitemaps fetched at the same time by this source."},
-    {"max_queue", VIGIL_OPT_INT, "20000", 0, offsetof(struct sitemap_conf, max_queue), 1,
-     1000000, NULL, "URLs held in memory while the pipeline is paused."},
+    {"timeout", VIGIL_OPT_DURATION, "60s", 0, offsetof(struct sitemap_conf, timeout), 100, 600000,
+     NULL, "Time limit of one fetch."},
+    {"max_inflight", VIGIL_OPT_INT, "8", 0, offsetof(struct sitemap_conf, max_inflight), 1, 10000,
+     NULL, "Sitemaps fetched at the same time by this source."},
+    {"max_queue", VIGIL_OPT_INT, "20000", 0, offsetof(struct sitemap_conf, max_queue), 1, 1000000,
+     NULL, "URLs held in memory while the pipeline is paused."},
     {0}};
 
 struct sitemap_src {
@@ -151,8 +149,8 @@ static json_t *url_doc(const struct sitemap_url *u, const char *sitemap_url, con
     set_str(doc, "id", id);
     set_str(doc, "url", u->loc);
     set_str(doc, "title", u->news_title);
-    set_time(doc, "published", u->news_published != SITEMAP_NO_TIME ? u->news_published
-                                                                      : u->lastmod);
+    set_time(doc, "published",
+             u->news_published != SITEMAP_NO_TIME ? u->news_published : u->lastmod);
     primary_lang(u->news_lang, lang);
     set_str(doc, "lang", lang);
     set_str(sm, "url", sitemap_url);
@@ -223,7 +221,7 @@ static int parse_body(void *ud, struct feed_poll *p, struct feed_target *t, cons
         struct feed_seen seen;
         /* Scoped by nothing: one article listed in two sitemaps is one
          * document. */
-        feed_poll_seen_newer(p, "", u->loc, version(u), &seen);
+        feed_poll_seen_newer(p, t, "", u->loc, version(u), &seen);
         if (seen.verdict == FEED_SEEN_SAME)
             continue;
         json_t *doc = url_doc(u, sm_url, seen.id, seen.verdict == FEED_SEEN_UPDATED);
@@ -257,9 +255,9 @@ static int sitemap_create(const struct vigil_host *host, struct vigil_instance *
                                "sitemap: options urls and paths are both empty: nothing to poll");
     for (size_t i = 0; i < c->urls.n; i++) {
         if (!is_http_url(c->urls.v[i]))
-            return vigil_error_set(
-                err, VIGIL_EINVAL, "sitemap: option urls: \"%s\" is not an http:// or https:// URL",
-                c->urls.v[i]);
+            return vigil_error_set(err, VIGIL_EINVAL,
+                                   "sitemap: option urls: \"%s\" is not an http:// or https:// URL",
+                                   c->urls.v[i]);
     }
     if (c->backoff_base > c->backoff_cap)
         return vigil_error_set(err, VIGIL_EINVAL,

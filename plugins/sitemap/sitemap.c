@@ -49,8 +49,8 @@ int sitemap_gunzip(const char *data, size_t len, size_t max, char **out, size_t 
         if (buf_append(&b, chunk, sizeof chunk - zs.avail_out) != 0) {
             inflateEnd(&zs);
             buf_free(&b);
-            return vigil_error_set(err, VIGIL_ETOOBIG,
-                                   "gzip: decompresses to more than %zu bytes", max);
+            return vigil_error_set(err, VIGIL_ETOOBIG, "gzip: decompresses to more than %zu bytes",
+                                   max);
         }
         if (rc == Z_STREAM_END) {
             /* Another gzip member may follow; anything else is padding. */
@@ -145,8 +145,8 @@ static void keywords(struct sctx *c, struct sitemap_url *u, const char *list)
         if (e > s) {
             int dup = 0;
             for (size_t k = 0; k < u->n_keywords; k++)
-                dup |= strlen(u->keywords[k]) == e - s &&
-                       strncmp(u->keywords[k], p + s, e - s) == 0;
+                dup |=
+                    strlen(u->keywords[k]) == e - s && strncmp(u->keywords[k], p + s, e - s) == 0;
             if (!dup) {
                 if (u->n_keywords == cap) {
                     size_t nc = cap ? 2 * cap : 8;
@@ -338,8 +338,8 @@ int sitemap_parse(const char *data, size_t len, const struct sitemap_parse_opts 
         c.s->gzipped = 1;
     } else if (len > max_decoded) {
         sitemap_free(c.s);
-        return vigil_error_set(err, VIGIL_ETOOBIG, "sitemap is %zu bytes, over the %zu limit",
-                               len, max_decoded);
+        return vigil_error_set(err, VIGIL_ETOOBIG, "sitemap is %zu bytes, over the %zu limit", len,
+                               max_decoded);
     }
     c.s->decoded_len = plen;
     buf_init(&c.tmp, 1 << 20);
@@ -364,8 +364,7 @@ int sitemap_parse(const char *data, size_t len, const struct sitemap_parse_opts 
             else if (strcmp(l, "sitemapindex") == 0)
                 parse_index(&c, root);
             else
-                rc = vigil_error_set(err, VIGIL_EPARSE,
-                                     "not a sitemap: the root element is <%s>%s",
+                rc = vigil_error_set(err, VIGIL_EPARSE, "not a sitemap: the root element is <%s>%s",
                                      (const char *)root->name,
                                      strcasecmp(l, "rss") == 0 || strcmp(l, "feed") == 0
                                          ? " (a feed: use the feed source)"

@@ -20,14 +20,14 @@
 enum sitemap_kind { SITEMAP_URLSET = 1, SITEMAP_INDEX = 2, SITEMAP_TEXT = 3 };
 
 struct sitemap_url {
-    const char *loc;        /* absolute when resolvable; never NULL */
-    int64_t lastmod;        /* ms UTC or SITEMAP_NO_TIME */
+    const char *loc; /* absolute when resolvable; never NULL */
+    int64_t lastmod; /* ms UTC or SITEMAP_NO_TIME */
     /* <news:news>, NULL / SITEMAP_NO_TIME when absent */
     const char *news_title;
     int64_t news_published;
-    const char *news_lang;  /* as written ("en", "zh-cn") */
-    const char *news_name;  /* publication name */
-    const char **keywords;  /* split on commas, trimmed, deduplicated */
+    const char *news_lang; /* as written ("en", "zh-cn") */
+    const char *news_name; /* publication name */
+    const char **keywords; /* split on commas, trimmed, deduplicated */
     size_t n_keywords;
 };
 
@@ -37,7 +37,7 @@ struct sitemap_ref {
 };
 
 struct sitemap {
-    int kind;               /* enum sitemap_kind */
+    int kind; /* enum sitemap_kind */
     struct sitemap_url *urls;
     size_t n_urls, n_urls_seen;
     struct sitemap_ref *refs; /* SITEMAP_INDEX */

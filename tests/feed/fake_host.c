@@ -143,6 +143,9 @@ static struct fake_kv *kv_find(struct fake_host *f, const char *key)
 
 static int f_kv_get(struct vigil_instance *ins, const char *key, char **val, size_t *len)
 {
+    F(ins)->kv_gets++;
+    if (strncmp(key, "s:", 2) == 0)
+        F(ins)->kv_gets_seen++;
     struct fake_kv *e = kv_find(F(ins), key);
     if (!e)
         return VIGIL_ENOTFOUND;
@@ -490,9 +493,7 @@ static int set_value(const struct vigil_option *o, char *conf, const char *v)
         else
             return -1;
         return 0;
-    case VIGIL_OPT_DOUBLE:
-        *(double *)dst = strtod(v, NULL);
-        return 0;
+    case VIGIL_OPT_DOUBLE: *(double *)dst = strtod(v, NULL); return 0;
     case VIGIL_OPT_ENUM:
         for (int i = 0; o->choices && o->choices[i]; i++) {
             if (strcmp(o->choices[i], v) == 0) {
@@ -518,8 +519,7 @@ static int set_value(const struct vigil_option *o, char *conf, const char *v)
         free(copy);
         return 0;
     }
-    default:
-        return -1;
+    default: return -1;
     }
 }
 

@@ -21,7 +21,7 @@ struct fake_req {
     uint64_t max_body;
     vigil_http_cb cb;
     void *arg;
-    int canceled;  /* http_cancel called: answered by fake_run */
+    int canceled; /* http_cancel called: answered by fake_run */
     int answered;
 };
 
@@ -43,6 +43,8 @@ struct fake_host {
     struct fake_kv *kv;
     size_t n_kv, cap_kv;
     size_t kv_puts;
+    size_t kv_gets;      /* every kv_get */
+    size_t kv_gets_seen; /* kv_get of seen-set keys ("s:...") */
 
     struct fake_timer_rec **timers;
     size_t n_timers, cap_timers;
@@ -50,15 +52,18 @@ struct fake_host {
     struct fake_req **reqs;
     size_t n_reqs, cap_reqs;
 
-    json_t *docs;         /* every emitted document, in order */
-    int eagain_at;        /* emit returns VIGIL_EAGAIN for the doc with this
-                             1-based index (0 = never) */
-    int emit_fail_at;     /* emit returns VIGIL_EIO for this index */
+    json_t *docs;     /* every emitted document, in order */
+    int eagain_at;    /* emit returns VIGIL_EAGAIN for the doc with this
+                         1-based index (0 = never) */
+    int emit_fail_at; /* emit returns VIGIL_EIO for this index */
 
-    struct { char name[64]; uint64_t value; } counters[64];
+    struct {
+        char name[64];
+        uint64_t value;
+    } counters[64];
     size_t n_counters;
 
-    struct buf logs;      /* every log line, "LEVEL message\n" */
+    struct buf logs; /* every log line, "LEVEL message\n" */
 };
 
 void fake_init(struct fake_host *f);

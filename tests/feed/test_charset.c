@@ -28,8 +28,8 @@ static void test_declarations(void)
     CHECK_STR(out, "utf-8");
     CHECK(!feed_charset_from_content_type("text/xml", out, sizeof out));
     CHECK(!feed_charset_from_content_type(NULL, out, sizeof out));
-    CHECK(feed_charset_from_xml_decl("\xEF\xBB\xBF  <?xml version='1.0' encoding = 'Windows-1251' ?>",
-                                     60, out, sizeof out));
+    CHECK(feed_charset_from_xml_decl(
+        "\xEF\xBB\xBF  <?xml version='1.0' encoding = 'Windows-1251' ?>", 60, out, sizeof out));
     CHECK_STR(out, "windows-1251");
     CHECK(!feed_charset_from_xml_decl("<?xml version=\"1.0\"?><rss/>", 27, out, sizeof out));
     const char *h = "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
@@ -52,8 +52,8 @@ static void test_authority_order(void)
          "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>Cafй</a>", "windows-1251", 0);
     /* the BOM beats both */
     const char bom[] = "\xEF\xBB\xBF<a>Caf\xc3\xa9</a>";
-    conv(bom, sizeof bom - 1, "text/xml; charset=windows-1251", FEED_CS_XML, "<a>Café</a>",
-         "UTF-8", 0);
+    conv(bom, sizeof bom - 1, "text/xml; charset=windows-1251", FEED_CS_XML, "<a>Café</a>", "UTF-8",
+         0);
     /* declared legacy, bytes valid UTF-8: UTF-8 wins, with a warning */
     const char lie[] = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>Caf\xc3\xa9</a>";
     conv(lie, sizeof lie - 1, NULL, FEED_CS_XML,
@@ -62,12 +62,11 @@ static void test_authority_order(void)
     const char wide[] = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><a>x</a>";
     conv(wide, sizeof wide - 1, NULL, FEED_CS_XML, wide, "UTF-8", 1);
     /* pure ASCII under any ASCII-based declaration */
-    conv("<a>plain</a>", 12, "text/xml; charset=koi8-r", FEED_CS_XML, "<a>plain</a>", "koi8-r",
-         0);
+    conv("<a>plain</a>", 12, "text/xml; charset=koi8-r", FEED_CS_XML, "<a>plain</a>", "koi8-r", 0);
     /* HTML meta */
     const char meta[] = "<meta charset=\"windows-1251\"><p>\xcc\xee\xf1\xea\xe2\xe0</p>";
-    conv(meta, sizeof meta - 1, NULL, FEED_CS_HTML,
-         "<meta charset=\"windows-1251\"><p>Москва</p>", "windows-1251", 0);
+    conv(meta, sizeof meta - 1, NULL, FEED_CS_HTML, "<meta charset=\"windows-1251\"><p>Москва</p>",
+         "windows-1251", 0);
 }
 
 static void test_utf16(void)
@@ -115,7 +114,8 @@ static void test_validation_helpers(void)
     CHECK(!feed_utf8_valid("\xed\xa0\x80", 3, &hi));     /* surrogate */
     CHECK(!feed_utf8_valid("\xf4\x90\x80\x80", 4, &hi)); /* > U+10FFFF */
     CHECK(!feed_utf8_valid("\xe2\x82", 2, &hi));         /* truncated */
-    char s[] = "a\x01\x08\tb\x0b\xef\xbf\xbf\xef\xbf\xbe" "c\n";
+    char s[] = "a\x01\x08\tb\x0b\xef\xbf\xbf\xef\xbf\xbe"
+               "c\n";
     size_t n = feed_utf8_strip_xml_illegal(s, sizeof s - 1);
     CHECK_INT(n, ==, 5);
     CHECK(memcmp(s, "a\tbc\n", 5) == 0);

@@ -103,7 +103,8 @@ static void test_rss091_doctype_and_html_entities(void)
     struct feed *f = load("rss091.xml", NULL, &err);
     REQUIRE(f);
     CHECK_STR(f->version, "0.91");
-    CHECK_STR(f->title, "Le Monde \xc3\xa9" "conomique");
+    CHECK_STR(f->title, "Le Monde \xc3\xa9"
+                        "conomique");
     REQUIRE(f->n_items == 1);
     /* &laquo; &raquo; &mdash; from the (never loaded) Netscape DTD */
     CHECK_STR(f->items[0].title, "March\xc3\xa9s \xc2\xab en hausse \xc2\xbb \xe2\x80\x94 analyse");
@@ -164,7 +165,7 @@ static void test_atom(void)
     const struct feed_item *b = &f->items[1];
     CHECK_STR(b->title, "An XHTML title");
     CHECK_STR(b->link, "https://other.example.org/deep/up.html"); /* entry xml:base */
-    CHECK_STR(iso(b->published, d), "2024-10-31T12:00:00Z"); /* updated stands in */
+    CHECK_STR(iso(b->published, d), "2024-10-31T12:00:00Z");      /* updated stands in */
     CHECK_STR(b->content, "<p>Escaped <b>HTML</b></p>");
     REQUIRE(b->n_authors == 1);
     CHECK_STR(b->authors[0], "Guest Writer");
@@ -229,9 +230,9 @@ static void test_json_feed(void)
 static void test_dates(void)
 {
     static const char *const want[] = {
-        "2024-11-05T12:00:00Z", "2024-11-04T12:00:00Z", "2024-11-04T12:00:00Z",
-        "2024-11-04T12:00:00Z", "2024-11-04T12:00:00Z", "2024-11-04T12:00:00Z",
-        "2024-11-04T00:00:00Z", "2024-11-04T12:00:00Z", "2024-11-04T12:00:00Z",
+        "2024-11-05T12:00:00Z", "2024-11-04T12:00:00Z",          "2024-11-04T12:00:00Z",
+        "2024-11-04T12:00:00Z", "2024-11-04T12:00:00Z",          "2024-11-04T12:00:00Z",
+        "2024-11-04T00:00:00Z", "2024-11-04T12:00:00Z",          "2024-11-04T12:00:00Z",
         "2024-11-04T12:00:00Z", "none" /* 2100: not credible */, "none" /* 1985 */,
         "none" /* garbage */,   "2024-11-04T12:00:00Z"};
     struct vigil_error err;
@@ -269,8 +270,8 @@ static void test_encodings(void)
     check_encoded("koi8r.xml", ru_t, ru_i, "koi8-r");
     check_encoded("latin1.xml", "Actualités du marché", "Élection à Genève : résultats",
                   "windows-1252");
-    check_encoded("latin1-undeclared.xml", "Actualités du marché",
-                  "Élection à Genève : résultats", "windows-1252");
+    check_encoded("latin1-undeclared.xml", "Actualités du marché", "Élection à Genève : résultats",
+                  "windows-1252");
     check_encoded("gb2312.xml", "新闻中心", "国务院发布新规定", "GB18030");
     check_encoded("utf16le-bom.xml", "Ελληνικά νέα", "Ψηφοφορία στη Βουλή", "UTF-16LE");
     check_encoded("utf16be-bom.xml", "Ελληνικά νέα", "Ψηφοφορία στη Βουλή", "UTF-16BE");
@@ -398,7 +399,7 @@ static void test_xxe(void)
 {
     char line[512];
     if (!read_passwd_line(line, sizeof line))
-        strcpy(line, "root:x:0:0");
+        snprintf(line, sizeof line, "root:x:0:0");
     char path[1024];
     snprintf(path, sizeof path, "%s/xxe.xml", FEED_FIXTURES);
     /* Both layers: the DOCTYPE removal, and libxml2 alone with our

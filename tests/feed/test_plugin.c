@@ -77,8 +77,9 @@ static char *make_feed(const char *tag, int n, int64_t now, int changed)
 {
     struct buf b;
     buf_init(&b, 0);
-    buf_printf(&b, "<rss version=\"2.0\"><channel><title>Feed %s</title>"
-                   "<link>http://%s.example/</link>",
+    buf_printf(&b,
+               "<rss version=\"2.0\"><channel><title>Feed %s</title>"
+               "<link>http://%s.example/</link>",
                tag, tag);
     for (int i = 0; i < n; i++) {
         char d[32];
@@ -134,8 +135,8 @@ static void test_options(void)
     CHECK_CONTAINS(err.msg, "feed: option urls: \"ftp://files.example/f.xml\"");
     fake_conf_free(PL, c);
 
-    const char *bad_backoff[] = {"urls", "http://a.example/", "backoff_base", "2h",
-                                 "backoff_cap", "1h", NULL};
+    const char *bad_backoff[] = {
+        "urls", "http://a.example/", "backoff_base", "2h", "backoff_cap", "1h", NULL};
     c = fake_conf(PL, bad_backoff);
     REQUIRE(c);
     CHECK_INT(PL->create(&r.fh.host, fake_ins(&r.fh), c, &st, &err), ==, VIGIL_EINVAL);
@@ -166,9 +167,8 @@ static void test_seen_new_unchanged_updated(void)
     json_t *d0 = doc_at(&r, 0);
     CHECK_STR(json_string_value(json_object_get(d0, "title")), "a item 0");
     CHECK_INT(strlen(json_string_value(json_object_get(d0, "id"))), ==, 16);
-    CHECK_STR(json_string_value(json_object_get(json_object_get(json_object_get(d0, "meta"),
-                                                                "feed"),
-                                                "url")),
+    CHECK_STR(json_string_value(
+                  json_object_get(json_object_get(json_object_get(d0, "meta"), "feed"), "url")),
               url);
     char first_id[17];
     snprintf(first_id, sizeof first_id, "%s", json_string_value(json_object_get(d0, "id")));
@@ -357,8 +357,7 @@ static void test_retry_after(void)
     REQUIRE(open_src(&r, opts) == 0);
     collect(&r);
     int64_t t0 = r.fh.now;
-    fake_respond(&r.fh, fake_find_req(&r.fh, url), 429, "slow down", NULL, NULL, NULL,
-                 120000);
+    fake_respond(&r.fh, fake_find_req(&r.fh, url), 429, "slow down", NULL, NULL, NULL, 120000);
     fake_run(&r.fh);
     CHECK_INT(rec_int(&r, url, "next"), ==, t0 + 120000);
     CHECK_CONTAINS(r.fh.logs.data, "HTTP 429 (Retry-After 2m)");
@@ -367,8 +366,7 @@ static void test_retry_after(void)
     r.fh.now = t0 + 120000;
     collect(&r);
     t0 = r.fh.now;
-    fake_respond(&r.fh, fake_find_req(&r.fh, url), 503, "", NULL, NULL, NULL,
-                 10LL * 24 * HOUR);
+    fake_respond(&r.fh, fake_find_req(&r.fh, url), 503, "", NULL, NULL, NULL, 10LL * 24 * HOUR);
     fake_run(&r.fh);
     CHECK_INT(rec_int(&r, url, "next"), ==, t0 + HOUR); /* capped by retry_after_max */
     CHECK_INT(fake_counter(&r.fh, "errors_http_5xx"), ==, 1);
@@ -518,16 +516,16 @@ static void test_stop_mid_pass(void)
 static void test_broken_feeds_isolated(void)
 {
     struct run r = {0};
-    const char *opts[] = {
-        "urls", "http://j404.example/|http://jbad.example/|http://jok.example/", NULL};
+    const char *opts[] = {"urls", "http://j404.example/|http://jbad.example/|http://jok.example/",
+                          NULL};
     fake_init(&r.fh);
     r.fh.run_once = 1;
     REQUIRE(open_src(&r, opts) == 0);
     char *v = make_feed("jok", 2, r.fh.now, -1);
     collect(&r);
     CHECK_INT(fake_pending(&r.fh), ==, 3);
-    fake_respond(&r.fh, fake_find_req(&r.fh, "http://j404.example/"), 404, "gone", NULL, NULL,
-                 NULL, -1);
+    fake_respond(&r.fh, fake_find_req(&r.fh, "http://j404.example/"), 404, "gone", NULL, NULL, NULL,
+                 -1);
     fake_respond(&r.fh, fake_find_req(&r.fh, "http://jbad.example/"), 200,
                  "<html><body>Not a feed</body></html>", "text/html", NULL, NULL, -1);
     respond_feed(&r, "http://jok.example/", v, NULL, NULL);
@@ -612,7 +610,7 @@ static void test_adaptive_interval(void)
 {
     struct run r = {0};
     const char *url = "http://l.example/feed";
-    const char *opts[] = {"urls", url, "adaptive", "true", "min_interval", "5m",
+    const char *opts[] = {"urls",         url,  "adaptive", "true", "min_interval", "5m",
                           "max_interval", "6h", NULL};
     fake_init(&r.fh);
     r.fh.run_once = 1;
@@ -640,6 +638,48 @@ static void test_adaptive_interval(void)
     fake_free(&r.fh);
 }
 
+static void test_seen_reads_avoided(void)
+{
+    struct run r = {0};
+    const char *url = "http://m.example/feed";
+    const char *opts[] = {"urls", url, NULL};
+    fake_init(&r.fh);
+    r.fh.run_once = 1;
+    REQUIRE(open_src(&r, opts) == 0);
+    char *v1 = make_feed("m", 5, r.fh.now, -1);
+    collect(&r);
+    respond_feed(&r, url, v1, NULL, NULL);
+    fake_run(&r.fh);
+    CHECK_INT(ndocs(&r), ==, 5);
+    /* never fetched before: nothing to look up */
+    CHECK_INT(r.fh.kv_gets_seen, ==, 0);
+    CHECK_INT(r.fh.kv_puts, ==, 5 + 1); /* five items, one target record */
+
+    /* one new item, one corrected: the four others are known from memory;
+     * the two changed ones are read once each */
+    char *v2 = make_feed("m", 6, r.fh.now, 1);
+    collect(&r);
+    respond_feed(&r, url, v2, NULL, NULL);
+    fake_run(&r.fh);
+    CHECK_INT(ndocs(&r), ==, 7);
+    CHECK_INT(r.fh.kv_gets_seen, ==, 2);
+
+    /* after a restart the store is the only memory: every item is read,
+     * none is emitted again */
+    close_src(&r);
+    REQUIRE(open_src(&r, opts) == 0);
+    size_t before = r.fh.kv_gets_seen;
+    collect(&r);
+    respond_feed(&r, url, v1, NULL, NULL); /* a different body than v2 */
+    fake_run(&r.fh);
+    CHECK_INT(r.fh.kv_gets_seen - before, ==, 5);
+    CHECK_INT(ndocs(&r), ==, 8); /* item 1 back to its old title: an update */
+    free(v1);
+    free(v2);
+    close_src(&r);
+    fake_free(&r.fh);
+}
+
 int main(void)
 {
     struct vigil_error err;
@@ -660,5 +700,6 @@ int main(void)
     RUN(test_local_paths);
     RUN(test_startup_jitter);
     RUN(test_adaptive_interval);
+    RUN(test_seen_reads_avoided);
     return test_summary();
 }

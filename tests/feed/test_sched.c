@@ -11,9 +11,9 @@ static void test_backoff_window(void)
     CHECK_INT(feed_backoff_window(MIN, 6 * HOUR, 2), ==, 2 * MIN);
     CHECK_INT(feed_backoff_window(MIN, 6 * HOUR, 5), ==, 16 * MIN);
     CHECK_INT(feed_backoff_window(MIN, 6 * HOUR, 9), ==, 256 * MIN);
-    CHECK_INT(feed_backoff_window(MIN, 6 * HOUR, 10), ==, 6 * HOUR); /* 512 min > cap */
+    CHECK_INT(feed_backoff_window(MIN, 6 * HOUR, 10), ==, 6 * HOUR);          /* 512 min > cap */
     CHECK_INT(feed_backoff_window(MIN, 6 * HOUR, 4000000000u), ==, 6 * HOUR); /* no overflow */
-    CHECK_INT(feed_backoff_window(MIN, 30 * 1000, 3), ==, 30 * 1000);        /* base > cap */
+    CHECK_INT(feed_backoff_window(MIN, 30 * 1000, 3), ==, 30 * 1000);         /* base > cap */
 }
 
 static void test_full_jitter(void)

@@ -30,7 +30,7 @@ static void test_from_html(void)
     html("&unknown; & alone &", "&unknown; & alone &");
     html("  \t\n spaced \xc2\xa0 out \n", "spaced out");
     html("<a href=\"x>y\" title='a>b'>link</a>", "link"); /* quoted '>' */
-    html("<p>unclosed <b", "unclosed"); /* a tag that never ends is dropped */
+    html("<p>unclosed <b", "unclosed");                   /* a tag that never ends is dropped */
     html("<![CDATA[raw <b>cdata</b>]]>", "raw <b>cdata</b>");
     html("", "");
 }

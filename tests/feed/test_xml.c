@@ -19,8 +19,8 @@ static void test_prepare(void)
 {
     prep("  \n junk <?xml version=\"1.0\"?><a/>", 0, "<?xml version=\"1.0\"?><a/>", 0);
     prep("<!DOCTYPE a [<!ENTITY x \"]>\"> <!-- ] > --> ]><a>&x;</a>", 0, "<a>&amp;x;</a>", 1);
-    prep("<!DOCTYPE rss PUBLIC \"-//N//DTD RSS 0.91//EN\" \"http://x/rss.dtd\"><rss/>", 0,
-         "<rss/>", 1);
+    prep("<!DOCTYPE rss PUBLIC \"-//N//DTD RSS 0.91//EN\" \"http://x/rss.dtd\"><rss/>", 0, "<rss/>",
+         1);
     prep("<a>&nbsp;&eacute;&amp;&lt;&#233;&#146;</a>", 0,
          "<a>\xc2\xa0\xc3\xa9&amp;&lt;&#233;\xe2\x80\x99</a>", 0);
     prep("<a href=\"?a=1&b=2\">AT&T &</a>", 0, "<a href=\"?a=1&amp;b=2\">AT&amp;T &amp;</a>", 0);
@@ -65,9 +65,10 @@ static void test_tree_helpers(void)
     struct feed_xml x;
     struct vigil_error err = {0};
     struct feed_xml_opts o = {0};
-    const char *doc = "<r xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xml:base=\"http://h.example/d/\">"
-                      "<dc:creator>A</dc:creator><media:content url=\" x.jpg \"/>"
-                      "<p><b>bold</b> text</p><q xml:base=\"sub/\"><l>../up</l></q></r>";
+    const char *doc =
+        "<r xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xml:base=\"http://h.example/d/\">"
+        "<dc:creator>A</dc:creator><media:content url=\" x.jpg \"/>"
+        "<p><b>bold</b> text</p><q xml:base=\"sub/\"><l>../up</l></q></r>";
     o.url = "http://fallback.example/";
     REQUIRE(feed_xml_load(doc, strlen(doc), &o, &x, &err) == 0);
     xmlNode *r = xmlDocGetRootElement(x.doc);

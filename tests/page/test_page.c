@@ -95,8 +95,8 @@ static void test_apply_failures(void)
               PAGE_E_HTTP_4XX);
     CHECK_STR(msg, "fetch https://a.example/x: HTTP 404");
     CHECK(json_object_get(d, "html") == NULL);
-    CHECK_INT(json_integer_value(json_object_get(
-                  json_object_get(json_object_get(d, "meta"), "http"), "status")),
+    CHECK_INT(json_integer_value(
+                  json_object_get(json_object_get(json_object_get(d, "meta"), "http"), "status")),
               ==, 404);
     r = resp(503, NULL, NULL);
     CHECK_INT(page_apply(d, "u", &r, 1 << 20, msg, sizeof msg), ==, PAGE_E_HTTP_5XX);

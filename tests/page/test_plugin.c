@@ -80,7 +80,7 @@ static void test_fetch_and_skip(void)
     big[sizeof big - 1] = '\0';
     submit(&r, &a, mkdoc("a", "https://p.example/a", NULL));
     submit(&r, &b, mkdoc("b", "https://p.example/b", big)); /* enough html already */
-    submit(&r, &c, mkdoc("c", NULL, NULL));                  /* nothing to fetch */
+    submit(&r, &c, mkdoc("c", NULL, NULL));                 /* nothing to fetch */
     CHECK_INT(fake_pending(&r.fh), ==, 1);
     struct fake_req *q = fake_find_req(&r.fh, "https://p.example/a");
     REQUIRE(q);
@@ -91,8 +91,7 @@ static void test_fetch_and_skip(void)
     CHECK_INT(b.calls, ==, 1);
     CHECK_INT(c.calls, ==, 1);
     CHECK_INT(b.result, ==, VIGIL_PASS);
-    fake_respond(&r.fh, q, 200, "<html><body>Article</body></html>", "text/html", NULL, NULL,
-                 -1);
+    fake_respond(&r.fh, q, 200, "<html><body>Article</body></html>", "text/html", NULL, NULL, -1);
     CHECK_INT(a.calls, ==, 1);
     CHECK_INT(a.result, ==, VIGIL_PASS);
     CHECK_STR(json_string_value(json_object_get(a.doc, "html")),
@@ -128,7 +127,8 @@ static void test_errors_recorded(void)
     CHECK_CONTAINS(json_string_value(json_object_get(e, "message")), "is not http:// or https://");
     CHECK_INT(fake_counter(&r.fh, "errors_http_4xx"), ==, 1);
     CHECK_INT(fake_counter(&r.fh, "errors_url"), ==, 1);
-    CHECK_CONTAINS(r.fh.logs.data, "page: document doc-a: fetch https://p.example/missing: HTTP 404");
+    CHECK_CONTAINS(r.fh.logs.data,
+                   "page: document doc-a: fetch https://p.example/missing: HTTP 404");
     json_decref(a.doc);
     json_decref(b.doc);
     close_tr(&r);
@@ -137,8 +137,7 @@ static void test_errors_recorded(void)
     struct call c = {0};
     REQUIRE(open_tr(&r, drop) == 0);
     submit(&r, &c, mkdoc("doc-c", "https://p.example/slow", NULL));
-    fake_fail(&r.fh, fake_find_req(&r.fh, "https://p.example/slow"), VIGIL_ETIMEDOUT,
-              "timed out");
+    fake_fail(&r.fh, fake_find_req(&r.fh, "https://p.example/slow"), VIGIL_ETIMEDOUT, "timed out");
     CHECK_INT(c.calls, ==, 1);
     CHECK_INT(c.result, ==, VIGIL_DROP);
     CHECK_CONTAINS(c.msg, "timed out");

@@ -196,8 +196,8 @@ static void test_index_and_news(void)
 static void test_bounds_and_failures(void)
 {
     struct run r = {0};
-    const char *opts[] = {"urls", "https://b.example/index.xml", "max_depth", "1",
-                          "max_sitemaps", "2", NULL};
+    const char *opts[] = {
+        "urls", "https://b.example/index.xml", "max_depth", "1", "max_sitemaps", "2", NULL};
     REQUIRE(open_src(&r, opts) == 0);
     const char *index = "<sitemapindex>"
                         "<sitemap><loc>https://b.example/nested-index.xml</loc></sitemap>"
@@ -212,8 +212,8 @@ static void test_bounds_and_failures(void)
     CHECK(fake_find_req(&r.fh, "https://b.example/third.xml") == NULL);
     respond(&r, "https://b.example/nested-index.xml", nested);
     CHECK(fake_find_req(&r.fh, "https://b.example/deeper.xml") == NULL); /* max_depth */
-    fake_respond(&r.fh, fake_find_req(&r.fh, "https://b.example/broken.xml"), 500, "", NULL,
-                 NULL, NULL, -1);
+    fake_respond(&r.fh, fake_find_req(&r.fh, "https://b.example/broken.xml"), 500, "", NULL, NULL,
+                 NULL, -1);
     fake_run(&r.fh);
     CHECK_INT(r.done_calls, ==, 1);
     CHECK_INT(fake_counter(&r.fh, "errors_http_5xx"), ==, 1);

@@ -92,7 +92,8 @@ static void test_not_a_sitemap(void)
     struct vigil_error err;
     struct sitemap *s = load("feed.xml", NULL, &err);
     CHECK(s == NULL);
-    CHECK_CONTAINS(err.msg, "not a sitemap: the root element is <rss> (a feed: use the feed source)");
+    CHECK_CONTAINS(err.msg,
+                   "not a sitemap: the root element is <rss> (a feed: use the feed source)");
     struct sitemap_parse_opts o = {0};
     CHECK_INT(sitemap_parse("hello world\n", 12, &o, &s, &err), ==, VIGIL_EPARSE);
     CHECK_CONTAINS(err.msg, "line 1 of the text is not a URL");
