@@ -125,6 +125,7 @@ struct feed_target {
      * time, and the ones of the current parse. */
     struct seen_map cache, next_cache;
     int had_record; /* a state record existed when first loaded */
+    uint64_t saved;  /* hash of the record last written or read */
     int fetched_ok; /* parsed successfully at least once by this process */
 };
 
@@ -314,6 +315,7 @@ static void target_load(struct feed_poll *p, struct feed_target *t)
     if (p->host->kv_get(p->ins, t->key, &val, &len) != VIGIL_OK || !val)
         return;
     t->had_record = 1;
+    t->saved = hash_fnv64(val, len);
     json_t *j = json_loadb(val, len, 0, NULL);
     free(val);
     if (!json_is_object(j)) {
@@ -358,11 +360,20 @@ static void target_save(struct feed_poll *p, struct feed_target *t)
     json_decref(j);
     if (!s)
         return;
-    /* Records of configured targets live forever; those of children and
-     * files expire with the seen-set when they stop being listed. */
+    /* Records of configured targets live forever, and an unchanged one is
+     * not written again (a 304 pass over 10,000 feeds writes nothing).
+     * Those of children and files expire with the seen-set when they stop
+     * being listed, so they are rewritten to stay alive. */
+    size_t n = strlen(s);
+    uint64_t h = hash_fnv64(s, n);
     int64_t ttl = t->transient ? p->c.seen_ttl_ms : 0;
-    if (p->host->kv_put(p->ins, t->key, s, strlen(s), ttl) != VIGIL_OK)
-        p->host->log(p->ins, VIGIL_LOG_WARN, "%s %s: cannot save its state", p->kind, t->url);
+    if (t->transient || h != t->saved) {
+        if (p->host->kv_put(p->ins, t->key, s, n, ttl) == VIGIL_OK)
+            t->saved = h;
+        else
+            p->host->log(p->ins, VIGIL_LOG_WARN, "%s %s: cannot save its state", p->kind,
+                         t->url);
+    }
     free(s);
 }
 

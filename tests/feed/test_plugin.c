@@ -255,9 +255,11 @@ static void test_conditional_get_roundtrip(void)
     REQUIRE(q);
     CHECK_STR(q->etag, "\"v1\"");
     CHECK_STR(q->last_modified, "Mon, 04 Nov 2024 12:00:00 GMT");
+    size_t puts = r.fh.kv_puts;
     fake_respond(&r.fh, q, 304, NULL, NULL, NULL, NULL, -1);
     fake_run(&r.fh);
     CHECK_INT(fake_counter(&r.fh, "not_modified"), ==, 1);
+    CHECK_INT(r.fh.kv_puts, ==, puts); /* nothing changed, nothing written */
     CHECK_INT(ndocs(&r), ==, 2);
     CHECK_INT(r.done_calls, ==, 1);
 
