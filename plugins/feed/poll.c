@@ -578,6 +578,9 @@ static void target_finish(struct feed_poll *p, struct feed_target *t, int abort)
         seen_map_free(&t->cache);
         t->cache = t->next_cache;
         memset(&t->next_cache, 0, sizeof t->next_cache);
+    } else if (t->dropped) {
+        /* Not everything was stored: let the store answer next time. */
+        seen_map_free(&t->cache);
     }
     seen_map_free(&t->next_cache);
     if (!abort) {
