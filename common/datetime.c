@@ -44,7 +44,10 @@ static int month_from_word(const char *w, size_t n)
         int m;
     } extra[] = {{"janv", 1}, {"févr", 2}, {"mär", 3}, {"mrz", 3}, {"avr", 4}, {"mai", 5},
                  {"juin", 6}, {"juil", 7}, {"aoû", 8}, {"okt", 10}, {"dez", 12}, {"ene", 1},
-                 {"abr", 4},  {"ago", 8},  {"dic", 12}, {NULL, 0}};
+                 {"abr", 4},  {"ago", 8},  {"dic", 12}, {"déc", 12}, {"fév", 2},
+                 /* Portuguese, Italian, Dutch (seen in Brazilian and Italian feeds) */
+                 {"fev", 2},  {"set", 9},  {"out", 10}, {"gen", 1},  {"mag", 5},  {"giu", 6},
+                 {"lug", 7},  {"ott", 10}, {"mrt", 3},  {"mei", 5},  {NULL, 0}};
     for (int i = 0; extra[i].w; i++) {
         size_t l = strlen(extra[i].w);
         if (n >= l && strncasecmp(w, extra[i].w, l) == 0)
@@ -246,6 +249,11 @@ static int scan(const char *s, struct fields *f)
             size_t n = (size_t)(p - w);
             int m = month_from_word(w, n);
             int off;
+            /* "mar, 04 nov 2024": a word before the first number and
+             * followed by a comma is a weekday (Spanish and Italian
+             * Tuesday look like March). */
+            if (m && *p == ',' && nloose == 0 && !f->has_date)
+                m = 0;
             if (m && !f->month) {
                 f->month = m;
                 continue;
@@ -285,14 +293,29 @@ static int scan(const char *s, struct fields *f)
     }
 
     if (*p == '/') {
-        /* "11/04/2024 12:00" (US) or "04/11/2024" with day > 12 (EU) */
+        /* "11/04/2024 12:00" (US), "04/11/2024" with day > 12 (EU), or
+         * "2020/1/10 14:33:00" (year first, as Chinese feeds write it) */
         int a, b, y, k;
         const char *r = s;
         while (*r && !isdigit((unsigned char)*r))
             r++;
-        if (!read_int(&r, 2, &a, &k) || *r != '/')
+        if (!read_int(&r, 4, &a, &k) || *r != '/' || k == 3)
             return -1;
         r++;
+        if (k == 4) {
+            f->year = a;
+            if (!read_int(&r, 2, &f->month, &k) || *r != '/')
+                return -1;
+            r++;
+            if (!read_int(&r, 2, &f->day, &k))
+                return -1;
+            f->has_date = 1;
+            while (*r == ' ' || *r == 'T')
+                r++;
+            if (isdigit((unsigned char)*r))
+                read_time(&r, f);
+            return 0;
+        }
         if (!read_int(&r, 2, &b, &k) || *r != '/')
             return -1;
         r++;

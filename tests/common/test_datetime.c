@@ -54,6 +54,11 @@ static void test_broken_variants(void)
     expect("Mon, 04 Nov 2024 14:00:00 GMT+2", "2024-11-04T12:00:00Z");
     expect("11/04/2024 12:00", "2024-11-04T12:00:00Z");
     expect("25/12/2024", "2024-12-25T00:00:00Z");
+    expect("2020/1/10 14:33:00", "2020-01-10T14:33:00Z"); /* year first (zh feeds) */
+    expect("2024/11/04", "2024-11-04T00:00:00Z");
+    expect("Seg, 24 Set 2018 19:18:49 -0300", "2018-09-24T22:18:49Z"); /* Portuguese */
+    expect("mar, 04 nov 2024 12:00:00 +0100", "2024-11-04T11:00:00Z");  /* Spanish Tuesday */
+    expect("4 ottobre 2024", "2024-10-04T00:00:00Z");
     expect("  Mon, 04 Nov 2024 12:00:00 GMT  ", "2024-11-04T12:00:00Z");
 }
 
@@ -66,6 +71,7 @@ static void test_rejects(void)
     reject("Mon, 32 Nov 2024 12:00:00 GMT");
     reject("12:00");
     reject("1 2 3 4 5");
+    reject("202/11/04");
 }
 
 static void test_sanity_bounds(void)
