@@ -465,8 +465,12 @@ struct vigil_plugin {
 
     /* Transforms, asynchronous (I/O such as fetching a page): loop thread.
      * Owns doc until done(arg, result, errmsg) is called with VIGIL_PASS,
-     * VIGIL_DROP or a negative status. A transform sets process or
-     * process_async, not both. */
+     * VIGIL_DROP or a negative status (done may be called before
+     * process_async returns). When process_async returns an error, done is
+     * not called and the doc stays the host's: do not keep or free it. The
+     * host calls at most the stage's "max_inflight" at once, so a plugin
+     * needs no queue of its own. A transform sets process or process_async,
+     * not both. */
     int (*process_async)(void *state, json_t *doc, vigil_process_cb done, void *arg);
 
     /* Sinks: loop thread. done must be called exactly once per call that

@@ -11,7 +11,7 @@
 
 #include "buf.h"
 #include "hash.h"
-#include "sched.h"
+#include "feed_sched.h"
 #include "units.h"
 
 #define MAX_FILES_PER_PASS 100000

@@ -179,7 +179,7 @@ static void compare(const char *name, const struct feed *f, const json_t *exp, i
 static void test_corpus_feeds(void)
 {
     const char *dir = corpus_dir();
-    char path[4096], line[8192];
+    char path[8400], line[8192];
     struct tally t = {0};
     if (!dir)
         SKIP("corpus not found (set VIGIL_CORPUS_DIR)");

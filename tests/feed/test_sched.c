@@ -1,4 +1,4 @@
-#include "sched.h"
+#include "feed_sched.h"
 #include "test.h"
 
 #define MIN 60000LL

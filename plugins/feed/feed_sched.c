@@ -1,4 +1,4 @@
-#include "sched.h"
+#include "feed_sched.h"
 
 uint64_t feed_rng_next(uint64_t *state)
 {
