@@ -767,7 +767,8 @@ static int resolve_field(struct ent_worker *w, const struct ent_doc *d, int fiel
         w->capowned = len + 1;
     }
     memset(w->owned, 0, len + 1);
-    qsort(w->cands, w->ncands, sizeof *w->cands, cmp_cand);
+    if (w->ncands > 1)
+        qsort(w->cands, w->ncands, sizeof *w->cands, cmp_cand);
     for (size_t i = 0; i < w->ncands; i++) {
         const struct ent_cand *c = &w->cands[i];
         int free_span = 1;
@@ -851,7 +852,8 @@ int ent_tag(const struct ent_matcher *m, struct ent_worker *w, const struct ent_
     int scan_rc = rc;
     if (rc != 0 && rc != VIGIL_ETOOBIG)
         return rc;
-    qsort(w->hits, w->nhits, sizeof *w->hits, cmp_hit);
+    if (w->nhits > 1)
+        qsort(w->hits, w->nhits, sizeof *w->hits, cmp_hit);
     size_t i = 0;
     while (i < w->nhits) {
         int field = w->hits[i].field;
@@ -871,7 +873,8 @@ int ent_tag(const struct ent_matcher *m, struct ent_worker *w, const struct ent_
     }
     if (m->opt.guess_persons && (rc = ent_guess_finish(m, w, d, sentence_of_cb)) != 0)
         return rc;
-    qsort(w->mentions, w->nmentions, sizeof *w->mentions, cmp_mention);
+    if (w->nmentions > 1)
+        qsort(w->mentions, w->nmentions, sizeof *w->mentions, cmp_mention);
     return scan_rc;
 }
 
@@ -1032,7 +1035,8 @@ json_t *ent_to_json(const struct ent_matcher *m, const struct ent_worker *w,
     }
 
     /* Summary: group by identity, weigh, order by salience. */
-    qsort(aggs, w->nmentions, sizeof *aggs, cmp_agg_key);
+    if (w->nmentions > 1)
+        qsort(aggs, w->nmentions, sizeof *aggs, cmp_agg_key);
     size_t ng = 0;
     double wmax = 0;
     for (size_t i = 0; i < w->nmentions; i++) {
@@ -1055,7 +1059,8 @@ json_t *ent_to_json(const struct ent_matcher *m, const struct ent_worker *w,
                    ENT_SAL_LEAD * a->in_lead;
         a->salience = round((s > 1 ? 1 : s) * 1000.0) / 1000.0;
     }
-    qsort(aggs, ng, sizeof *aggs, cmp_agg_salience);
+    if (ng > 1)
+        qsort(aggs, ng, sizeof *aggs, cmp_agg_salience);
     for (size_t i = 0; i < ng; i++) {
         const struct agg *a = &aggs[i];
         json_t *o = json_object();
