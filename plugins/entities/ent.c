@@ -23,6 +23,57 @@
 #define ENT_WEIGHT_BODY 1.0
 #define ENT_SENTENCE_GUESS_MAX 2000 /* bytes looked at around a match without sentences */
 
+/*
+ * In-place sort without allocation (glibc's qsort mallocs a merge buffer
+ * for arrays over 1 KB, and on a heap full of the previous document's
+ * freed JSON that malloc costs a consolidation pass every time).
+ * Insertion sort for short runs, heapsort above: the comparators here are
+ * total orders, so stability does not matter.
+ */
+static void swap_bytes(unsigned char *a, unsigned char *b, size_t size)
+{
+    while (size--) {
+        unsigned char t = *a;
+        *a++ = *b;
+        *b++ = t;
+    }
+}
+
+static void sift_down(unsigned char *base, size_t root, size_t n, size_t size,
+                      int (*cmp)(const void *, const void *))
+{
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= n)
+            return;
+        if (child + 1 < n && cmp(base + child * size, base + (child + 1) * size) < 0)
+            child++;
+        if (cmp(base + root * size, base + child * size) >= 0)
+            return;
+        swap_bytes(base + root * size, base + child * size, size);
+        root = child;
+    }
+}
+
+static void ent_sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    unsigned char *base = v;
+    if (n < 2)
+        return;
+    if (n <= 24) {
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = i; j > 0 && cmp(base + (j - 1) * size, base + j * size) > 0; j--)
+                swap_bytes(base + (j - 1) * size, base + j * size, size);
+        return;
+    }
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(base, i, n, size, cmp);
+    for (size_t end = n - 1; end > 0; end--) {
+        swap_bytes(base, base + end * size, size);
+        sift_down(base, 0, end, size, cmp);
+    }
+}
+
 static double now_ms_mono(void)
 {
     struct timespec ts;
@@ -128,6 +179,9 @@ static int add_literal(struct builder *b, const char *text, int sensitive, int k
     }
     if (demonym)
         b->pflags[pat] |= ENT_PAT_DEMONYM;
+    b->pflags[pat] |= kind == ENT_REF_ALIAS  ? ENT_PAT_ALIAS
+                      : kind == ENT_REF_WORD ? ENT_PAT_WORD
+                                             : ENT_PAT_TITLE;
     if (b->npairs == b->cappairs) {
         size_t cap = b->cappairs ? b->cappairs * 2 : 256;
         struct pair *v = realloc(b->pairs, cap * sizeof *v);
@@ -312,6 +366,40 @@ static int compile_db(struct ent_matcher *m, struct builder *b, struct ent_stats
     return rc;
 }
 
+static int make_json_strings(struct ent_matcher *m)
+{
+    size_t n = m->gaz.nentries ? m->gaz.nentries : 1;
+    m->jid = calloc(n, sizeof *m->jid);
+    m->jname = calloc(n, sizeof *m->jname);
+    m->jaff = calloc(n, sizeof *m->jaff);
+    if (!m->jid || !m->jname || !m->jaff)
+        return -1;
+    for (size_t i = 0; i < m->gaz.nentries; i++) {
+        const struct gaz_entry *e = &m->gaz.entries[i];
+        m->jid[i] = json_string(e->id);
+        m->jname[i] = json_string(e->name);
+        m->jaff[i] = e->affiliation ? json_string(e->affiliation) : NULL;
+        if (!m->jid[i] || !m->jname[i] || (e->affiliation && !m->jaff[i]))
+            return -1;
+    }
+    for (int t = 0; t < GAZ_NTYPES; t++)
+        if (!(m->jtype[t] = json_string(gaz_type_name(t))))
+            return -1;
+    m->jtitle = calloc(m->ntitles ? m->ntitles : 1, sizeof *m->jtitle);
+    if (!m->jtitle)
+        return -1;
+    for (size_t i = 0; i < m->ntitles; i++)
+        if (!(m->jtitle[i] = json_string(m->titles[i].title)))
+            return -1;
+    for (int i = 0; i < ENT_JINT_N; i++)
+        if (!(m->jint[i] = json_integer(i - 1)))
+            return -1;
+    for (int i = 0; i <= 1000; i++)
+        if (!(m->jsal[i] = json_real(i / 1000.0)))
+            return -1;
+    return (m->jfield_title = json_string("title")) ? 0 : -1;
+}
+
 int ent_matcher_create(struct ent_matcher **out, struct gaz *g, const struct ent_options *opt,
                        struct ent_stats *stats, struct vigil_error *err)
 {
@@ -340,6 +428,11 @@ int ent_matcher_create(struct ent_matcher **out, struct gaz *g, const struct ent
     }
     st->patterns_ms = now_ms_mono() - t0;
     st->npatterns = b.n;
+    if (make_json_strings(m) != 0) {
+        builder_free(&b);
+        ent_matcher_free(m);
+        return vigil_error_set(err, VIGIL_ENOMEM, "out of memory");
+    }
     m->opt.cache_dir = opt->cache_dir;
     int rc = compile_db(m, &b, st, err);
     m->opt.cache_dir = NULL;
@@ -365,6 +458,24 @@ void ent_matcher_free(struct ent_matcher *m)
     free(m->actx);
     free(m->pats);
     free(m->refs);
+    for (size_t i = 0; i < m->gaz.nentries; i++) {
+        json_decref(m->jid ? m->jid[i] : NULL);
+        json_decref(m->jname ? m->jname[i] : NULL);
+        json_decref(m->jaff ? m->jaff[i] : NULL);
+    }
+    free(m->jid);
+    free(m->jname);
+    free(m->jaff);
+    for (int t = 0; t < GAZ_NTYPES; t++)
+        json_decref(m->jtype[t]);
+    for (size_t i = 0; m->jtitle && i < m->ntitles; i++)
+        json_decref(m->jtitle[i]);
+    free(m->jtitle);
+    for (int i = 0; i < ENT_JINT_N; i++)
+        json_decref(m->jint[i]);
+    for (int i = 0; i <= 1000; i++)
+        json_decref(m->jsal[i]);
+    json_decref(m->jfield_title);
     gaz_free(&m->gaz);
     free(m);
 }
@@ -411,6 +522,8 @@ void ent_worker_free(struct ent_worker *w)
     free(w->mentions);
     free(w->owned);
     free(w->sent);
+    free(w->aggs);
+    free(w->jguess);
     ent_guess_free(w);
     buf_free(&w->names);
     free(w);
@@ -547,9 +660,9 @@ static int window_has(const struct ent_worker *w, int field, uint32_t ws, uint32
         const struct ent_hit *h = &w->hits[i];
         if (field >= 0 && (h->field != field || h->start < ws || h->end > we))
             continue;
-        if (h->plural)
-            continue;
         const struct ent_pat *p = &m->pats[h->pat];
+        if (h->plural || !(p->flags & ENT_PAT_WORD))
+            continue;
         for (uint32_t r = 0; r < p->nref; r++) {
             struct ent_ref ref = m->refs[p->ref0 + r];
             if (ref.kind != ENT_REF_WORD)
@@ -741,6 +854,8 @@ static int resolve_field(struct ent_worker *w, const struct ent_doc *d, int fiel
     for (size_t i = h0; i < h1; i++) {
         const struct ent_hit *h = &w->hits[i];
         const struct ent_pat *p = &m->pats[h->pat];
+        if (!(p->flags & ENT_PAT_ALIAS))
+            continue;
         int best = V_REJECT;
         uint32_t best_alias = 0;
         for (uint32_t r = 0; r < p->nref && best != V_STRONG; r++) {
@@ -767,8 +882,7 @@ static int resolve_field(struct ent_worker *w, const struct ent_doc *d, int fiel
         w->capowned = len + 1;
     }
     memset(w->owned, 0, len + 1);
-    if (w->ncands > 1)
-        qsort(w->cands, w->ncands, sizeof *w->cands, cmp_cand);
+    ent_sort(w->cands, w->ncands, sizeof *w->cands, cmp_cand);
     for (size_t i = 0; i < w->ncands; i++) {
         const struct ent_cand *c = &w->cands[i];
         int free_span = 1;
@@ -852,8 +966,7 @@ int ent_tag(const struct ent_matcher *m, struct ent_worker *w, const struct ent_
     int scan_rc = rc;
     if (rc != 0 && rc != VIGIL_ETOOBIG)
         return rc;
-    if (w->nhits > 1)
-        qsort(w->hits, w->nhits, sizeof *w->hits, cmp_hit);
+    ent_sort(w->hits, w->nhits, sizeof *w->hits, cmp_hit);
     size_t i = 0;
     while (i < w->nhits) {
         int field = w->hits[i].field;
@@ -873,8 +986,7 @@ int ent_tag(const struct ent_matcher *m, struct ent_worker *w, const struct ent_
     }
     if (m->opt.guess_persons && (rc = ent_guess_finish(m, w, d, sentence_of_cb)) != 0)
         return rc;
-    if (w->nmentions > 1)
-        qsort(w->mentions, w->nmentions, sizeof *w->mentions, cmp_mention);
+    ent_sort(w->mentions, w->nmentions, sizeof *w->mentions, cmp_mention);
     return scan_rc;
 }
 
@@ -894,7 +1006,7 @@ const struct ent_guess *ent_guesses(const struct ent_worker *w, size_t *n)
  * Output
  * --------------------------------------------------------------------- */
 
-struct agg {
+struct ent_agg {
     uint64_t key; /* entry, or nentries + guess */
     uint32_t first; /* first mention (in output order) */
     uint32_t count;
@@ -905,7 +1017,7 @@ struct agg {
 
 static int cmp_agg_key(const void *a, const void *b)
 {
-    const struct agg *x = a, *y = b;
+    const struct ent_agg *x = a, *y = b;
     if (x->key != y->key)
         return x->key < y->key ? -1 : 1;
     return x->first < y->first ? -1 : x->first > y->first;
@@ -913,7 +1025,7 @@ static int cmp_agg_key(const void *a, const void *b)
 
 static int cmp_agg_salience(const void *a, const void *b)
 {
-    const struct agg *x = a, *y = b;
+    const struct ent_agg *x = a, *y = b;
     if (x->salience != y->salience)
         return x->salience > y->salience ? -1 : 1;
     if (x->count != y->count)
@@ -926,16 +1038,40 @@ static uint32_t lead_end(const struct ent_doc *d)
     size_t len;
     const char *t = ent_field_text(d, ENT_FIELD_TEXT, &len);
     size_t end = len;
-    const char *p = t ? memmem(t, len, "\n\n", 2) : NULL;
-    if (p)
-        end = (size_t)(p - t);
-    if (d->nsentences >= 2) {
-        if (d->sentences[1][1] < end)
-            end = d->sentences[1][1];
-    } else if (!d->nsentences && end > ENT_LEAD_BYTES) {
+    if (d->nsentences >= 2 && d->sentences[1][1] < end)
+        end = d->sentences[1][1];
+    else if (!d->nsentences && end > ENT_LEAD_BYTES)
         end = ENT_LEAD_BYTES;
+    /* the first paragraph, within that bound */
+    const char *p = t ? memmem(t, end, "\n\n", 2) : NULL;
+    return (uint32_t)(p ? (size_t)(p - t) : end);
+}
+
+/* An integer member: a shared value when small, else a new one. */
+static void set_int(const struct ent_matcher *m, json_t *o, const char *k, long long v)
+{
+    if (v >= -1 && v < ENT_JINT_N - 1)
+        json_object_set_nocheck(o, k, m->jint[v + 1]);
+    else
+        json_object_set_new_nocheck(o, k, json_integer(v));
+}
+
+/* The shared id and name strings of guess i for this document. */
+static int guess_json(struct ent_worker *w, uint32_t i)
+{
+    if (w->jguess[2 * i])
+        return 0;
+    w->jguess[2 * i] = json_string_nocheck(w->guesses[i].id);
+    w->jguess[2 * i + 1] = json_string_nocheck(w->guesses[i].name);
+    return w->jguess[2 * i] && w->jguess[2 * i + 1] ? 0 : -1;
+}
+
+static void guess_json_release(struct ent_worker *w)
+{
+    for (size_t i = 0; i < 2 * w->nguesses && i < w->capjguess; i++) {
+        json_decref(w->jguess[i]);
+        w->jguess[i] = NULL;
     }
-    return (uint32_t)end;
 }
 
 static int set_str(json_t *o, const char *k, const char *v)
@@ -963,13 +1099,31 @@ static json_t *roles_json(const struct gaz_entry *e, int32_t day)
     return arr;
 }
 
-json_t *ent_to_json(const struct ent_matcher *m, const struct ent_worker *w,
-                    const struct ent_doc *d, size_t max_mentions, size_t *cut)
+json_t *ent_to_json(const struct ent_matcher *m, struct ent_worker *w, const struct ent_doc *d,
+                    size_t max_mentions, size_t *cut)
 {
     const struct gaz *g = &m->gaz;
     json_t *root = json_object(), *mentions = json_array(), *summary = json_array();
-    struct agg *aggs = w->nmentions ? malloc(w->nmentions * sizeof *aggs) : NULL;
-    if (!root || !mentions || !summary || (w->nmentions && !aggs)) {
+    /* A per-document malloc here would make glibc consolidate the chunks the
+     * previous document's JSON freed, every time: the buffer is reused. */
+    if (w->nmentions > w->capaggs) {
+        struct ent_agg *v = realloc(w->aggs, w->nmentions * sizeof *v);
+        if (v) {
+            w->aggs = v;
+            w->capaggs = w->nmentions;
+        }
+    }
+    if (2 * w->nguesses > w->capjguess) {
+        json_t **v = realloc(w->jguess, 2 * w->nguesses * sizeof *v);
+        if (v) {
+            memset(v + w->capjguess, 0, (2 * w->nguesses - w->capjguess) * sizeof *v);
+            w->jguess = v;
+            w->capjguess = 2 * w->nguesses;
+        }
+    }
+    struct ent_agg *aggs = w->aggs;
+    if (!root || !mentions || !summary || w->nmentions > w->capaggs ||
+        2 * w->nguesses > w->capjguess) {
         json_decref(mentions);
         json_decref(summary);
         goto fail;
@@ -985,7 +1139,7 @@ json_t *ent_to_json(const struct ent_matcher *m, const struct ent_worker *w,
     for (size_t i = 0; i < w->nmentions; i++) {
         const struct ent_mention *mn = &w->mentions[i];
         int guess = mn->entry == UINT32_MAX;
-        aggs[i] = (struct agg){guess ? g->nentries + mn->guess : mn->entry, (uint32_t)i, 1, 0, 0,
+        aggs[i] = (struct ent_agg){guess ? g->nentries + mn->guess : mn->entry, (uint32_t)i, 1, 0, 0,
                                0, 0};
         if (mn->field == ENT_FIELD_TITLE) {
             aggs[i].weight = ENT_WEIGHT_TITLE;
@@ -1005,43 +1159,41 @@ json_t *ent_to_json(const struct ent_matcher *m, const struct ent_worker *w,
             goto fail;
         json_array_append_new(mentions, o);
         if (guess) {
-            const struct ent_guess *gs = &w->guesses[mn->guess];
-            set_str(o, "id", gs->id);
-            set_str(o, "type", "person");
-            set_str(o, "name", gs->name);
+            if (guess_json(w, mn->guess) != 0)
+                goto fail;
+            json_object_set_nocheck(o, "id", w->jguess[2 * mn->guess]);
+            json_object_set_nocheck(o, "type", m->jtype[GAZ_PERSON]);
+            json_object_set_nocheck(o, "name", w->jguess[2 * mn->guess + 1]);
         } else {
-            const struct gaz_entry *e = &g->entries[mn->entry];
-            set_str(o, "id", e->id);
-            set_str(o, "type", gaz_type_name(e->type));
-            set_str(o, "name", e->name);
+            json_object_set_nocheck(o, "id", m->jid[mn->entry]);
+            json_object_set_nocheck(o, "type", m->jtype[g->entries[mn->entry].type]);
+            json_object_set_nocheck(o, "name", m->jname[mn->entry]);
         }
         json_object_set_new_nocheck(o, "surface",
                                     json_stringn_nocheck(ft + mn->start, mn->end - mn->start));
-        json_object_set_new_nocheck(o, "start", json_integer(mn->start));
-        json_object_set_new_nocheck(o, "end", json_integer(mn->end));
-        json_object_set_new_nocheck(o, "sentence", json_integer(mn->sentence));
+        set_int(m, o, "start", mn->start);
+        set_int(m, o, "end", mn->end);
+        set_int(m, o, "sentence", mn->sentence);
         if (mn->field == ENT_FIELD_TITLE)
-            set_str(o, "field", "title");
+            json_object_set_nocheck(o, "field", m->jfield_title);
         if (guess) {
             json_object_set_new_nocheck(o, "guessed", json_true());
-            if (w->guesses[mn->guess].title)
-                set_str(o, "title", w->guesses[mn->guess].title);
+            json_object_set_nocheck(o, "title", m->jtitle[w->guesses[mn->guess].title_index]);
         } else {
-            if (g->entries[mn->entry].affiliation)
-                set_str(o, "affiliation", g->entries[mn->entry].affiliation);
+            if (m->jaff[mn->entry])
+                json_object_set_nocheck(o, "affiliation", m->jaff[mn->entry]);
             if (mn->demonym)
                 json_object_set_new_nocheck(o, "demonym", json_true());
         }
     }
 
     /* Summary: group by identity, weigh, order by salience. */
-    if (w->nmentions > 1)
-        qsort(aggs, w->nmentions, sizeof *aggs, cmp_agg_key);
+    ent_sort(aggs, w->nmentions, sizeof *aggs, cmp_agg_key);
     size_t ng = 0;
     double wmax = 0;
     for (size_t i = 0; i < w->nmentions; i++) {
         if (ng && aggs[ng - 1].key == aggs[i].key) {
-            struct agg *a = &aggs[ng - 1];
+            struct ent_agg *a = &aggs[ng - 1];
             a->count++;
             a->weight += aggs[i].weight;
             a->in_title |= aggs[i].in_title;
@@ -1054,50 +1206,49 @@ json_t *ent_to_json(const struct ent_matcher *m, const struct ent_worker *w,
         if (aggs[i].weight > wmax)
             wmax = aggs[i].weight;
     for (size_t i = 0; i < ng; i++) {
-        struct agg *a = &aggs[i];
+        struct ent_agg *a = &aggs[i];
         double s = ENT_SAL_SHARE * a->weight / wmax + ENT_SAL_TITLE * a->in_title +
                    ENT_SAL_LEAD * a->in_lead;
         a->salience = round((s > 1 ? 1 : s) * 1000.0) / 1000.0;
     }
-    if (ng > 1)
-        qsort(aggs, ng, sizeof *aggs, cmp_agg_salience);
+    ent_sort(aggs, ng, sizeof *aggs, cmp_agg_salience);
     for (size_t i = 0; i < ng; i++) {
-        const struct agg *a = &aggs[i];
+        const struct ent_agg *a = &aggs[i];
         json_t *o = json_object();
         if (!o)
             goto fail;
         json_array_append_new(summary, o);
         if (a->key >= g->nentries) {
-            const struct ent_guess *gs = &w->guesses[a->key - g->nentries];
-            set_str(o, "id", gs->id);
-            set_str(o, "type", "person");
-            set_str(o, "name", gs->name);
+            uint32_t gi = (uint32_t)(a->key - g->nentries);
+            if (guess_json(w, gi) != 0)
+                goto fail;
+            json_object_set_nocheck(o, "id", w->jguess[2 * gi]);
+            json_object_set_nocheck(o, "type", m->jtype[GAZ_PERSON]);
+            json_object_set_nocheck(o, "name", w->jguess[2 * gi + 1]);
         } else {
-            const struct gaz_entry *e = &g->entries[a->key];
-            set_str(o, "id", e->id);
-            set_str(o, "type", gaz_type_name(e->type));
-            set_str(o, "name", e->name);
+            json_object_set_nocheck(o, "id", m->jid[a->key]);
+            json_object_set_nocheck(o, "type", m->jtype[g->entries[a->key].type]);
+            json_object_set_nocheck(o, "name", m->jname[a->key]);
         }
-        json_object_set_new_nocheck(o, "count", json_integer(a->count));
-        json_object_set_new_nocheck(o, "salience", json_real(a->salience));
+        set_int(m, o, "count", a->count);
+        json_object_set_nocheck(o, "salience", m->jsal[(int)(a->salience * 1000.0 + 0.5)]);
         if (a->key >= g->nentries) {
             json_object_set_new_nocheck(o, "guessed", json_true());
             const struct ent_guess *gs = &w->guesses[a->key - g->nentries];
-            if (gs->title)
-                set_str(o, "title", gs->title);
+            json_object_set_nocheck(o, "title", m->jtitle[gs->title_index]);
         } else {
             const struct gaz_entry *e = &g->entries[a->key];
-            if (e->affiliation)
-                set_str(o, "affiliation", e->affiliation);
+            if (m->jaff[a->key])
+                json_object_set_nocheck(o, "affiliation", m->jaff[a->key]);
             json_t *roles = e->nroles ? roles_json(e, d->day) : NULL;
             if (roles)
                 json_object_set_new_nocheck(o, "roles", roles);
         }
     }
-    free(aggs);
+    guess_json_release(w);
     return root;
 fail:
-    free(aggs);
+    guess_json_release(w);
     json_decref(root);
     return NULL;
 }

@@ -98,6 +98,7 @@ struct ent_guess {
     const char *name;  /* display name ("Oleksandr Syrskyi") */
     const char *id;    /* "guess:person:oleksandr-syrskyi" */
     const char *title; /* "General" */
+    int title_index;   /* in the built-in title table */
 };
 
 /*
@@ -115,8 +116,8 @@ const struct ent_guess *ent_guesses(const struct ent_worker *w, size_t *n);
  * be NULL) receives how many were left out. The summary counts them all.
  * New reference, NULL on out of memory.
  */
-json_t *ent_to_json(const struct ent_matcher *m, const struct ent_worker *w,
-                    const struct ent_doc *d, size_t max_mentions, size_t *cut);
+json_t *ent_to_json(const struct ent_matcher *m, struct ent_worker *w, const struct ent_doc *d,
+                    size_t max_mentions, size_t *cut);
 
 /*
  * Everything the transform does to one document: read title, text,

@@ -11,6 +11,8 @@
 #include "ent.h"
 #include "fold.h"
 
+#define ENT_JINT_N 1024 /* small integers kept as shared JSON values */
+
 /* What one Vectorscan literal stands for. A literal may stand for several
  * things at once ("Congo" for two countries, "Georgian" as a demonym and as
  * a context word). */
@@ -26,8 +28,11 @@ enum ent_pat_flags {
     ENT_PAT_WEND = 1u << 1,    /* ends with a word character */
     ENT_PAT_DEMONYM = 1u << 2, /* stands for a demonym (a plural "s" may follow) */
     ENT_PAT_SENS = 1u << 3,    /* case-sensitive literal */
-    ENT_PAT_SENS_NONASCII = 1u << 4 /* case-sensitive with letters beyond ASCII: the
-                                       scan found it case-blind, verify on the original */
+    ENT_PAT_SENS_NONASCII = 1u << 4, /* case-sensitive with letters beyond ASCII: the
+                                        scan found it case-blind, verify on the original */
+    ENT_PAT_ALIAS = 1u << 5,         /* stands for at least one alias */
+    ENT_PAT_WORD = 1u << 6,          /* ... a context word */
+    ENT_PAT_TITLE = 1u << 7          /* ... a person title */
 };
 
 struct ent_pat {
@@ -70,6 +75,15 @@ struct ent_matcher {
     const struct ent_title_def *titles;
     size_t ntitles;
     struct ent_fold_table fold;
+    /* JSON strings of each entry, shared by every document that mentions
+     * it (Jansson counts references atomically): id, name, affiliation
+     * (NULL when none) per entry, and one per type. Never modified. */
+    json_t **jid, **jname, **jaff;
+    json_t *jtype[GAZ_NTYPES];
+    json_t **jtitle;            /* per title */
+    json_t *jint[ENT_JINT_N];   /* integers -1 .. ENT_JINT_N - 2 */
+    json_t *jsal[1001];         /* saliences 0.000 .. 1.000 */
+    json_t *jfield_title;       /* "title" */
 };
 
 /* A raw Vectorscan hit on a word boundary. */
@@ -88,6 +102,7 @@ struct ent_gtmp {
     uint32_t id_off;
     uint32_t last_off, last_len; /* last word of the name */
     const char *title;
+    int title_index;
     uint32_t canon; /* the guess this one is merged into (itself if none) */
     uint8_t nwords;
 };
@@ -128,6 +143,11 @@ struct ent_worker {
     struct ent_guess *guesses; /* filled from gtmp by ent_guess_finish */
     size_t nguesses, capguesses;
     struct buf names; /* guess names and ids, NUL-terminated each */
+    struct ent_agg *aggs; /* summary work space (ent_to_json) */
+    size_t capaggs;
+    json_t **jguess;      /* per guess: id and name strings (2 each), one
+                             document at a time (ent_to_json) */
+    size_t capjguess;
 };
 
 /* The text of a field of d. */
@@ -153,6 +173,8 @@ int ent_guess_field(const struct ent_matcher *m, struct ent_worker *w, const str
 int ent_guess_finish(const struct ent_matcher *m, struct ent_worker *w, const struct ent_doc *d,
                      int32_t (*sentence_of)(const struct ent_doc *, int, uint32_t));
 void ent_guess_reset(struct ent_worker *w);
+/* 1 when the built-in word lists are sorted (binary search needs it). */
+int ent_guess_lists_sorted(void);
 void ent_guess_free(struct ent_worker *w);
 
 /* cache.c */

@@ -211,6 +211,13 @@ static int add_seg(struct ent_fold_buf *fb, size_t fs, size_t fe, size_t os, siz
 static size_t ascii_run(const char *s, size_t len, size_t i)
 {
     size_t j = i;
+    while (j + 32 <= len) {
+        uint64_t w[4];
+        memcpy(w, s + j, 32);
+        if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ULL)
+            break;
+        j += 32;
+    }
     while (j + 8 <= len) {
         uint64_t w;
         memcpy(&w, s + j, 8);

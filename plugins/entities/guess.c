@@ -34,6 +34,7 @@
 #define NAME_MAX_BYTES 256
 #define APPOS_MAX_BYTES 64 /* between the comma and the role */
 #define APPOS_MAX_WORDS 6
+#define TITLE_MAX_BYTES 64 /* longer than any title below */
 
 static const struct ent_title_def titles[] = {
     /* heads of state and government, ministers */
@@ -165,12 +166,35 @@ static const char *const stopwords[] = {
 static const char *const particles[] = {"al", "bin", "da", "de", "del", "della", "der", "di",
                                         "dos", "du", "el", "ibn", "la", "le", "van", "von"};
 
+/* Binary search in a list sorted in byte order (checked by the tests
+ * through ent_guess_lists_sorted). */
 static int in_list(const char *const *list, size_t n, const char *w, size_t len)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strlen(list[i]) == len && memcmp(list[i], w, len) == 0)
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strncmp(list[mid], w, len);
+        if (c == 0)
+            c = list[mid][len] == '\0' ? 0 : 1;
+        if (c == 0)
             return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return 0;
+}
+
+int ent_guess_lists_sorted(void)
+{
+    for (size_t i = 1; i < sizeof stopwords / sizeof *stopwords; i++)
+        if (strcmp(stopwords[i - 1], stopwords[i]) >= 0)
+            return 0;
+    for (size_t i = 1; i < sizeof particles / sizeof *particles; i++)
+        if (strcmp(particles[i - 1], particles[i]) >= 0)
+            return 0;
+    return 1;
 }
 
 static int is_stop(const char *w, size_t len)
@@ -405,51 +429,60 @@ static int owned_any(const struct ent_worker *w, size_t s, size_t e)
 }
 
 /* ASCII slug: lowercase, accents stripped where the base letter is
- * ASCII, other letters kept (folded), everything else "-". */
-static int slugify(struct buf *b, const char *name, size_t len)
+ * ASCII, other letters kept (folded), everything else "-". Writes at most
+ * len - 1 bytes and a NUL into out; returns the length, or -1 when empty or
+ * too long. */
+static long slugify(char *out, size_t len, const char *name, size_t nlen)
 {
     UErrorCode st = U_ZERO_ERROR;
     const UNormalizer2 *nfd = unorm2_getNFDInstance(&st);
-    int dash = 0, any = 0;
-    for (size_t i = 0; i < len;) {
+    int dash = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < nlen;) {
         size_t nx;
-        uint32_t cp = ent_utf8_next(name, len, i, &nx);
+        uint32_t cp = ent_utf8_next(name, nlen, i, &nx);
         i = nx;
         if (!ent_is_word_cp(cp)) {
-            dash = any;
+            dash = o > 0;
             continue;
         }
-        char out[ENT_FOLD_CP_MAX];
+        char buf[ENT_FOLD_CP_MAX];
         size_t n;
-        UChar dec[8];
-        int32_t dl = 0;
-        if (cp >= 0x80 && U_SUCCESS(st)) {
-            UErrorCode st2 = U_ZERO_ERROR;
-            dl = unorm2_getDecomposition(nfd, (UChar32)cp, dec, 8, &st2);
-            if (U_FAILURE(st2))
-                dl = 0;
+        if (cp < 0x80) {
+            n = ent_fold_cp(NULL, cp, ENT_FOLD_ASCII, buf);
+        } else {
+            UChar dec[8];
+            int32_t dl = 0;
+            if (U_SUCCESS(st)) {
+                UErrorCode st2 = U_ZERO_ERROR;
+                dl = unorm2_getDecomposition(nfd, (UChar32)cp, dec, 8, &st2);
+                if (U_FAILURE(st2))
+                    dl = 0;
+            }
+            if (dl > 0 && dec[0] < 0x80 && ent_is_word_cp(dec[0]))
+                n = ent_fold_cp(NULL, dec[0], ENT_FOLD_ASCII, buf);
+            else if (U_GET_GC_MASK((UChar32)cp) & U_GC_M_MASK)
+                continue; /* a combining mark alone */
+            else
+                n = ent_fold_cp(NULL, cp, ENT_FOLD_CASE | ENT_FOLD_ASCII, buf);
         }
-        if (dl > 0 && dec[0] < 0x80 && ent_is_word_cp(dec[0]))
-            n = ent_fold_cp(NULL, dec[0], ENT_FOLD_ASCII, out);
-        else if (ent_is_word_cp(cp) && U_GET_GC_MASK((UChar32)cp) & U_GC_M_MASK)
-            continue; /* a combining mark alone */
-        else
-            n = ent_fold_cp(NULL, cp, ENT_FOLD_CASE | ENT_FOLD_ASCII, out);
-        if (dash && buf_append(b, "-", 1) != 0)
+        if (o + dash + n + 1 > len)
             return -1;
+        if (dash)
+            out[o++] = '-';
         dash = 0;
-        any = 1;
-        if (buf_append(b, out, n) != 0)
-            return -1;
+        memcpy(out + o, buf, n);
+        o += n;
     }
-    return any ? 0 : -1;
+    out[o] = '\0';
+    return o ? (long)o : -1;
 }
 
 /* Record a guessed person named t[s..e). Returns its index or -1. */
 static long add_guess(struct ent_worker *w, const char *t, size_t s, size_t e, int words,
-                      const char *title)
+                      const struct ent_title_def *title)
 {
-    if (w->ngtmp >= GUESS_MAX)
+    if (w->ngtmp >= GUESS_MAX || e - s >= NAME_MAX_BYTES)
         return -1;
     if (w->ngtmp == w->capgtmp) {
         size_t cap = w->capgtmp ? w->capgtmp * 2 : 16;
@@ -459,47 +492,46 @@ static long add_guess(struct ent_worker *w, const char *t, size_t s, size_t e, i
         w->gtmp = v;
         w->capgtmp = cap;
     }
+    /* the name with single spaces (no-break spaces become spaces) */
+    char name[NAME_MAX_BYTES], id[NAME_MAX_BYTES * 2];
+    size_t n = 0, last = 0;
+    for (size_t i = s; i < e;) {
+        size_t sp = space_len(t, e, i);
+        if (sp) {
+            name[n++] = ' ';
+            i += sp;
+            last = n;
+        } else {
+            name[n++] = t[i++];
+        }
+    }
+    static const char prefix[] = "guess:person:";
+    memcpy(id, prefix, sizeof prefix - 1);
+    long sl = slugify(id + sizeof prefix - 1, sizeof id - (sizeof prefix - 1), name, n);
+    if (sl < 0)
+        return -1;
     struct buf *b = &w->names;
     size_t mark = b->len;
     struct ent_gtmp g = {0};
     g.name_off = (uint32_t)b->len;
-    /* the name with single spaces (no-break spaces become spaces) */
-    for (size_t i = s; i < e;) {
-        size_t sp = space_len(t, e, i);
-        if (sp) {
-            if (buf_append(b, " ", 1) != 0)
-                goto fail;
-            i += sp;
-            g.last_off = (uint32_t)b->len;
-            continue;
-        }
-        if (buf_append(b, t + i, 1) != 0)
-            goto fail;
-        i++;
+    g.name_len = (uint32_t)n;
+    g.last_off = (uint32_t)(b->len + last);
+    g.last_len = (uint32_t)(n - last);
+    g.id_off = (uint32_t)(b->len + n + 1);
+    name[n] = '\0';
+    if (buf_append(b, name, n + 1) != 0 ||
+        buf_append(b, id, sizeof prefix - 1 + (size_t)sl + 1) != 0) {
+        b->len = mark;
+        if (b->data)
+            b->data[mark] = '\0';
+        return -1;
     }
-    if (!g.last_off)
-        g.last_off = g.name_off;
-    g.name_len = (uint32_t)(b->len - g.name_off);
-    g.last_len = (uint32_t)(b->len - g.last_off);
-    if (buf_append(b, "", 1) != 0 || g.name_len >= NAME_MAX_BYTES)
-        goto fail;
-    /* slugify appends to b: work from a copy of the name */
-    char name[NAME_MAX_BYTES];
-    memcpy(name, b->data + g.name_off, g.name_len);
-    g.id_off = (uint32_t)b->len;
-    if (buf_append_str(b, "guess:person:") != 0 || slugify(b, name, g.name_len) != 0 ||
-        buf_append(b, "", 1) != 0)
-        goto fail;
-    g.title = title;
+    g.title = title->title;
+    g.title_index = (int)(title - titles);
     g.nwords = (uint8_t)words;
     g.canon = (uint32_t)w->ngtmp;
     w->gtmp[w->ngtmp] = g;
     return (long)w->ngtmp++;
-fail:
-    b->len = mark;
-    if (b->data)
-        b->data[mark] = '\0';
-    return -1;
 }
 
 static int push_guess_mention(struct ent_worker *w, const struct ent_doc *d, int field,
@@ -518,30 +550,32 @@ int ent_guess_field(const struct ent_matcher *m, struct ent_worker *w, const str
     /* Title hits of this field, in order; hits are sorted by (field, start). */
     for (size_t i = 0; i < w->nhits; i++) {
         const struct ent_hit *h = &w->hits[i];
-        if (h->field != field || h->plural)
-            continue;
         const struct ent_pat *p = &m->pats[h->pat];
+        if (h->field != field || h->plural || !(p->flags & ENT_PAT_TITLE))
+            continue;
         const struct ent_title_def *def = NULL;
         for (uint32_t r = 0; r < p->nref && !def; r++)
             if (m->refs[p->ref0 + r].kind == ENT_REF_TITLE)
                 def = &m->titles[m->refs[p->ref0 + r].index];
-        if (!def)
-            continue;
-        /* The longest title wins: skip one inside a longer title hit. */
+        /* The longest title wins: skip one inside a longer title hit. Such
+         * a hit starts at most TITLE_MAX_BYTES before this one. */
         int inner = 0;
-        for (size_t k = 0; k < w->nhits && !inner; k++) {
+        for (size_t k = i; k-- > 0 && !inner;) {
             const struct ent_hit *o = &w->hits[k];
-            if (k == i || o->field != field || o->start > h->start || o->end < h->end ||
-                o->end - o->start <= h->end - h->start)
-                continue;
-            const struct ent_pat *op = &m->pats[o->pat];
-            for (uint32_t r = 0; r < op->nref; r++)
-                if (m->refs[op->ref0 + r].kind == ENT_REF_TITLE)
-                    inner = 1;
+            if (o->field != field || o->start + TITLE_MAX_BYTES < h->start)
+                break;
+            inner = (m->pats[o->pat].flags & ENT_PAT_TITLE) && o->end >= h->end &&
+                    o->end - o->start > h->end - h->start;
+        }
+        for (size_t k = i + 1; k < w->nhits && !inner; k++) {
+            const struct ent_hit *o = &w->hits[k];
+            if (o->field != field || o->start != h->start)
+                break;
+            inner = (m->pats[o->pat].flags & ENT_PAT_TITLE) && o->end > h->end;
         }
         if (inner || owned_any(w, h->start, h->end))
             continue;
-        struct span nm;
+        struct span nm = {0, 0, 0};
         int found = 0;
         if (def->flags & ENT_TITLE_PRE) {
             size_t sp = space_len(text, len, h->end);
@@ -551,7 +585,7 @@ int ent_guess_field(const struct ent_matcher *m, struct ent_worker *w, const str
             found = apposition_name(text, len, h->start, &nm);
         if (!found || owned_any(w, nm.start, nm.end))
             continue;
-        long gi = add_guess(w, text, nm.start, nm.end, nm.words, def->title);
+        long gi = add_guess(w, text, nm.start, nm.end, nm.words, def);
         if (gi < 0)
             continue;
         memset(w->owned + nm.start, 1, nm.end - nm.start);
@@ -599,24 +633,36 @@ static int capitalized_neighbour(const char *t, size_t len, size_t s, size_t e)
     return 0;
 }
 
-/* Tag untitled occurrences of needle in one field as guess gi. */
-static int propagate(struct ent_worker *w, const struct ent_doc *d, int field, const char *needle,
-                     size_t nlen, long gi,
+/* Tag untitled occurrences of guess gi in one field: its full name, or
+ * for a name of several words its last word alone. One pass: memchr to the
+ * first byte of the last word (a capital, so rare), then compare. */
+static int propagate(struct ent_worker *w, const struct ent_doc *d, int field,
+                     const struct ent_gtmp *g, long gi,
                      int32_t (*sentence_of)(const struct ent_doc *, int, uint32_t))
 {
     size_t len;
     const char *t = ent_field_text(d, field, &len);
-    if (!t || !nlen || len > ENT_FIELD_MAX)
+    const char *name = w->names.data + g->name_off;
+    const char *last = w->names.data + g->last_off;
+    size_t llen = g->last_len, head = g->name_len - g->last_len;
+    int alone = g->nwords == 1 || llen >= 3; /* the last word may stand alone */
+    if (!t || !llen || len > ENT_FIELD_MAX)
         return 0;
     size_t pos = 0;
-    while (pos < len) {
-        const char *p = memmem(t + pos, len - pos, needle, nlen);
+    while (pos + llen <= len) {
+        const char *p = memchr(t + pos, last[0], len - pos - llen + 1);
         if (!p)
             break;
-        size_t s = (size_t)(p - t), e = s + nlen;
+        size_t s = (size_t)(p - t), e = s + llen;
         pos = s + 1;
-        if (ent_word_char_before(t, s) || ent_word_char_at(t, len, e))
+        if (memcmp(p, last, llen) != 0 || ent_word_char_at(t, len, e))
             continue;
+        if (head && s >= head && memcmp(t + s - head, name, head) == 0 &&
+            !ent_word_char_before(t, s - head)) {
+            s -= head; /* the full name */
+        } else if (!alone || ent_word_char_before(t, s)) {
+            continue;
+        }
         if (overlaps_mention(w, field, s, e) || capitalized_neighbour(t, len, s, e))
             continue;
         int rc = push_guess_mention(w, d, field, s, e, gi, sentence_of);
@@ -665,10 +711,7 @@ int ent_guess_finish(const struct ent_matcher *m, struct ent_worker *w, const st
         for (int field = 0; field < 2; field++) {
             if (field == ENT_FIELD_TITLE && !m->opt.scan_title)
                 continue;
-            int rc = propagate(w, d, field, gname(w, g), g->name_len, (long)i, sentence_of);
-            if (rc == 0 && g->nwords > 1 && g->last_len >= 3)
-                rc = propagate(w, d, field, w->names.data + g->last_off, g->last_len, (long)i,
-                               sentence_of);
+            int rc = propagate(w, d, field, g, (long)i, sentence_of);
             if (rc != 0)
                 return rc;
         }
@@ -683,7 +726,8 @@ int ent_guess_finish(const struct ent_matcher *m, struct ent_worker *w, const st
     }
     for (size_t i = 0; i < n; i++) {
         const struct ent_gtmp *g = &w->gtmp[i];
-        w->guesses[i] = (struct ent_guess){gname(w, g), w->names.data + g->id_off, g->title};
+        w->guesses[i] = (struct ent_guess){gname(w, g), w->names.data + g->id_off, g->title,
+                                           g->title_index};
     }
     w->nguesses = n;
     return 0;
