@@ -8,6 +8,7 @@
  * Then, per field: map offsets back, apply ambiguity rules and choose the
  * alias, keep the longest of overlapping matches, guess titled persons.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,7 +278,6 @@ static int build_patterns(struct ent_matcher *m, struct builder *b)
                 return -1;
         }
     }
-    m->titles = ent_title_defs(&m->ntitles);
     for (size_t i = 0; i < m->ntitles; i++)
         if (add_literal(b, m->titles[i].text, 0, ENT_REF_TITLE, (uint32_t)i, 0) != 0)
             return -1;
@@ -311,8 +311,8 @@ static int build_patterns(struct ent_matcher *m, struct builder *b)
 static int compile_db(struct ent_matcher *m, struct builder *b, struct ent_stats *st,
                       struct vigil_error *err)
 {
-    const char **exprs = malloc(b->n * sizeof *exprs);
-    unsigned *ids = malloc(b->n * sizeof *ids);
+    const char **exprs = malloc((b->n ? b->n : 1) * sizeof *exprs);
+    unsigned *ids = malloc((b->n ? b->n : 1) * sizeof *ids);
     if (!exprs || !ids) {
         free(exprs);
         free(ids);
@@ -322,66 +322,29 @@ static int compile_db(struct ent_matcher *m, struct builder *b, struct ent_stats
         exprs[i] = b->keys[i] + 1;
         ids[i] = (unsigned)i;
     }
-    uint64_t key = ent_cache_key(exprs, b->hsflags, b->lens, b->n);
-    const char *dir = m->opt.cache_dir && *m->opt.cache_dir ? m->opt.cache_dir : NULL;
-    st->cache = ENT_CACHE_OFF;
-    if (dir) {
-        double t0 = now_ms_mono();
-        int rc = ent_cache_load(dir, key, &m->db, st->cache_path, sizeof st->cache_path,
-                                st->cache_note, sizeof st->cache_note);
-        if (rc == 0) {
-            st->cache = ENT_CACHE_HIT;
-            st->load_ms = now_ms_mono() - t0;
-            size_t sz = 0;
-            if (hs_database_size(m->db, &sz) == HS_SUCCESS)
-                st->db_bytes = sz;
-        } else {
-            st->cache = rc == VIGIL_ENOTFOUND ? ENT_CACHE_MISS : ENT_CACHE_REBUILT;
-        }
-    }
     int rc = 0;
-    if (!m->db) {
-        double t0 = now_ms_mono();
-        hs_compile_error_t *cerr = NULL;
-        hs_error_t e = hs_compile_lit_multi(exprs, b->hsflags, ids, b->lens, (unsigned)b->n,
-                                            HS_MODE_BLOCK, NULL, &m->db, &cerr);
-        st->compile_ms = now_ms_mono() - t0;
-        if (e != HS_SUCCESS) {
-            rc = vigil_error_set(err, VIGIL_ERR, "Vectorscan cannot compile the aliases: %s",
-                                 cerr && cerr->message ? cerr->message : "unknown error");
-            hs_free_compile_error(cerr);
-            m->db = NULL;
-        } else if (dir) {
-            size_t bytes = 0;
-            char note[256] = "";
-            if (ent_cache_store(dir, key, m->db, &bytes, note, sizeof note) != 0) {
-                /* Not fatal: the next start compiles again. */
-                snprintf(st->cache_note, sizeof st->cache_note, "%s", note);
-            }
-            st->db_bytes = bytes;
-        }
+    double t0 = now_ms_mono();
+    hs_compile_error_t *cerr = NULL;
+    hs_error_t e = hs_compile_lit_multi(exprs, b->hsflags, ids, b->lens, (unsigned)b->n,
+                                        HS_MODE_BLOCK, NULL, &m->db, &cerr);
+    st->compile_ms = now_ms_mono() - t0;
+    if (e != HS_SUCCESS) {
+        rc = vigil_error_set(err, VIGIL_ERR, "Vectorscan cannot compile the aliases: %s",
+                             cerr && cerr->message ? cerr->message : "unknown error");
+        hs_free_compile_error(cerr);
+        m->db = NULL;
     }
     free(exprs);
     free(ids);
     return rc;
 }
 
-static int make_json_strings(struct ent_matcher *m)
+/* The parts of a matcher that are rebuilt at every start, from the cache or
+ * not: the fold table, the title table and the shared JSON values. */
+static int matcher_init_common(struct ent_matcher *m)
 {
-    size_t n = m->gaz.nentries ? m->gaz.nentries : 1;
-    m->jid = calloc(n, sizeof *m->jid);
-    m->jname = calloc(n, sizeof *m->jname);
-    m->jaff = calloc(n, sizeof *m->jaff);
-    if (!m->jid || !m->jname || !m->jaff)
-        return -1;
-    for (size_t i = 0; i < m->gaz.nentries; i++) {
-        const struct gaz_entry *e = &m->gaz.entries[i];
-        m->jid[i] = json_string(e->id);
-        m->jname[i] = json_string(e->name);
-        m->jaff[i] = e->affiliation ? json_string(e->affiliation) : NULL;
-        if (!m->jid[i] || !m->jname[i] || (e->affiliation && !m->jaff[i]))
-            return -1;
-    }
+    ent_fold_table_init(&m->fold);
+    m->titles = ent_title_defs(&m->ntitles);
     for (int t = 0; t < GAZ_NTYPES; t++)
         if (!(m->jtype[t] = json_string(gaz_type_name(t))))
             return -1;
@@ -400,6 +363,37 @@ static int make_json_strings(struct ent_matcher *m)
     return (m->jfield_title = json_string("title")) ? 0 : -1;
 }
 
+static struct ent_matcher *matcher_new(const struct ent_options *opt)
+{
+    struct ent_matcher *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->opt = *opt;
+    m->opt.cache_dir = NULL; /* borrowed only for the call */
+    if (matcher_init_common(m) != 0) {
+        ent_matcher_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Literal table and database for m->gaz. */
+static int matcher_build(struct ent_matcher *m, struct ent_stats *st, struct vigil_error *err)
+{
+    struct builder b = {0};
+    b.fold = &m->fold;
+    double t0 = now_ms_mono();
+    if (build_patterns(m, &b) != 0) {
+        builder_free(&b);
+        return vigil_error_set(err, VIGIL_ENOMEM, "out of memory building the alias table");
+    }
+    st->patterns_ms = now_ms_mono() - t0;
+    st->npatterns = b.n;
+    int rc = compile_db(m, &b, st, err);
+    builder_free(&b);
+    return rc;
+}
+
 int ent_matcher_create(struct ent_matcher **out, struct gaz *g, const struct ent_options *opt,
                        struct ent_stats *stats, struct vigil_error *err)
 {
@@ -407,40 +401,117 @@ int ent_matcher_create(struct ent_matcher **out, struct gaz *g, const struct ent
     struct ent_stats *st = stats ? stats : &dummy;
     memset(st, 0, sizeof *st);
     *out = NULL;
-    struct ent_matcher *m = calloc(1, sizeof *m);
+    struct ent_matcher *m = matcher_new(opt);
     if (!m) {
         gaz_free(g);
         return vigil_error_set(err, VIGIL_ENOMEM, "out of memory");
     }
     m->gaz = *g;
     memset(g, 0, sizeof *g);
-    m->opt = *opt;
-    m->opt.cache_dir = NULL; /* borrowed only for the call */
-    ent_fold_table_init(&m->fold);
-
-    struct builder b = {0};
-    b.fold = &m->fold;
-    double t0 = now_ms_mono();
-    if (build_patterns(m, &b) != 0) {
-        builder_free(&b);
-        ent_matcher_free(m);
-        return vigil_error_set(err, VIGIL_ENOMEM, "out of memory building the alias table");
-    }
-    st->patterns_ms = now_ms_mono() - t0;
-    st->npatterns = b.n;
-    if (make_json_strings(m) != 0) {
-        builder_free(&b);
-        ent_matcher_free(m);
-        return vigil_error_set(err, VIGIL_ENOMEM, "out of memory");
-    }
-    m->opt.cache_dir = opt->cache_dir;
-    int rc = compile_db(m, &b, st, err);
-    m->opt.cache_dir = NULL;
-    builder_free(&b);
+    int rc = matcher_build(m, st, err);
     if (rc != 0) {
         ent_matcher_free(m);
         return rc;
     }
+    *out = m;
+    return 0;
+}
+
+/* Copy the diags of src into dst (same file, position, pointer, text). */
+static void diags_append(struct diags *dst, const struct diags *src)
+{
+    if (!dst)
+        return;
+    for (size_t i = 0; i < src->n; i++) {
+        const struct diag *g = &src->v[i];
+        diags_add_at(dst, g->file, g->line, g->col, g->pointer, "%s", g->msg ? g->msg : "");
+    }
+    dst->dropped += src->dropped;
+}
+
+int ent_matcher_open(struct ent_matcher **out, const char *const *paths, size_t n,
+                     const struct ent_options *opt, struct diags *errors, struct diags *warnings,
+                     struct ent_stats *stats, struct vigil_error *err)
+{
+    struct ent_stats dummy;
+    struct ent_stats *st = stats ? stats : &dummy;
+    memset(st, 0, sizeof *st);
+    *out = NULL;
+    double t0 = now_ms_mono();
+    char **texts = calloc(n ? n : 1, sizeof *texts);
+    size_t *lens = calloc(n ? n : 1, sizeof *lens);
+    struct ent_matcher *m = NULL;
+    struct diags wlocal = {0};
+    int rc = 0, unreadable = 0;
+    if (!texts || !lens) {
+        rc = vigil_error_set(err, VIGIL_ENOMEM, "out of memory");
+        goto done;
+    }
+    /* The files are read once: their bytes key the cache, and on a miss
+     * the loader parses the same bytes. */
+    for (size_t i = 0; i < n; i++) {
+        if (buf_read_file(paths[i], ENT_GAZ_FILE_MAX, &texts[i], &lens[i]) != 0) {
+            if (errno == EFBIG)
+                diags_add_at(errors, paths[i], 0, 0, NULL, "file larger than %zu MB",
+                             ENT_GAZ_FILE_MAX >> 20);
+            else
+                diags_add_at(errors, paths[i], 0, 0, NULL, "cannot open: %s", strerror(errno));
+            unreadable = 1;
+        }
+    }
+    if (unreadable || n == 0) {
+        if (n == 0)
+            diags_add_at(errors, NULL, 0, 0, NULL, "no gazetteer files given");
+        rc = vigil_error_set(err, VIGIL_EINVAL, "invalid gazetteers");
+        goto done;
+    }
+    m = matcher_new(opt);
+    if (!m) {
+        rc = vigil_error_set(err, VIGIL_ENOMEM, "out of memory");
+        goto done;
+    }
+    const char *dir = opt->cache_dir && *opt->cache_dir ? opt->cache_dir : NULL;
+    uint64_t key = 0;
+    st->cache = ENT_CACHE_OFF;
+    if (dir) {
+        double t1 = now_ms_mono();
+        key = ent_cache_key(paths, (const char *const *)texts, lens, n);
+        int lrc = ent_cache_load(dir, key, m, warnings, st->cache_path, sizeof st->cache_path,
+                                 st->cache_note, sizeof st->cache_note);
+        if (lrc == 0) {
+            st->cache = ENT_CACHE_HIT;
+            st->load_ms = now_ms_mono() - t1;
+            st->npatterns = m->npats;
+            size_t sz = 0;
+            if (hs_database_size(m->db, &sz) == HS_SUCCESS)
+                st->db_bytes = sz;
+            goto done;
+        }
+        st->cache = lrc == VIGIL_ENOTFOUND ? ENT_CACHE_MISS : ENT_CACHE_REBUILT;
+    }
+    if (gaz_load_buffers(&m->gaz, paths, (const char *const *)texts, lens, n, errors,
+                         &wlocal) != 0) {
+        rc = vigil_error_set(err, VIGIL_EINVAL, "invalid gazetteers");
+        goto done;
+    }
+    diags_append(warnings, &wlocal);
+    rc = matcher_build(m, st, err);
+    if (rc == 0 && dir) {
+        char note[256] = "";
+        if (ent_cache_store(dir, key, m, &wlocal, &st->db_bytes, note, sizeof note) != 0)
+            snprintf(st->cache_note, sizeof st->cache_note, "%s", note); /* not fatal */
+    }
+done:
+    for (size_t i = 0; texts && i < n; i++)
+        free(texts[i]);
+    free(texts);
+    free(lens);
+    diags_free(&wlocal);
+    if (rc != 0) {
+        ent_matcher_free(m);
+        return rc;
+    }
+    st->open_ms = now_ms_mono() - t0;
     *out = m;
     return 0;
 }
@@ -451,21 +522,14 @@ void ent_matcher_free(struct ent_matcher *m)
         return;
     if (m->db)
         hs_free_database(m->db);
-    for (size_t i = 0; m->actx && i < m->gaz.naliases; i++) {
+    for (size_t i = 0; m->actx && !m->actx_block && i < m->gaz.naliases; i++) {
         free(m->actx[i].pos);
         free(m->actx[i].neg);
     }
+    free(m->actx_block);
     free(m->actx);
     free(m->pats);
     free(m->refs);
-    for (size_t i = 0; i < m->gaz.nentries; i++) {
-        json_decref(m->jid ? m->jid[i] : NULL);
-        json_decref(m->jname ? m->jname[i] : NULL);
-        json_decref(m->jaff ? m->jaff[i] : NULL);
-    }
-    free(m->jid);
-    free(m->jname);
-    free(m->jaff);
     for (int t = 0; t < GAZ_NTYPES; t++)
         json_decref(m->jtype[t]);
     for (size_t i = 0; m->jtitle && i < m->ntitles; i++)
@@ -502,7 +566,10 @@ int ent_worker_create(const struct ent_matcher *m, struct ent_worker **out,
     if (!w)
         return vigil_error_set(err, VIGIL_ENOMEM, "out of memory");
     w->m = m;
-    if (hs_alloc_scratch(m->db, &w->scratch) != HS_SUCCESS) {
+    /* zeroed pages: costs nothing until entries are used */
+    w->jent = calloc(3 * (m->gaz.nentries ? m->gaz.nentries : 1), sizeof *w->jent);
+    if (!w->jent || hs_alloc_scratch(m->db, &w->scratch) != HS_SUCCESS) {
+        free(w->jent);
         free(w);
         return vigil_error_set(err, VIGIL_ENOMEM, "cannot allocate Vectorscan scratch space");
     }
@@ -515,6 +582,9 @@ void ent_worker_free(struct ent_worker *w)
 {
     if (!w)
         return;
+    for (size_t i = 0; w->jent && i < 3 * w->m->gaz.nentries; i++)
+        json_decref(w->jent[i]);
+    free(w->jent);
     hs_free_scratch(w->scratch);
     ent_fold_buf_free(&w->fold);
     free(w->hits);
@@ -1047,6 +1117,20 @@ static uint32_t lead_end(const struct ent_doc *d)
     return (uint32_t)(p ? (size_t)(p - t) : end);
 }
 
+/* The shared JSON string k (0 id, 1 name, 2 affiliation) of entry e, made
+ * on this worker's first use. NULL for a missing affiliation. */
+static json_t *entry_json(const struct ent_matcher *m, struct ent_worker *w, uint32_t e, int k)
+{
+    json_t **slot = &w->jent[3 * (size_t)e + (size_t)k];
+    if (!*slot) {
+        const struct gaz_entry *en = &m->gaz.entries[e];
+        const char *v = k == 0 ? en->id : k == 1 ? en->name : en->affiliation;
+        if (v)
+            *slot = json_string_nocheck(v);
+    }
+    return *slot;
+}
+
 /* An integer member: a shared value when small, else a new one. */
 static void set_int(const struct ent_matcher *m, json_t *o, const char *k, long long v)
 {
@@ -1165,9 +1249,9 @@ json_t *ent_to_json(const struct ent_matcher *m, struct ent_worker *w, const str
             json_object_set_nocheck(o, "type", m->jtype[GAZ_PERSON]);
             json_object_set_nocheck(o, "name", w->jguess[2 * mn->guess + 1]);
         } else {
-            json_object_set_nocheck(o, "id", m->jid[mn->entry]);
+            json_object_set_nocheck(o, "id", entry_json(m, w, mn->entry, 0));
             json_object_set_nocheck(o, "type", m->jtype[g->entries[mn->entry].type]);
-            json_object_set_nocheck(o, "name", m->jname[mn->entry]);
+            json_object_set_nocheck(o, "name", entry_json(m, w, mn->entry, 1));
         }
         json_object_set_new_nocheck(o, "surface",
                                     json_stringn_nocheck(ft + mn->start, mn->end - mn->start));
@@ -1180,8 +1264,8 @@ json_t *ent_to_json(const struct ent_matcher *m, struct ent_worker *w, const str
             json_object_set_new_nocheck(o, "guessed", json_true());
             json_object_set_nocheck(o, "title", m->jtitle[w->guesses[mn->guess].title_index]);
         } else {
-            if (m->jaff[mn->entry])
-                json_object_set_nocheck(o, "affiliation", m->jaff[mn->entry]);
+            if (g->entries[mn->entry].affiliation)
+                json_object_set_nocheck(o, "affiliation", entry_json(m, w, mn->entry, 2));
             if (mn->demonym)
                 json_object_set_new_nocheck(o, "demonym", json_true());
         }
@@ -1226,9 +1310,9 @@ json_t *ent_to_json(const struct ent_matcher *m, struct ent_worker *w, const str
             json_object_set_nocheck(o, "type", m->jtype[GAZ_PERSON]);
             json_object_set_nocheck(o, "name", w->jguess[2 * gi + 1]);
         } else {
-            json_object_set_nocheck(o, "id", m->jid[a->key]);
+            json_object_set_nocheck(o, "id", entry_json(m, w, (uint32_t)a->key, 0));
             json_object_set_nocheck(o, "type", m->jtype[g->entries[a->key].type]);
-            json_object_set_nocheck(o, "name", m->jname[a->key]);
+            json_object_set_nocheck(o, "name", entry_json(m, w, (uint32_t)a->key, 1));
         }
         set_int(m, o, "count", a->count);
         json_object_set_nocheck(o, "salience", m->jsal[(int)(a->salience * 1000.0 + 0.5)]);
@@ -1238,8 +1322,8 @@ json_t *ent_to_json(const struct ent_matcher *m, struct ent_worker *w, const str
             json_object_set_nocheck(o, "title", m->jtitle[gs->title_index]);
         } else {
             const struct gaz_entry *e = &g->entries[a->key];
-            if (m->jaff[a->key])
-                json_object_set_nocheck(o, "affiliation", m->jaff[a->key]);
+            if (e->affiliation)
+                json_object_set_nocheck(o, "affiliation", entry_json(m, w, (uint32_t)a->key, 2));
             json_t *roles = e->nroles ? roles_json(e, d->day) : NULL;
             if (roles)
                 json_object_set_new_nocheck(o, "roles", roles);

@@ -24,9 +24,11 @@
 #define ENT_FIELD_MAX ((size_t)64 << 20)
 /* Raw Vectorscan hits kept per document before scanning stops. */
 #define ENT_HITS_MAX ((size_t)1 << 20)
+/* Largest gazetteer file read. */
+#define ENT_GAZ_FILE_MAX ((size_t)64 << 20)
 
 struct ent_options {
-    const char *cache_dir; /* NULL or "": no cache */
+    const char *cache_dir; /* ent_matcher_open only; NULL or "": no cache */
     int guess_persons;     /* guess titled names the gazetteers do not know */
     int scan_title;        /* tag the title as well as the text */
     size_t max_mentions;   /* mentions written per document (0 = none) */
@@ -34,29 +36,44 @@ struct ent_options {
 
 enum ent_cache_status {
     ENT_CACHE_OFF = 0,    /* no cache directory */
-    ENT_CACHE_HIT = 1,    /* database loaded from the cache */
-    ENT_CACHE_MISS = 2,   /* no cache file: compiled and stored */
-    ENT_CACHE_REBUILT = 3 /* a cache file was corrupt or unreadable: compiled */
+    ENT_CACHE_HIT = 1,    /* everything loaded from the cache */
+    ENT_CACHE_MISS = 2,   /* no cache file: loaded, compiled and stored */
+    ENT_CACHE_REBUILT = 3 /* a cache file was corrupt or unusable: rebuilt */
 };
 
 /* What start-up did, for logs and benchmarks. */
 struct ent_stats {
     int cache;              /* enum ent_cache_status */
     char cache_note[256];   /* why a cache file was rejected or not written */
-    char cache_path[4096];  /* the cache file used ("" when off) */
-    double patterns_ms;     /* building the pattern table */
+    char cache_path[4096];  /* the cache file looked for ("" when off) */
+    double patterns_ms;     /* building the literal table (0 on a hit) */
     double compile_ms;      /* hs_compile_lit_multi (0 on a hit) */
-    double load_ms;         /* reading and deserialising the cache (0 on a miss) */
+    double load_ms;         /* keying, reading and decoding the cache (hit only) */
+    double open_ms;         /* all of ent_matcher_open */
     size_t npatterns;       /* distinct literals in the database */
-    size_t db_bytes;        /* serialised size */
+    size_t db_bytes;        /* cache file size (stored or read) */
 };
 
 struct ent_matcher;
 struct ent_worker;
 
 /*
- * Build a matcher from a loaded gazetteer. Takes g (its content moves into
- * the matcher; *g is zeroed), also on failure. stats may be NULL.
+ * What the plugin calls: read the gazetteer files, and either load the
+ * whole matcher from the cache (opt->cache_dir) when a snapshot of exactly
+ * these files exists, or load, validate, compile and store one. Gazetteer
+ * errors go to errors (and VIGIL_EINVAL is returned), warnings to warnings
+ * (replayed from the snapshot on a hit, so they show at every start).
+ * warnings and stats may be NULL. A cache that cannot be read or written
+ * is not an error: stats->cache_note says why.
+ */
+int ent_matcher_open(struct ent_matcher **out, const char *const *paths, size_t n,
+                     const struct ent_options *opt, struct diags *errors, struct diags *warnings,
+                     struct ent_stats *stats, struct vigil_error *err);
+
+/*
+ * Build a matcher from a gazetteer already loaded (no cache). Takes g (its
+ * content moves into the matcher; *g is zeroed), also on failure. stats
+ * may be NULL.
  */
 int ent_matcher_create(struct ent_matcher **out, struct gaz *g, const struct ent_options *opt,
                        struct ent_stats *stats, struct vigil_error *err);

@@ -71,14 +71,15 @@ struct ent_matcher {
     struct ent_ref *refs;
     size_t nrefs;
     struct ent_actx *actx; /* per alias; .src NULL when the alias has no context */
+    uint32_t *actx_block;  /* when set (a snapshot), every pos/neg points into it */
     size_t nwords;         /* context words */
     const struct ent_title_def *titles;
     size_t ntitles;
     struct ent_fold_table fold;
-    /* JSON strings of each entry, shared by every document that mentions
-     * it (Jansson counts references atomically): id, name, affiliation
-     * (NULL when none) per entry, and one per type. Never modified. */
-    json_t **jid, **jname, **jaff;
+    /* Shared JSON values (Jansson counts references atomically, and no
+     * stage modifies a value in place): one string per type and title,
+     * small integers, rounded saliences. Entry strings are made lazily per
+     * worker (ent_worker.jent). */
     json_t *jtype[GAZ_NTYPES];
     json_t **jtitle;            /* per title */
     json_t *jint[ENT_JINT_N];   /* integers -1 .. ENT_JINT_N - 2 */
@@ -148,6 +149,8 @@ struct ent_worker {
     json_t **jguess;      /* per guess: id and name strings (2 each), one
                              document at a time (ent_to_json) */
     size_t capjguess;
+    json_t **jent;        /* per entry: id, name, affiliation strings (3
+                             each), made on first use and kept */
 };
 
 /* The text of a field of d. */
@@ -177,17 +180,28 @@ void ent_guess_reset(struct ent_worker *w);
 int ent_guess_lists_sorted(void);
 void ent_guess_free(struct ent_worker *w);
 
-/* cache.c */
-uint64_t ent_cache_key(const char *const *exprs, const unsigned *flags, const size_t *lens,
+/*
+ * cache.c: snapshots of a built matcher - the gazetteer tables, the literal
+ * table, the compiled database and the warnings the gazetteers gave - so a
+ * start with unchanged files neither parses JSON nor compiles.
+ *
+ * The key covers everything a snapshot derives from: the files' names and
+ * contents, the snapshot format, the Vectorscan version and CPU platform,
+ * the ICU version and the folding rules (a probe string is folded and
+ * hashed, so a change of rules cannot reuse old literals), and the
+ * built-in title table.
+ */
+uint64_t ent_cache_key(const char *const *names, const char *const *texts, const size_t *lens,
                        size_t n);
-/* Load the database for key from dir. 0 on a hit; VIGIL_ENOTFOUND when
- * there is no file; VIGIL_EPARSE when a file exists but is corrupt or
- * does not fit this build (note says why). */
-int ent_cache_load(const char *dir, uint64_t key, hs_database_t **db, char *path, size_t pathlen,
-                   char *note, size_t notelen);
-/* Store atomically (temp file + rename), creating dir. 0 or a negative
- * status with note filled. */
-int ent_cache_store(const char *dir, uint64_t key, const hs_database_t *db, size_t *bytes,
-                    char *note, size_t notelen);
+/* Fill m (gaz, pats, refs, actx, nwords, db) from the snapshot for key in
+ * dir and add its stored warnings to warnings (may be NULL). 0 on a hit;
+ * VIGIL_ENOTFOUND when there is no file; VIGIL_EPARSE when a file is there
+ * but unusable (note says why). On failure m is left as it was. */
+int ent_cache_load(const char *dir, uint64_t key, struct ent_matcher *m, struct diags *warnings,
+                   char *path, size_t pathlen, char *note, size_t notelen);
+/* Write the snapshot of m atomically (temp file + fsync + rename), creating
+ * dir. 0 or a negative status with note filled. */
+int ent_cache_store(const char *dir, uint64_t key, const struct ent_matcher *m,
+                    const struct diags *warnings, size_t *bytes, char *note, size_t notelen);
 
 #endif

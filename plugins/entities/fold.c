@@ -2,6 +2,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <unicode/uchar.h>
 #include <unicode/ustring.h>
@@ -211,13 +214,15 @@ static int add_seg(struct ent_fold_buf *fb, size_t fs, size_t fe, size_t os, siz
 static size_t ascii_run(const char *s, size_t len, size_t i)
 {
     size_t j = i;
+#if defined(__SSE2__)
     while (j + 32 <= len) {
-        uint64_t w[4];
-        memcpy(w, s + j, 32);
-        if ((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ULL)
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + j + 16));
+        if (_mm_movemask_epi8(_mm_or_si128(a, b)))
             break;
         j += 32;
     }
+#endif
     while (j + 8 <= len) {
         uint64_t w;
         memcpy(&w, s + j, 8);

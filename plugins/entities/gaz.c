@@ -150,15 +150,14 @@ static void check_keys(struct loader *L, const struct jdoc *doc, json_t *obj, ch
     json_t *v;
     json_object_foreach(obj, key, v) {
         int ok = 0;
-        const char *near = NULL;
-        for (size_t i = 0; allowed[i]; i++) {
-            if (strcmp(key, allowed[i]) == 0)
-                ok = 1;
-            else if (!near && edit_distance(key, allowed[i]) <= 2)
-                near = allowed[i];
-        }
+        for (size_t i = 0; allowed[i] && !ok; i++)
+            ok = strcmp(key, allowed[i]) == 0;
         if (ok)
             continue;
+        const char *near = NULL;
+        for (size_t i = 0; allowed[i] && !near; i++)
+            if (edit_distance(key, allowed[i]) <= 2)
+                near = allowed[i];
         char list[256] = "";
         size_t o = 0;
         for (size_t i = 0; allowed[i] && o < sizeof list; i++)
@@ -944,6 +943,17 @@ static void check_refs(struct loader *L)
 
 void gaz_free(struct gaz *g)
 {
+    if (g->arena) {
+        free(g->entries);
+        free(g->aliases);
+        free(g->files);
+        free(g->roles_block);
+        free(g->ctx_block);
+        free(g->words_block);
+        free(g->arena);
+        memset(g, 0, sizeof *g);
+        return;
+    }
     for (size_t i = 0; i < g->nentries; i++) {
         struct gaz_entry *e = &g->entries[i];
         free(e->id);

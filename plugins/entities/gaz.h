@@ -86,6 +86,13 @@ struct gaz {
     size_t naliases;
     char **files; /* names as given */
     size_t nfiles;
+    /* Set when the tables were read back from a cache snapshot: strings,
+     * roles and contexts then live in these blocks (owned) instead of one
+     * allocation each. NULL for a gazetteer loaded from its files. */
+    char *arena;
+    struct gaz_role *roles_block;
+    struct gaz_context *ctx_block;
+    char **words_block;
 };
 
 /*

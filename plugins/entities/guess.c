@@ -173,9 +173,12 @@ static int in_list(const char *const *list, size_t n, const char *w, size_t len)
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strncmp(list[mid], w, len);
-        if (c == 0)
-            c = list[mid][len] == '\0' ? 0 : 1;
+        const unsigned char *a = (const unsigned char *)list[mid];
+        const unsigned char *b = (const unsigned char *)w;
+        size_t k = 0;
+        while (k < len && a[k] && a[k] == b[k])
+            k++;
+        int c = k == len ? (a[k] ? 1 : 0) : (a[k] ? (int)a[k] - (int)b[k] : -1);
         if (c == 0)
             return 1;
         if (c < 0)
@@ -435,7 +438,7 @@ static int owned_any(const struct ent_worker *w, size_t s, size_t e)
 static long slugify(char *out, size_t len, const char *name, size_t nlen)
 {
     UErrorCode st = U_ZERO_ERROR;
-    const UNormalizer2 *nfd = unorm2_getNFDInstance(&st);
+    const UNormalizer2 *nfd = NULL; /* fetched on the first letter beyond ASCII */
     int dash = 0;
     size_t o = 0;
     for (size_t i = 0; i < nlen;) {
@@ -453,7 +456,9 @@ static long slugify(char *out, size_t len, const char *name, size_t nlen)
         } else {
             UChar dec[8];
             int32_t dl = 0;
-            if (U_SUCCESS(st)) {
+            if (!nfd && U_SUCCESS(st))
+                nfd = unorm2_getNFDInstance(&st);
+            if (nfd && U_SUCCESS(st)) {
                 UErrorCode st2 = U_ZERO_ERROR;
                 dl = unorm2_getDecomposition(nfd, (UChar32)cp, dec, 8, &st2);
                 if (U_FAILURE(st2))
@@ -482,7 +487,25 @@ static long slugify(char *out, size_t len, const char *name, size_t nlen)
 static long add_guess(struct ent_worker *w, const char *t, size_t s, size_t e, int words,
                       const struct ent_title_def *title)
 {
-    if (w->ngtmp >= GUESS_MAX || e - s >= NAME_MAX_BYTES)
+    if (e - s >= NAME_MAX_BYTES)
+        return -1;
+    /* The same name again ("Mr Blair ... Mr Blair"): the same guess. Names
+     * hold single ASCII spaces, so compare the text with that in mind. */
+    for (size_t i = 0; i < w->ngtmp; i++) {
+        const struct ent_gtmp *o = &w->gtmp[i];
+        const char *on = w->names.data + o->name_off;
+        size_t a = s, k = 0;
+        while (a < e && k < o->name_len) {
+            size_t sp = space_len(t, e, a);
+            if (sp ? on[k] != ' ' : on[k] != t[a])
+                break;
+            a += sp ? sp : 1;
+            k++;
+        }
+        if (a == e && k == o->name_len)
+            return (long)i;
+    }
+    if (w->ngtmp >= GUESS_MAX)
         return -1;
     if (w->ngtmp == w->capgtmp) {
         size_t cap = w->capgtmp ? w->capgtmp * 2 : 16;

@@ -51,33 +51,7 @@ static int ent_create(const struct vigil_host *host, struct vigil_instance *ins,
 {
     const struct ent_conf *conf = cv;
     struct diags errors = {0}, warnings = {0};
-    struct gaz g = {0};
     char line[2048];
-
-    int rc = gaz_load(&g, (const char *const *)conf->gazetteers.v, conf->gazetteers.n, &errors,
-                      &warnings);
-    for (size_t i = 0; i < warnings.n; i++) {
-        diags_format(&warnings, i, line, sizeof line);
-        host->log(ins, VIGIL_LOG_WARN, "%s", line);
-    }
-    if (rc != 0) {
-        for (size_t i = 0; i < errors.n; i++) {
-            diags_format(&errors, i, line, sizeof line);
-            host->log(ins, VIGIL_LOG_ERROR, "%s", line);
-        }
-        size_t n = diags_count(&errors);
-        if (errors.n)
-            diags_format(&errors, 0, line, sizeof line);
-        else
-            snprintf(line, sizeof line, "invalid gazetteers");
-        vigil_error_set(err, VIGIL_EINVAL, "entities: %s%s", line,
-                        n > 1 ? " (and more errors, see the log)" : "");
-        diags_free(&errors);
-        diags_free(&warnings);
-        return VIGIL_EINVAL;
-    }
-    diags_free(&errors);
-    diags_free(&warnings);
 
     char dir[4096] = "";
     if (conf->cache_dir && *conf->cache_dir) {
@@ -88,29 +62,51 @@ static int ent_create(const struct vigil_host *host, struct vigil_instance *ins,
             snprintf(dir, sizeof dir, "%s/cache/entities", sd);
         else
             host->log(ins, VIGIL_LOG_WARN,
-                      "entities: no state directory: the alias database is compiled at every "
-                      "start");
+                      "entities: no state directory: the gazetteers are compiled at every start");
     }
     struct ent_options opt = {dir[0] ? dir : NULL, conf->guess_persons, conf->scan_title,
                               (size_t)conf->max_mentions};
     struct ent_stats st;
-    size_t nentries = g.nentries, naliases = g.naliases;
     struct ent_state *s = calloc(1, sizeof *s);
-    if (!s) {
-        gaz_free(&g);
+    if (!s)
         return vigil_error_set(err, VIGIL_ENOMEM, "entities: out of memory");
+    int rc = ent_matcher_open(&s->m, (const char *const *)conf->gazetteers.v,
+                              conf->gazetteers.n, &opt, &errors, &warnings, &st, err);
+    for (size_t i = 0; i < warnings.n; i++) {
+        diags_format(&warnings, i, line, sizeof line);
+        host->log(ins, VIGIL_LOG_WARN, "%s", line);
     }
-    rc = ent_matcher_create(&s->m, &g, &opt, &st, err);
+    if (warnings.dropped)
+        host->log(ins, VIGIL_LOG_WARN, "... and %zu more warnings", warnings.dropped);
+    if (rc != 0 && diags_count(&errors)) {
+        for (size_t i = 0; i < errors.n; i++) {
+            diags_format(&errors, i, line, sizeof line);
+            host->log(ins, VIGIL_LOG_ERROR, "%s", line);
+        }
+        if (errors.dropped)
+            host->log(ins, VIGIL_LOG_ERROR, "... and %zu more errors", errors.dropped);
+        size_t n = diags_count(&errors);
+        diags_format(&errors, 0, line, sizeof line);
+        vigil_error_set(err, VIGIL_EINVAL, "entities: %s%s", line,
+                        n > 1 ? " (and more errors, see the log)" : "");
+        rc = VIGIL_EINVAL;
+    } else if (rc != 0) {
+        char msg[VIGIL_ERROR_MAX];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        vigil_error_set(err, rc, "entities: %s", msg);
+    }
+    diags_free(&errors);
+    diags_free(&warnings);
     if (rc != 0) {
         free(s);
         return rc;
     }
     static const char *const how[] = {"compiled (no cache)", "loaded from cache",
                                       "compiled and cached", "compiled (cache rebuilt)"};
+    const struct gaz *g = ent_matcher_gaz(s->m);
     host->log(ins, VIGIL_LOG_INFO,
-              "entities: %zu entries, %zu aliases, %zu literals; database %s in %.0f ms",
-              nentries, naliases, st.npatterns, how[st.cache],
-              st.cache == ENT_CACHE_HIT ? st.load_ms : st.compile_ms);
+              "entities: %zu entries, %zu aliases, %zu literals; %s in %.0f ms", g->nentries,
+              g->naliases, st.npatterns, how[st.cache], st.open_ms);
     if (st.cache_note[0])
         host->log(ins, VIGIL_LOG_WARN, "entities: cache: %s", st.cache_note);
     s->host = host;

@@ -11,17 +11,15 @@ static char tmpdir[256]; /* test binary only */
 static struct ent_matcher *build(const char *const *files, size_t n, const char *cache,
                                  struct ent_stats *st)
 {
-    struct gaz g = {0};
     struct diags err = {0};
-    int rc = gaz_load(&g, files, n, &err, NULL);
-    diags_free(&err);
-    if (rc != 0)
-        return NULL;
     struct ent_options opt = {cache, 1, 1, 2000};
     struct ent_matcher *m = NULL;
     struct vigil_error e;
-    if (ent_matcher_create(&m, &g, &opt, st, &e) != 0)
+    if (ent_matcher_open(&m, files, n, &opt, &err, NULL, st, &e) != 0) {
         fprintf(stderr, "matcher: %s\n", e.msg);
+        diags_print(&err, stderr);
+    }
+    diags_free(&err);
     return m;
 }
 
@@ -80,7 +78,7 @@ static void test_miss_hit_corrupt(void)
     CHECK_INT(st.cache, ==, ENT_CACHE_MISS);
     CHECK_STR(st.cache_note, "");
     CHECK(st.db_bytes > 0);
-    CHECK_INT(count_files(cache, ".hsdb"), ==, 1);
+    CHECK_INT(count_files(cache, ".cache"), ==, 1);
     fingerprint(m, got, sizeof got);
     CHECK_STR(got, want);
     ent_matcher_free(m);
@@ -91,42 +89,57 @@ static void test_miss_hit_corrupt(void)
     CHECK_INT(st.cache, ==, ENT_CACHE_HIT);
     CHECK(st.compile_ms == 0);
     CHECK_CONTAINS(st.cache_path, "/a/b/cache/entities-");
+    CHECK(st.load_ms > 0 && st.patterns_ms == 0);
     fingerprint(m, got, sizeof got);
     CHECK_STR(got, want);
     char path[4096];
     snprintf(path, sizeof path, "%s", st.cache_path);
     ent_matcher_free(m);
 
-    /* a flipped byte in the payload: detected, rebuilt, overwritten */
-    FILE *f = fopen(path, "r+b");
-    REQUIRE(f);
-    fseek(f, 100, SEEK_SET);
-    int c = fgetc(f);
-    fseek(f, 100, SEEK_SET);
-    fputc(c ^ 0x5a, f);
-    fclose(f);
-    m = build(files, 2, cache, &st);
-    REQUIRE(m);
-    CHECK_INT(st.cache, ==, ENT_CACHE_REBUILT);
-    CHECK_CONTAINS(st.cache_note, "checksum mismatch");
-    fingerprint(m, got, sizeof got);
-    CHECK_STR(got, want);
-    ent_matcher_free(m);
-    m = build(files, 2, cache, &st);
-    REQUIRE(m);
-    CHECK_INT(st.cache, ==, ENT_CACHE_HIT);
-    ent_matcher_free(m);
+    /* a flipped byte in the counts, in the tables, in the database:
+     * detected, rebuilt, overwritten */
+    struct stat sb;
+    REQUIRE(stat(path, &sb) == 0);
+    long spots[3] = {60, sb.st_size / 3, sb.st_size - 100};
+    for (int k = 0; k < 3; k++) {
+        FILE *f = fopen(path, "r+b");
+        REQUIRE(f);
+        fseek(f, spots[k], SEEK_SET);
+        int c = fgetc(f);
+        fseek(f, spots[k], SEEK_SET);
+        fputc(c ^ 0x5a, f);
+        fclose(f);
+        m = build(files, 2, cache, &st);
+        REQUIRE(m);
+        CHECK_INT(st.cache, ==, ENT_CACHE_REBUILT);
+        CHECK_CONTAINS(st.cache_note, "checksum mismatch");
+        fingerprint(m, got, sizeof got);
+        CHECK_STR(got, want);
+        ent_matcher_free(m);
+        m = build(files, 2, cache, &st);
+        REQUIRE(m);
+        CHECK_INT(st.cache, ==, ENT_CACHE_HIT);
+        ent_matcher_free(m);
+    }
 
-    /* truncated, then garbage: both rebuilt */
-    REQUIRE(truncate(path, 40) == 0);
+    /* truncated (twice), then garbage: all rebuilt */
+    REQUIRE(truncate(path, sb.st_size - 8) == 0);
     m = build(files, 2, cache, &st);
     REQUIRE(m);
     CHECK_INT(st.cache, ==, ENT_CACHE_REBUILT);
     CHECK_CONTAINS(st.cache_note, "bad header");
     ent_matcher_free(m);
+    REQUIRE(truncate(path, 40) == 0);
+    m = build(files, 2, cache, &st);
+    REQUIRE(m);
+    CHECK_INT(st.cache, ==, ENT_CACHE_REBUILT);
+    CHECK_CONTAINS(st.cache_note, "not a cache file");
+    ent_matcher_free(m);
+    FILE *f;
     f = fopen(path, "wb");
     REQUIRE(f);
-    fputs("not a database at all, but long enough to have a header......", f);
+    for (int k = 0; k < 20; k++)
+        fputs("not a database at all, but long enough to have a header......", f);
     fclose(f);
     m = build(files, 2, cache, &st);
     REQUIRE(m);
@@ -141,7 +154,7 @@ static void test_miss_hit_corrupt(void)
     REQUIRE(m);
     CHECK_INT(st.cache, ==, ENT_CACHE_MISS);
     ent_matcher_free(m);
-    CHECK_INT(count_files(cache, ".hsdb"), ==, 2);
+    CHECK_INT(count_files(cache, ".cache"), ==, 2);
     m = build(files, 2, cache, &st);
     REQUIRE(m);
     CHECK_INT(st.cache, ==, ENT_CACHE_HIT);
@@ -196,6 +209,56 @@ static void test_edited_gazetteer_is_stale(void)
     ent_matcher_free(m);
 }
 
+/* Warnings show at every start, cached or not; broken files are never cached. */
+static void test_warnings_replayed_errors_not_cached(void)
+{
+    char cache[512];
+    snprintf(cache, sizeof cache, "%s/warn", tmpdir);
+    const char *files[] = {"broken/warnings.json"};
+    struct ent_options opt = {cache, 1, 1, 2000};
+    struct ent_stats st;
+    struct vigil_error e;
+    char first[8][512];
+    for (int round = 0; round < 2; round++) {
+        struct diags err = {0}, warn = {0};
+        struct ent_matcher *m = NULL;
+        REQUIRE(ent_matcher_open(&m, files, 1, &opt, &err, &warn, &st, &e) == 0);
+        CHECK_INT(st.cache, ==, round == 0 ? ENT_CACHE_MISS : ENT_CACHE_HIT);
+        CHECK_INT(warn.n, ==, 8);
+        for (size_t i = 0; i < warn.n && i < 8; i++) {
+            char line[512];
+            diags_format(&warn, i, line, sizeof line);
+            if (round == 0)
+                snprintf(first[i], sizeof first[i], "%s", line);
+            else
+                CHECK_STR(line, first[i]);
+        }
+        CHECK_CONTAINS(first[1], "broken/warnings.json:4:69: /entries/1/aliases/0: alias");
+        ent_matcher_free(m);
+        diags_free(&err);
+        diags_free(&warn);
+    }
+    const char *bad[] = {"broken/bad_alias.json"};
+    for (int round = 0; round < 2; round++) {
+        struct diags err = {0};
+        struct ent_matcher *m = NULL;
+        CHECK_INT(ent_matcher_open(&m, bad, 1, &opt, &err, NULL, &st, &e), ==, VIGIL_EINVAL);
+        CHECK(m == NULL);
+        CHECK_INT(diags_count(&err), ==, 4);
+        CHECK_INT(st.cache, ==, ENT_CACHE_MISS);
+        diags_free(&err);
+    }
+    /* a missing file */
+    const char *missing[] = {"wire.json", "broken/nope.json"};
+    struct diags err = {0};
+    struct ent_matcher *m = NULL;
+    CHECK_INT(ent_matcher_open(&m, missing, 2, &opt, &err, NULL, &st, &e), ==, VIGIL_EINVAL);
+    char line[512];
+    diags_format(&err, 0, line, sizeof line);
+    CHECK_STR(line, "broken/nope.json: cannot open: No such file or directory");
+    diags_free(&err);
+}
+
 /* A cache that cannot be written is not fatal: compiled, and said why. */
 static void test_unwritable_cache(void)
 {
@@ -220,6 +283,7 @@ int main(void)
         return 1;
     RUN(test_miss_hit_corrupt);
     RUN(test_edited_gazetteer_is_stale);
+    RUN(test_warnings_replayed_errors_not_cached);
     RUN(test_unwritable_cache);
     rm_tree(tmpdir);
     return test_summary();
