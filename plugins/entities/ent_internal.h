@@ -105,6 +105,7 @@ struct ent_gtmp {
     const char *title;
     int title_index;
     uint32_t canon; /* the guess this one is merged into (itself if none) */
+    uint32_t known; /* a known person this name stands for, or UINT32_MAX */
     uint8_t nwords;
 };
 

@@ -14,6 +14,11 @@
  *      its last word alone ("Syrskyi said"), when no capitalised word is
  *      next to it.
  *
+ * The same goes for people the gazetteers know: once "Charles Kennedy" is
+ * matched, "Mr Kennedy" and a later "Kennedy" alone are that entry, not a
+ * guess (the gazetteer need not list every surname as an alias, which
+ * would be ambiguous across documents).
+ *
  * A name is 1 to 4 capitalised words (initials such as "J." and particles
  * such as "bin", "de", "van", "von der" allowed inside), each with a
  * lowercase letter (so acronyms and all-caps headlines give nothing). No
@@ -656,19 +661,19 @@ static int capitalized_neighbour(const char *t, size_t len, size_t s, size_t e)
     return 0;
 }
 
-/* Tag untitled occurrences of guess gi in one field: its full name, or
- * for a name of several words its last word alone. One pass: memchr to the
- * first byte of the last word (a capital, so rare), then compare. */
-static int propagate(struct ent_worker *w, const struct ent_doc *d, int field,
-                     const struct ent_gtmp *g, long gi,
+/* Tag untitled occurrences, in one field, of a name: the full name, or for
+ * a name of several words its last word alone (when alone is set). The
+ * mentions are of entry, or of guess gi when entry is UINT32_MAX. One
+ * pass: memchr to the first byte of the last word (a capital, so rare),
+ * then compare. */
+static int propagate(struct ent_worker *w, const struct ent_doc *d, int field, const char *name,
+                     size_t name_len, size_t last_off, int alone, uint32_t entry, long gi,
                      int32_t (*sentence_of)(const struct ent_doc *, int, uint32_t))
 {
     size_t len;
     const char *t = ent_field_text(d, field, &len);
-    const char *name = w->names.data + g->name_off;
-    const char *last = w->names.data + g->last_off;
-    size_t llen = g->last_len, head = g->name_len - g->last_len;
-    int alone = g->nwords == 1 || llen >= 3; /* the last word may stand alone */
+    const char *last = name + last_off;
+    size_t llen = name_len - last_off, head = last_off;
     if (!t || !llen || len > ENT_FIELD_MAX)
         return 0;
     size_t pos = 0;
@@ -683,27 +688,77 @@ static int propagate(struct ent_worker *w, const struct ent_doc *d, int field,
         if (head && s >= head && memcmp(t + s - head, name, head) == 0 &&
             !ent_word_char_before(t, s - head)) {
             s -= head; /* the full name */
-        } else if (!alone || ent_word_char_before(t, s)) {
+        } else if (!(alone || !head) || ent_word_char_before(t, s)) {
             continue;
         }
         if (overlaps_mention(w, field, s, e) || capitalized_neighbour(t, len, s, e))
             continue;
-        int rc = push_guess_mention(w, d, field, s, e, gi, sentence_of);
-        if (rc != 0)
-            return rc;
+        struct ent_mention mn = {(uint32_t)s, (uint32_t)e, sentence_of(d, field, (uint32_t)s),
+                                 entry, entry == UINT32_MAX ? (uint32_t)gi : 0, (uint8_t)field,
+                                 0};
+        if (ent_push_mention(w, &mn) != 0)
+            return VIGIL_ETOOBIG;
     }
     return 0;
+}
+
+/* A known person mentioned by a name of several words, and that name. */
+struct known {
+    uint32_t entry;
+    const char *name; /* in the field text */
+    size_t len, last_off;
+};
+
+#define KNOWN_MAX 64
+
+/* Known people of the document named with two words or more ("Charles
+ * Kennedy"): "Mr Kennedy" is then that person, not a guess, and so is
+ * "Kennedy" alone later on. */
+static size_t known_people(const struct ent_matcher *m, const struct ent_worker *w,
+                           const struct ent_doc *d, struct known *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < w->nmentions && n < KNOWN_MAX; i++) {
+        const struct ent_mention *mn = &w->mentions[i];
+        if (mn->entry == UINT32_MAX || mn->demonym ||
+            m->gaz.entries[mn->entry].type != GAZ_PERSON)
+            continue;
+        size_t flen;
+        const char *t = ent_field_text(d, mn->field, &flen);
+        const char *sp = NULL;
+        for (const char *p = t + mn->start; p < t + mn->end; p++)
+            if (*p == ' ')
+                sp = p;
+        if (!sp || (size_t)(t + mn->end - (sp + 1)) < 3)
+            continue;
+        int dup = 0;
+        for (size_t k = 0; k < n && !dup; k++)
+            dup = out[k].entry == mn->entry;
+        if (!dup)
+            out[n++] = (struct known){mn->entry, t + mn->start, mn->end - mn->start,
+                                      (size_t)(sp + 1 - (t + mn->start))};
+    }
+    return n;
 }
 
 int ent_guess_finish(const struct ent_matcher *m, struct ent_worker *w, const struct ent_doc *d,
                      int32_t (*sentence_of)(const struct ent_doc *, int, uint32_t))
 {
-    (void)m;
     size_t n = w->ngtmp;
+    struct known known[KNOWN_MAX];
+    size_t nknown = known_people(m, w, d, known);
     /* Merge: same name -> the first; one word equal to the last word of a
-     * longer name -> the first such longer name. */
+     * known person's name -> that person; one word equal to the last word
+     * of a longer guessed name -> the first such longer name. */
     for (size_t i = 0; i < n; i++) {
         struct ent_gtmp *g = &w->gtmp[i];
+        g->known = UINT32_MAX;
+        for (size_t k = 0; k < nknown && g->nwords == 1; k++)
+            if (known[k].len - known[k].last_off == g->name_len &&
+                memcmp(known[k].name + known[k].last_off, gname(w, g), g->name_len) == 0)
+                g->known = known[k].entry;
+        if (g->known != UINT32_MAX)
+            continue;
         for (size_t j = 0; j < n; j++) {
             const struct ent_gtmp *o = &w->gtmp[j];
             if (j == i || o->canon != j)
@@ -723,18 +778,33 @@ int ent_guess_finish(const struct ent_matcher *m, struct ent_worker *w, const st
     }
     for (size_t i = 0; i < w->nmentions; i++) {
         struct ent_mention *mn = &w->mentions[i];
-        if (mn->entry == UINT32_MAX)
-            mn->guess = w->gtmp[mn->guess].canon;
-    }
-    /* Later untitled occurrences of each person. */
-    for (size_t i = 0; i < n; i++) {
-        const struct ent_gtmp *g = &w->gtmp[i];
-        if (g->canon != i)
+        if (mn->entry != UINT32_MAX)
             continue;
-        for (int field = 0; field < 2; field++) {
-            if (field == ENT_FIELD_TITLE && !m->opt.scan_title)
+        const struct ent_gtmp *g = &w->gtmp[w->gtmp[mn->guess].canon];
+        if (g->known != UINT32_MAX) {
+            mn->entry = g->known;
+            mn->guess = 0;
+        } else {
+            mn->guess = w->gtmp[mn->guess].canon;
+        }
+    }
+    /* Later untitled occurrences of each person, known or guessed. */
+    for (int field = 0; field < 2; field++) {
+        if (field == ENT_FIELD_TITLE && !m->opt.scan_title)
+            continue;
+        for (size_t k = 0; k < nknown; k++) {
+            int rc = propagate(w, d, field, known[k].name, known[k].len, known[k].last_off, 1,
+                               known[k].entry, 0, sentence_of);
+            if (rc != 0)
+                return rc;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const struct ent_gtmp *g = &w->gtmp[i];
+            if (g->canon != i || g->known != UINT32_MAX)
                 continue;
-            int rc = propagate(w, d, field, g, (long)i, sentence_of);
+            int rc = propagate(w, d, field, gname(w, g), g->name_len,
+                               g->last_off - g->name_off, g->nwords == 1 || g->last_len >= 3,
+                               UINT32_MAX, (long)i, sentence_of);
             if (rc != 0)
                 return rc;
         }

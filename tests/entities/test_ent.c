@@ -512,6 +512,14 @@ static void test_guesses(void)
     }
     CHECK_INT(nmentions(e), ==, 8); /* nothing for "General Motors", "General Staff" */
 
+    /* a known person named in full: "Mr Kennedy" and "Kennedy" are that
+     * person; without the full name, "Mr Kennedy" is a guess */
+    e = tag_text("Charles Kennedy spoke first. Later Mr Kennedy said no, and Kennedy left.");
+    CHECK_STR(listing(e), "person:charles-kennedy=Charles Kennedy person:charles-kennedy=Kennedy "
+                          "person:charles-kennedy=Kennedy");
+    e = tag_text("Mr Kennedy said no, and Kennedy left.");
+    CHECK_STR(listing(e), "guess:person:kennedy=Kennedy guess:person:kennedy=Kennedy");
+
     /* accented names get ASCII slugs; Cyrillic keeps its letters */
     e = tag_text("General Mariusz Błaszczak and General Сергей Шойгу met.");
     CHECK_INT(count_id(e, "guess:person:mariusz-blaszczak"), ==, 0); /* ł has no base letter */
