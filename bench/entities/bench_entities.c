@@ -17,6 +17,7 @@
  * Without gazetteer arguments the test fixtures are used. One thread: the
  * figures are per core.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,8 +406,24 @@ static void dump(struct corpus *c, const char *which, const char *const *files, 
  */
 struct gold {
     char *doc, *surface, *label;
+    int occurrence; /* 0: every occurrence; k: the k-th (whole words) */
     int found;
 };
+
+/* Which occurrence (1-based, whole words) of surface starts at start. */
+static int occurrence_of(const char *text, const char *surface, size_t start)
+{
+    size_t n = strlen(surface);
+    int k = 0;
+    for (const char *p = strstr(text, surface); p && (size_t)(p - text) <= start;
+         p = strstr(p + 1, surface)) {
+        int before = p > text && (isalnum((unsigned char)p[-1]) || (unsigned char)p[-1] >= 0x80);
+        int after = isalnum((unsigned char)p[n]) || (unsigned char)p[n] >= 0x80;
+        if (!before && !after)
+            k++;
+    }
+    return k;
+}
 
 static const char *type_of_label(const char *label, const struct gaz *g)
 {
@@ -437,7 +454,13 @@ static void score(struct corpus *c, const char *path, const char *const *files, 
         if (!t2)
             continue;
         *t1 = *t2 = '\0';
-        gl[ng++] = (struct gold){line, t1 + 1, t2 + 1, 0};
+        char *t3 = strchr(t2 + 1, '\t');
+        int occ = 0;
+        if (t3) {
+            *t3 = '\0';
+            occ = (int)strtol(t3 + 1, NULL, 10);
+        }
+        gl[ng++] = (struct gold){line, t1 + 1, t2 + 1, occ, 0};
     }
     struct ent_stats st;
     double t;
@@ -470,10 +493,16 @@ static void score(struct corpus *c, const char *path, const char *const *files, 
             for (int x = 0; x < 7 && !guessed; x++)
                 if (strcmp(types[x], type) == 0)
                     ti = x;
+            int title = json_object_get(mn, "field") != NULL;
+            int occ = occurrence_of(title ? c->v[i].title : c->v[i].text, surface,
+                                    (size_t)json_integer_value(json_object_get(mn, "start")));
             struct gold *hit = NULL;
-            for (size_t q = 0; q < ng && !hit; q++)
-                if (strcmp(gl[q].doc, c->v[i].id) == 0 && strcmp(gl[q].surface, surface) == 0)
-                    hit = &gl[q];
+            for (int pass = 0; pass < 2 && !hit; pass++) /* the k-th first, then any */
+                for (size_t q = 0; q < ng && !hit; q++)
+                    if (strcmp(gl[q].doc, c->v[i].id) == 0 &&
+                        strcmp(gl[q].surface, surface) == 0 &&
+                        (pass ? gl[q].occurrence == 0 : !title && gl[q].occurrence == occ))
+                        hit = &gl[q];
             if (!hit) {
                 unjudged++;
                 printf("unjudged: %s\t%s\t%s\n", c->v[i].id, surface, id);

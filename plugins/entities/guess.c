@@ -376,6 +376,7 @@ static int name_backward(const char *t, size_t len, size_t e, struct span *out)
     }
     if (words < 2)
         return 0;
+    out->words = words;
     /* A capitalised word right before: part of a longer proper noun. */
     if (out->start >= 2 && t[out->start - 1] == ' ') {
         size_t we2;

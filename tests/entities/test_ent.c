@@ -531,8 +531,9 @@ static void test_guesses(void)
     e = tag_text("GENERAL PETROV SAYS. The general said. President UNSC.");
     CHECK_INT(nmentions(e), ==, 0);
     /* apposition needs two words: "Moscow, the capital" is no person */
-    e = tag_text("Kyiv, the capital, and Ivan Ivanov, the army's chief of staff, spoke.");
-    CHECK_STR(listing(e), "guess:person:ivan-ivanov=Ivan Ivanov");
+    e = tag_text("Kyiv, the capital, and Ivan Ivanov, the army's chief of staff, spoke. Later "
+                 "Mr Ivanov said no.");
+    CHECK_STR(listing(e), "guess:person:ivan-ivanov=Ivan Ivanov guess:person:ivan-ivanov=Ivanov");
     /* switched off */
     const char *files[] = {"wire.json", "world.json"};
     struct ent_matcher *m2 = make_matcher(files, 2, 0);
