@@ -211,8 +211,20 @@ static void put(struct enc *e, int sec, const void *p, size_t len)
         e->oom = 1;
 }
 
-enum { S_ENTRIES, S_ROLES, S_ALIASES, S_CTX, S_CTXWORDS, S_FILES, S_PATS, S_REFS, S_ACTX,
-       S_ACTXIDX, S_WARN, S_N };
+enum {
+    S_ENTRIES,
+    S_ROLES,
+    S_ALIASES,
+    S_CTX,
+    S_CTXWORDS,
+    S_FILES,
+    S_PATS,
+    S_REFS,
+    S_ACTX,
+    S_ACTXIDX,
+    S_WARN,
+    S_N
+};
 
 static void encode(struct enc *e, const struct ent_matcher *m, const struct diags *warnings,
                    struct snap_counts *c)
@@ -220,10 +232,10 @@ static void encode(struct enc *e, const struct ent_matcher *m, const struct diag
     const struct gaz *g = &m->gaz;
     for (size_t i = 0; i < g->nentries; i++) {
         const struct gaz_entry *en = &g->entries[i];
-        struct snap_entry se = {put_str(e, en->id), put_str(e, en->name),
-                                put_str(e, en->affiliation), (uint32_t)en->type,
-                                (uint32_t)c->nroles, (uint32_t)en->nroles, en->file,
-                                en->file_entry};
+        struct snap_entry se = {
+            put_str(e, en->id), put_str(e, en->name), put_str(e, en->affiliation),
+            (uint32_t)en->type, (uint32_t)c->nroles,  (uint32_t)en->nroles,
+            en->file,           en->file_entry};
         put(e, S_ENTRIES, &se, sizeof se);
         for (size_t k = 0; k < en->nroles; k++) {
             const struct gaz_role *r = &en->roles[k];
@@ -235,15 +247,16 @@ static void encode(struct enc *e, const struct ent_matcher *m, const struct diag
     c->nentries = g->nentries;
     for (size_t i = 0; i < g->naliases; i++) {
         const struct gaz_alias *a = &g->aliases[i];
-        struct snap_alias sa = {put_str(e, a->text), a->entry, NONE, a->file, a->file_entry,
-                                a->list_index, a->demonym, a->case_sensitive, {0}, {0}};
+        struct snap_alias sa = {
+            put_str(e, a->text), a->entry,          NONE, a->file, a->file_entry, a->list_index,
+            a->demonym,          a->case_sensitive, {0},  {0}};
         memcpy(sa.lang, a->lang, sizeof sa.lang);
         if (a->context) {
             const struct gaz_context *x = a->context;
-            struct snap_ctx sc = {(uint32_t)c->nctxwords, (uint32_t)x->npositive, 0,
-                                  (uint32_t)x->nnegative, (uint8_t)x->window,
-                                  (uint8_t)x->default_reject, (uint8_t)x->reject_next_cap,
-                                  (uint8_t)x->reject_prev_cap};
+            struct snap_ctx sc = {
+                (uint32_t)c->nctxwords,      (uint32_t)x->npositive,     0,
+                (uint32_t)x->nnegative,      (uint8_t)x->window,         (uint8_t)x->default_reject,
+                (uint8_t)x->reject_next_cap, (uint8_t)x->reject_prev_cap};
             for (size_t k = 0; k < x->npositive; k++) {
                 uint32_t o = put_str(e, x->positive[k]);
                 put(e, S_CTXWORDS, &o, sizeof o);
@@ -448,8 +461,8 @@ static void decoded_free(struct decoded *x)
     memset(x, 0, sizeof *x);
 }
 
-static int decode(struct dec *d, const struct snap_counts *c, size_t ntitles,
-                  struct decoded *x, char *note, size_t notelen)
+static int decode(struct dec *d, const struct snap_counts *c, size_t ntitles, struct decoded *x,
+                  char *note, size_t notelen)
 {
     memset(x, 0, sizeof *x);
     struct gaz *g = &x->g;
@@ -546,8 +559,8 @@ static int decode(struct dec *d, const struct snap_counts *c, size_t ntitles,
         a->file = sa[i].file;
         a->file_entry = sa[i].file_entry;
         a->list_index = sa[i].list_index;
-        d->bad |= !a->text || a->entry >= c->nentries ||
-                  (sa[i].ctx != NONE && sa[i].ctx >= c->nctx);
+        d->bad |=
+            !a->text || a->entry >= c->nentries || (sa[i].ctx != NONE && sa[i].ctx >= c->nctx);
         a->context = sa[i].ctx != NONE && !d->bad ? &g->ctx_block[sa[i].ctx] : NULL;
     }
     memcpy(x->pats, sp, (size_t)c->npats * sizeof *sp);
@@ -556,8 +569,8 @@ static int decode(struct dec *d, const struct snap_counts *c, size_t ntitles,
         d->bad |= (uint64_t)x->pats[i].ref0 + x->pats[i].nref > c->nrefs || x->pats[i].len == 0;
     for (size_t i = 0; i < c->nrefs && !d->bad; i++) {
         struct ent_ref r = x->refs[i];
-        uint64_t lim = r.kind == ENT_REF_ALIAS ? c->naliases
-                       : r.kind == ENT_REF_WORD ? c->nwords
+        uint64_t lim = r.kind == ENT_REF_ALIAS   ? c->naliases
+                       : r.kind == ENT_REF_WORD  ? c->nwords
                        : r.kind == ENT_REF_TITLE ? ntitles
                                                  : 0;
         d->bad |= r.index >= lim;
@@ -566,8 +579,7 @@ static int decode(struct dec *d, const struct snap_counts *c, size_t ntitles,
     for (size_t i = 0; i < c->nactxidx && !d->bad; i++)
         d->bad |= x->actx_block[i] >= c->nwords;
     for (size_t i = 0; i < c->nactx && !d->bad; i++) {
-        d->bad |= sx[i].alias >= c->naliases ||
-                  (uint64_t)sx[i].pos0 + sx[i].npos > c->nactxidx ||
+        d->bad |= sx[i].alias >= c->naliases || (uint64_t)sx[i].pos0 + sx[i].npos > c->nactxidx ||
                   (uint64_t)sx[i].neg0 + sx[i].nneg > c->nactxidx;
         if (d->bad || !g->aliases[sx[i].alias].context) {
             d->bad = 1;
@@ -639,8 +651,8 @@ int ent_cache_load(const char *dir, uint64_t key, struct ent_matcher *m, struct 
         snprintf(why, sizeof why, "bad header");
         goto out;
     }
-    if (checksum(checksum(HASH_FNV64_INIT, (const unsigned char *)&h.c, sizeof h.c),
-                 buf + sizeof h, (size_t)h.len) != h.sum) {
+    if (checksum(checksum(HASH_FNV64_INIT, (const unsigned char *)&h.c, sizeof h.c), buf + sizeof h,
+                 (size_t)h.len) != h.sum) {
         snprintf(why, sizeof why, "checksum mismatch");
         goto out;
     }
@@ -650,9 +662,8 @@ int ent_cache_load(const char *dir, uint64_t key, struct ent_matcher *m, struct 
     /* Replay the warnings the gazetteers gave when the snapshot was made. */
     const struct snap_warn *sw = x.warn;
     for (size_t i = 0; warnings && i < h.c.nwarn; i++)
-        diags_add_at(warnings, sw[i].file == NONE ? NULL : x.strings + sw[i].file,
-                     (int)sw[i].line, (int)sw[i].col,
-                     sw[i].ptr == NONE ? NULL : x.strings + sw[i].ptr, "%s",
+        diags_add_at(warnings, sw[i].file == NONE ? NULL : x.strings + sw[i].file, (int)sw[i].line,
+                     (int)sw[i].col, sw[i].ptr == NONE ? NULL : x.strings + sw[i].ptr, "%s",
                      x.strings + sw[i].msg);
     if (warnings)
         warnings->dropped += (size_t)h.c.warn_dropped;

@@ -33,10 +33,15 @@
  */
 static void swap_bytes(unsigned char *a, unsigned char *b, size_t size)
 {
-    while (size--) {
-        unsigned char t = *a;
-        *a++ = *b;
-        *b++ = t;
+    unsigned char t[64]; /* every sorted record here is smaller */
+    while (size) {
+        size_t k = size < sizeof t ? size : sizeof t;
+        memcpy(t, a, k);
+        memcpy(a, b, k);
+        memcpy(b, t, k);
+        a += k;
+        b += k;
+        size -= k;
     }
 }
 
@@ -127,8 +132,8 @@ static int grow_pats(struct builder *b)
     return 0;
 }
 
-static int add_literal(struct builder *b, const char *text, int sensitive, int kind,
-                       uint32_t index, int demonym)
+static int add_literal(struct builder *b, const char *text, int sensitive, int kind, uint32_t index,
+                       int demonym)
 {
     size_t flen;
     unsigned mode = ENT_FOLD_CASE | (sensitive ? 0 : ENT_FOLD_ASCII);
@@ -199,8 +204,8 @@ static int add_literal(struct builder *b, const char *text, int sensitive, int k
 static int word_index(struct builder *b, const char *word, uint32_t *out)
 {
     size_t flen;
-    char *folded = ent_fold_string(b->fold, word, strlen(word), ENT_FOLD_CASE | ENT_FOLD_ASCII,
-                                   &flen);
+    char *folded =
+        ent_fold_string(b->fold, word, strlen(word), ENT_FOLD_CASE | ENT_FOLD_ASCII, &flen);
     if (!folded)
         return -1;
     if (b->nwords == b->capwords) {
@@ -271,10 +276,10 @@ static int build_patterns(struct ent_matcher *m, struct builder *b)
         if (a->context) {
             struct ent_actx *x = &m->actx[i];
             x->src = a->context;
-            if (resolve_words(b, a->context->positive, a->context->npositive, &x->pos,
-                              &x->npos) != 0 ||
-                resolve_words(b, a->context->negative, a->context->nnegative, &x->neg,
-                              &x->nneg) != 0)
+            if (resolve_words(b, a->context->positive, a->context->npositive, &x->pos, &x->npos) !=
+                    0 ||
+                resolve_words(b, a->context->negative, a->context->nnegative, &x->neg, &x->nneg) !=
+                    0)
                 return -1;
         }
     }
@@ -489,8 +494,8 @@ int ent_matcher_open(struct ent_matcher **out, const char *const *paths, size_t 
         }
         st->cache = lrc == VIGIL_ENOTFOUND ? ENT_CACHE_MISS : ENT_CACHE_REBUILT;
     }
-    if (gaz_load_buffers(&m->gaz, paths, (const char *const *)texts, lens, n, errors,
-                         &wlocal) != 0) {
+    if (gaz_load_buffers(&m->gaz, paths, (const char *const *)texts, lens, n, errors, &wlocal) !=
+        0) {
         rc = vigil_error_set(err, VIGIL_EINVAL, "invalid gazetteers");
         goto done;
     }
@@ -558,8 +563,7 @@ const void *ent_matcher_hs_db(const struct ent_matcher *m)
  * Workers
  * --------------------------------------------------------------------- */
 
-int ent_worker_create(const struct ent_matcher *m, struct ent_worker **out,
-                      struct vigil_error *err)
+int ent_worker_create(const struct ent_matcher *m, struct ent_worker **out, struct vigil_error *err)
 {
     struct ent_worker *w = calloc(1, sizeof *w);
     *out = NULL;
@@ -603,8 +607,7 @@ void ent_worker_free(struct ent_worker *w)
  * Scanning
  * --------------------------------------------------------------------- */
 
-static int push_hit(struct ent_worker *w, uint32_t start, uint32_t end, uint32_t pat,
-                    int plural)
+static int push_hit(struct ent_worker *w, uint32_t start, uint32_t end, uint32_t pat, int plural)
 {
     if (w->nhits == w->caphits) {
         if (w->caphits >= ENT_HITS_MAX) {
@@ -688,8 +691,8 @@ static int is_sentence_end(const char *t, size_t len, size_t i)
     char c = t[i];
     if (c == '\n')
         return 1;
-    return (c == '.' || c == '!' || c == '?') && (i + 1 >= len || t[i + 1] == ' ' ||
-                                                   t[i + 1] == '\n');
+    return (c == '.' || c == '!' || c == '?') &&
+           (i + 1 >= len || t[i + 1] == ' ' || t[i + 1] == '\n');
 }
 
 /* The sentence around [start, end) of a field: from the doc's sentences
@@ -779,8 +782,8 @@ static int prev_capitalized(const char *t, size_t start, uint32_t sent_start)
 {
     size_t i = start;
     int spaces = 0;
-    while (i > 0 && (t[i - 1] == ' ' ||
-                     (i > 1 && (unsigned char)t[i - 1] == 0xA0 && (unsigned char)t[i - 2] == 0xC2))) {
+    while (i > 0 && (t[i - 1] == ' ' || (i > 1 && (unsigned char)t[i - 1] == 0xA0 &&
+                                         (unsigned char)t[i - 2] == 0xC2))) {
         i -= t[i - 1] == ' ' ? 1 : 2;
         spaces++;
     }
@@ -916,8 +919,8 @@ static int cmp_cand(const void *a, const void *b)
 
 /* Choose readings for the hits of one field and keep the longest of
  * overlapping ones; marks accepted bytes in w->owned. */
-static int resolve_field(struct ent_worker *w, const struct ent_doc *d, int field,
-                         const char *t, size_t len, size_t h0, size_t h1)
+static int resolve_field(struct ent_worker *w, const struct ent_doc *d, int field, const char *t,
+                         size_t len, size_t h0, size_t h1)
 {
     const struct ent_matcher *m = w->m;
     w->ncands = 0;
@@ -962,8 +965,9 @@ static int resolve_field(struct ent_worker *w, const struct ent_doc *d, int fiel
             continue;
         memset(w->owned + c->start, 1, c->end - c->start);
         const struct gaz_alias *a = &m->gaz.aliases[c->alias];
-        struct ent_mention mn = {c->start, c->end, sentence_of(d, field, c->start), a->entry, 0,
-                                 (uint8_t)field, a->demonym};
+        struct ent_mention mn = {c->start,  c->end, sentence_of(d, field, c->start),
+                                 a->entry,  0,      (uint8_t)field,
+                                 a->demonym};
         if (ent_push_mention(w, &mn) != 0)
             return VIGIL_ETOOBIG;
     }
@@ -985,8 +989,8 @@ static int cmp_mention(const void *a, const void *b)
     return x->end < y->end ? -1 : x->end > y->end;
 }
 
-static int scan_field(const struct ent_matcher *m, struct ent_worker *w, int field,
-                      const char *t, size_t len)
+static int scan_field(const struct ent_matcher *m, struct ent_worker *w, int field, const char *t,
+                      size_t len)
 {
     const char *s;
     size_t slen;
@@ -1077,7 +1081,7 @@ const struct ent_guess *ent_guesses(const struct ent_worker *w, size_t *n)
  * --------------------------------------------------------------------- */
 
 struct ent_agg {
-    uint64_t key; /* entry, or nentries + guess */
+    uint64_t key;   /* entry, or nentries + guess */
     uint32_t first; /* first mention (in output order) */
     uint32_t count;
     double weight;
@@ -1223,8 +1227,8 @@ json_t *ent_to_json(const struct ent_matcher *m, struct ent_worker *w, const str
     for (size_t i = 0; i < w->nmentions; i++) {
         const struct ent_mention *mn = &w->mentions[i];
         int guess = mn->entry == UINT32_MAX;
-        aggs[i] = (struct ent_agg){guess ? g->nentries + mn->guess : mn->entry, (uint32_t)i, 1, 0, 0,
-                               0, 0};
+        aggs[i] = (struct ent_agg){
+            guess ? g->nentries + mn->guess : mn->entry, (uint32_t)i, 1, 0, 0, 0, 0};
         if (mn->field == ENT_FIELD_TITLE) {
             aggs[i].weight = ENT_WEIGHT_TITLE;
             aggs[i].in_title = 1;
@@ -1361,8 +1365,7 @@ static size_t read_sentences(struct ent_worker *w, json_t *arr, size_t text_len,
         json_t *s = json_array_get(arr, i);
         json_t *a = json_array_get(s, 0), *b = json_array_get(s, 1);
         json_int_t x = json_integer_value(a), y = json_integer_value(b);
-        if (!json_is_integer(a) || !json_is_integer(b) || x < 0 || y < x ||
-            (size_t)y > text_len) {
+        if (!json_is_integer(a) || !json_is_integer(b) || x < 0 || y < x || (size_t)y > text_len) {
             x = y = prev;
         }
         w->sent[i][0] = (uint32_t)x;
@@ -1390,8 +1393,8 @@ int ent_process(const struct ent_matcher *m, struct ent_worker *w, json_t *doc, 
     }
     d.lang = vigil_doc_str(doc, VIGIL_DOC_LANG);
     int sorted = 1;
-    d.nsentences = read_sentences(w, json_object_get(doc, VIGIL_DOC_SENTENCES), d.text_len,
-                                  &sorted);
+    d.nsentences =
+        read_sentences(w, json_object_get(doc, VIGIL_DOC_SENTENCES), d.text_len, &sorted);
     /* Binary search needs order; an unordered array is not used. */
     d.sentences = sorted ? (const uint32_t(*)[2])w->sent : NULL;
     if (!sorted)

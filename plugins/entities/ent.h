@@ -43,15 +43,15 @@ enum ent_cache_status {
 
 /* What start-up did, for logs and benchmarks. */
 struct ent_stats {
-    int cache;              /* enum ent_cache_status */
-    char cache_note[256];   /* why a cache file was rejected or not written */
-    char cache_path[4096];  /* the cache file looked for ("" when off) */
-    double patterns_ms;     /* building the literal table (0 on a hit) */
-    double compile_ms;      /* hs_compile_lit_multi (0 on a hit) */
-    double load_ms;         /* keying, reading and decoding the cache (hit only) */
-    double open_ms;         /* all of ent_matcher_open */
-    size_t npatterns;       /* distinct literals in the database */
-    size_t db_bytes;        /* cache file size (stored or read) */
+    int cache;             /* enum ent_cache_status */
+    char cache_note[256];  /* why a cache file was rejected or not written */
+    char cache_path[4096]; /* the cache file looked for ("" when off) */
+    double patterns_ms;    /* building the literal table (0 on a hit) */
+    double compile_ms;     /* hs_compile_lit_multi (0 on a hit) */
+    double load_ms;        /* keying, reading and decoding the cache (hit only) */
+    double open_ms;        /* all of ent_matcher_open */
+    size_t npatterns;      /* distinct literals in the database */
+    size_t db_bytes;       /* cache file size (stored or read) */
 };
 
 struct ent_matcher;

@@ -24,10 +24,10 @@ struct ent_ref {
 };
 
 enum ent_pat_flags {
-    ENT_PAT_WSTART = 1u << 0,  /* starts with a word character: needs a boundary */
-    ENT_PAT_WEND = 1u << 1,    /* ends with a word character */
-    ENT_PAT_DEMONYM = 1u << 2, /* stands for a demonym (a plural "s" may follow) */
-    ENT_PAT_SENS = 1u << 3,    /* case-sensitive literal */
+    ENT_PAT_WSTART = 1u << 0,        /* starts with a word character: needs a boundary */
+    ENT_PAT_WEND = 1u << 1,          /* ends with a word character */
+    ENT_PAT_DEMONYM = 1u << 2,       /* stands for a demonym (a plural "s" may follow) */
+    ENT_PAT_SENS = 1u << 3,          /* case-sensitive literal */
     ENT_PAT_SENS_NONASCII = 1u << 4, /* case-sensitive with letters beyond ASCII: the
                                         scan found it case-blind, verify on the original */
     ENT_PAT_ALIAS = 1u << 5,         /* stands for at least one alias */
@@ -81,10 +81,10 @@ struct ent_matcher {
      * small integers, rounded saliences. Entry strings are made lazily per
      * worker (ent_worker.jent). */
     json_t *jtype[GAZ_NTYPES];
-    json_t **jtitle;            /* per title */
-    json_t *jint[ENT_JINT_N];   /* integers -1 .. ENT_JINT_N - 2 */
-    json_t *jsal[1001];         /* saliences 0.000 .. 1.000 */
-    json_t *jfield_title;       /* "title" */
+    json_t **jtitle;          /* per title */
+    json_t *jint[ENT_JINT_N]; /* integers -1 .. ENT_JINT_N - 2 */
+    json_t *jsal[1001];       /* saliences 0.000 .. 1.000 */
+    json_t *jfield_title;     /* "title" */
 };
 
 /* A raw Vectorscan hit on a word boundary. */
@@ -144,14 +144,14 @@ struct ent_worker {
     size_t ngtmp, capgtmp;
     struct ent_guess *guesses; /* filled from gtmp by ent_guess_finish */
     size_t nguesses, capguesses;
-    struct buf names; /* guess names and ids, NUL-terminated each */
+    struct buf names;     /* guess names and ids, NUL-terminated each */
     struct ent_agg *aggs; /* summary work space (ent_to_json) */
     size_t capaggs;
-    json_t **jguess;      /* per guess: id and name strings (2 each), one
-                             document at a time (ent_to_json) */
+    json_t **jguess; /* per guess: id and name strings (2 each), one
+                        document at a time (ent_to_json) */
     size_t capjguess;
-    json_t **jent;        /* per entry: id, name, affiliation strings (3
-                             each), made on first use and kept */
+    json_t **jent; /* per entry: id, name, affiliation strings (3
+                      each), made on first use and kept */
 };
 
 /* The text of a field of d. */
@@ -170,8 +170,8 @@ int ent_push_mention(struct ent_worker *w, const struct ent_mention *mn);
 /* guess.c: add guessed persons for one field, after the gazetteer
  * mentions of that field were accepted (w->owned marks them). */
 int ent_guess_field(const struct ent_matcher *m, struct ent_worker *w, const struct ent_doc *d,
-                    int field, const char *text, size_t len, int32_t (*sentence_of)(
-                        const struct ent_doc *, int, uint32_t));
+                    int field, const char *text, size_t len,
+                    int32_t (*sentence_of)(const struct ent_doc *, int, uint32_t));
 /* guess.c: merge guesses naming the same person and tag their later
  * untitled occurrences. */
 int ent_guess_finish(const struct ent_matcher *m, struct ent_worker *w, const struct ent_doc *d,

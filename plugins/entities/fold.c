@@ -30,16 +30,13 @@ uint32_t ent_fold_norm_cp(uint32_t cp)
     case 0x2018: /* left single quotation mark */
     case 0x2019: /* right single quotation mark: the usual apostrophe */
     case 0x02BC: /* modifier letter apostrophe */
-    case 0x2032: /* prime */
-        return '\'';
+    case 0x2032: /* prime */ return '\'';
     case 0x00A0: /* no-break space */
     case 0x2007: /* figure space */
     case 0x2009: /* thin space */
-    case 0x202F: /* narrow no-break space */
-        return ' ';
+    case 0x202F: /* narrow no-break space */ return ' ';
     case 0x2010: /* hyphen */
-    case 0x2011: /* non-breaking hyphen */
-        return '-';
+    case 0x2011: /* non-breaking hyphen */ return '-';
     default: return cp;
     }
 }
@@ -205,8 +202,8 @@ static int add_seg(struct ent_fold_buf *fb, size_t fs, size_t fe, size_t os, siz
         fb->segs = v;
         fb->segcap = cap;
     }
-    fb->segs[fb->nsegs++] = (struct ent_fold_seg){(uint32_t)fs, (uint32_t)fe, (uint32_t)os,
-                                                  (uint32_t)oe};
+    fb->segs[fb->nsegs++] =
+        (struct ent_fold_seg){(uint32_t)fs, (uint32_t)fe, (uint32_t)os, (uint32_t)oe};
     return 0;
 }
 

@@ -33,8 +33,10 @@ static const char *const top_keys[] = {"gazetteer", "description", "entries", "n
 static const char *const entry_keys[] = {"id",          "type",  "name", "aliases", "demonyms",
                                          "affiliation", "roles", "note", NULL};
 static const char *const alias_keys[] = {"text", "case", "lang", "context", "note", NULL};
-static const char *const context_keys[] = {"window",  "positive",
-                                           "negative", "default",
+static const char *const context_keys[] = {"window",
+                                           "positive",
+                                           "negative",
+                                           "default",
                                            "reject_if_next_capitalized",
                                            "reject_if_prev_capitalized",
                                            NULL};
@@ -57,9 +59,9 @@ struct loader {
     struct jdoc *docs;
     size_t ndocs;
     size_t cap_entries, cap_aliases;
-    struct ent_map ids;    /* id -> entry */
-    struct ent_map akeys;  /* folded alias -> first alias with it */
-    char **folded;         /* folded text of each alias (owned), index = alias */
+    struct ent_map ids;   /* id -> entry */
+    struct ent_map akeys; /* folded alias -> first alias with it */
+    char **folded;        /* folded text of each alias (owned), index = alias */
     struct pending_ref *refs;
     size_t nrefs, cap_refs;
     int oom;
@@ -148,7 +150,8 @@ static void check_keys(struct loader *L, const struct jdoc *doc, json_t *obj, ch
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         int ok = 0;
         for (size_t i = 0; allowed[i] && !ok; i++)
             ok = strcmp(key, allowed[i]) == 0;
@@ -186,9 +189,9 @@ static json_t *member(struct loader *L, const struct jdoc *doc, json_t *obj, cha
              (want == JSON_TRUE && (json_typeof(v) == JSON_FALSE || json_typeof(v) == JSON_TRUE));
     if (!ok) {
         static const char *const names[] = {
-            [JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array",  [JSON_STRING] = "a string",
-            [JSON_INTEGER] = "an integer", [JSON_REAL] = "a number", [JSON_TRUE] = "a boolean",
-            [JSON_FALSE] = "a boolean",  [JSON_NULL] = "null",
+            [JSON_OBJECT] = "an object",   [JSON_ARRAY] = "an array", [JSON_STRING] = "a string",
+            [JSON_INTEGER] = "an integer", [JSON_REAL] = "a number",  [JSON_TRUE] = "a boolean",
+            [JSON_FALSE] = "a boolean",    [JSON_NULL] = "null",
         };
         size_t old = jptr_push(ptr, GAZ_PTR_MAX, key);
         diags_add(L->err, doc, ptr, JSONPOS_VALUE, "expected %s, found %s", names[want],
@@ -412,15 +415,16 @@ static void load_word_list(struct loader *L, const struct jdoc *doc, json_t *arr
     }
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         size_t old = jptr_push_index(ptr, GAZ_PTR_MAX, i);
         const char *s = json_string_value(v);
         if (!s) {
             diags_add(L->err, doc, ptr, JSONPOS_VALUE, "expected a string, found %s",
                       jdiag_type_name(v));
         } else if (!has_word_char(s, json_string_length(v))) {
-            diags_add(L->err, doc, ptr, JSONPOS_VALUE,
-                      "context word \"%s\" has no letter or digit", s);
+            diags_add(L->err, doc, ptr, JSONPOS_VALUE, "context word \"%s\" has no letter or digit",
+                      s);
         } else {
             char *w = nfc_dup(s, json_string_length(v));
             if (!w)
@@ -545,8 +549,8 @@ static void load_alias(struct loader *L, const struct jdoc *doc, json_t *v, char
         }
         jptr_push(ptr, GAZ_PTR_MAX, "text");
     } else if (!json_is_string(v)) {
-        diags_add(L->err, doc, ptr, JSONPOS_VALUE,
-                  "expected a string or an alias object, found %s", jdiag_type_name(v));
+        diags_add(L->err, doc, ptr, JSONPOS_VALUE, "expected a string or an alias object, found %s",
+                  jdiag_type_name(v));
         return;
     }
 
@@ -585,9 +589,9 @@ static void load_alias(struct loader *L, const struct jdoc *doc, json_t *v, char
         }
         struct gaz_alias *a = new_alias(L);
         char *text = a ? nfc_dup(s + b, e - b) : NULL;
-        char *folded = text ? ent_fold_string(NULL, text, strlen(text),
-                                              ENT_FOLD_CASE | ENT_FOLD_ASCII, NULL)
-                            : NULL;
+        char *folded =
+            text ? ent_fold_string(NULL, text, strlen(text), ENT_FOLD_CASE | ENT_FOLD_ASCII, NULL)
+                 : NULL;
         if (!folded) {
             L->oom = 1;
             free(text);
@@ -614,8 +618,8 @@ static void load_alias(struct loader *L, const struct jdoc *doc, json_t *v, char
             where(&L->docs[f->file], fptr, at, sizeof at);
             if (f->entry == entry && f->demonym == demonym &&
                 f->case_sensitive == a->case_sensitive) {
-                warn(L, doc, ptr, JSONPOS_VALUE, "duplicate %s \"%s\", also at %s; ignored",
-                     what, text, at);
+                warn(L, doc, ptr, JSONPOS_VALUE, "duplicate %s \"%s\", also at %s; ignored", what,
+                     text, at);
                 free(text);
                 free(folded);
                 free_context(ctx);
@@ -639,7 +643,8 @@ static void load_alias_list(struct loader *L, const struct jdoc *doc, json_t *ar
 {
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         size_t old = jptr_push_index(ptr, GAZ_PTR_MAX, i);
         load_alias(L, doc, v, ptr, entry, file, file_entry, demonym, (uint32_t)i);
         ptr[old] = '\0';
@@ -661,7 +666,8 @@ static void load_roles(struct loader *L, const struct jdoc *doc, json_t *arr, ch
     }
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         size_t old = jptr_push_index(ptr, GAZ_PTR_MAX, i);
         if (!json_is_object(v)) {
             diags_add(L->err, doc, ptr, JSONPOS_VALUE, "expected a role object, found %s",
@@ -696,7 +702,8 @@ static void load_roles(struct loader *L, const struct jdoc *doc, json_t *arr, ch
         }
         if (!bad && r.from > r.to) {
             size_t o2 = jptr_push(ptr, GAZ_PTR_MAX, "to");
-            diags_add(L->err, doc, ptr, JSONPOS_VALUE, "role ends before it starts (\"from\" is %s)",
+            diags_add(L->err, doc, ptr, JSONPOS_VALUE,
+                      "role ends before it starts (\"from\" is %s)",
                       json_string_value(json_object_get(v, "from")));
             ptr[o2] = '\0';
             bad = 1;
@@ -769,8 +776,8 @@ static void load_entry(struct loader *L, const struct jdoc *doc, json_t *obj, ch
         if (type == GAZ_COUNTRY || type == GAZ_TERRITORY) {
             if (!is_iso2(id)) {
                 diags_add(L->err, doc, ptr, JSONPOS_VALUE,
-                          "id \"%s\" of a %s must be an ISO 3166-1 alpha-2 code such as \"KP\"",
-                          id, type_names[type]);
+                          "id \"%s\" of a %s must be an ISO 3166-1 alpha-2 code such as \"KP\"", id,
+                          type_names[type]);
                 id = NULL;
             }
         } else if (type < 0 && is_iso2(id)) {
@@ -854,8 +861,8 @@ static void load_entry(struct loader *L, const struct jdoc *doc, json_t *obj, ch
     }
 
     /* The display name should be matchable too (docs: "including name"). */
-    char *fname = ent_fold_string(NULL, e->name, strlen(e->name), ENT_FOLD_CASE | ENT_FOLD_ASCII,
-                                  NULL);
+    char *fname =
+        ent_fold_string(NULL, e->name, strlen(e->name), ENT_FOLD_CASE | ENT_FOLD_ASCII, NULL);
     int found = 0;
     for (size_t i = first_alias; fname && i < L->g->naliases && !found; i++)
         found = L->g->aliases[i].entry == entry && !L->g->aliases[i].demonym &&
@@ -874,8 +881,8 @@ static void load_file(struct loader *L, uint32_t file)
     const struct jdoc *doc = &L->docs[file];
     char ptr[GAZ_PTR_MAX] = "";
     if (!json_is_object(doc->root)) {
-        diags_add(L->err, doc, "", JSONPOS_VALUE,
-                  "expected an object with \"entries\", found %s", jdiag_type_name(doc->root));
+        diags_add(L->err, doc, "", JSONPOS_VALUE, "expected an object with \"entries\", found %s",
+                  jdiag_type_name(doc->root));
         return;
     }
     check_keys(L, doc, doc->root, ptr, top_keys);
@@ -887,7 +894,8 @@ static void load_file(struct loader *L, uint32_t file)
         return;
     size_t i;
     json_t *v;
-    json_array_foreach(entries, i, v) {
+    json_array_foreach(entries, i, v)
+    {
         entry_ptr(ptr, sizeof ptr, (uint32_t)i);
         load_entry(L, doc, v, ptr, file, (uint32_t)i);
         if (L->oom)

@@ -36,8 +36,8 @@ enum gaz_window { GAZ_WINDOW_SENTENCE = 0, GAZ_WINDOW_DOCUMENT = 1 };
 
 /* An ambiguity rule ("context" in an alias object). */
 struct gaz_context {
-    int window;         /* enum gaz_window */
-    char **positive;    /* NFC UTF-8 words or phrases */
+    int window;      /* enum gaz_window */
+    char **positive; /* NFC UTF-8 words or phrases */
     size_t npositive;
     char **negative;
     size_t nnegative;
@@ -51,7 +51,7 @@ struct gaz_alias {
     uint32_t entry;  /* index into gaz.entries */
     uint8_t demonym; /* from "demonyms" */
     uint8_t case_sensitive;
-    char lang[4];               /* ISO 639-1 or "" for every language */
+    char lang[4];                /* ISO 639-1 or "" for every language */
     struct gaz_context *context; /* NULL when none */
     /* Where it came from, for messages: file index, entry index in that
      * file, list ("aliases"/"demonyms") and index in the list. */

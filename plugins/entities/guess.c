@@ -34,7 +34,7 @@
 
 #include "ent_internal.h"
 
-#define GUESS_MAX 256      /* guessed persons per document */
+#define GUESS_MAX 256 /* guessed persons per document */
 #define NAME_MAX_WORDS 4
 #define NAME_MAX_BYTES 256
 #define APPOS_MAX_BYTES 64 /* between the comma and the role */
@@ -150,26 +150,41 @@ const struct ent_title_def *ent_title_defs(size_t *n)
 
 /* Capitalised words that do not start or continue a person's name. */
 static const char *const stopwords[] = {
-    "A", "About", "According", "Act", "Administration", "Affairs", "After", "Agency", "Air",
-    "Airport", "All", "Also", "An", "And", "April", "Army", "As", "Assembly", "At", "August",
-    "Bank", "Before", "Bill", "Board", "But", "By", "Cabinet", "Chief", "City", "Command",
-    "Commission", "Committee", "Company", "Conference", "Congress", "Corporation", "Council",
-    "Court", "Cup", "December", "Defence", "Defense", "Department", "Deputy", "Director",
-    "During", "Election", "Elections", "Electric", "Embassy", "Executive", "February", "For",
-    "Force", "Forces", "Foreign", "Foundation", "Friday", "From", "General", "Government",
-    "Group", "He", "Her", "His", "Home", "Hospital", "House", "However", "I", "If", "In", "Inc",
-    "Institute", "Interior", "It", "Its", "January", "July", "June", "Justice", "Kingdom", "Last",
-    "Ltd", "March", "May", "Meanwhile", "Minister", "Ministry", "Monday", "Motors", "Mr", "Mrs",
-    "Ms", "National", "Nations", "Navy", "News", "Next", "No", "November", "October", "Of",
-    "Office", "On", "Or", "Our", "Parliament", "Party", "Police", "President", "Prime", "Republic",
-    "Said", "Saturday", "Says", "Secretary", "Security", "Senate", "September", "Service",
-    "Services", "She", "So", "Square", "Staff", "State", "States", "Street", "Summit", "Sunday",
-    "That", "The", "Their", "There", "They", "This", "Thursday", "To", "Today", "Tuesday", "Under",
-    "Union", "University", "Was", "We", "Wednesday", "When", "While", "With", "Yesterday", "You",
+    "A",           "About",      "According",  "Act",        "Administration",
+    "Affairs",     "After",      "Agency",     "Air",        "Airport",
+    "All",         "Also",       "An",         "And",        "April",
+    "Army",        "As",         "Assembly",   "At",         "August",
+    "Bank",        "Before",     "Bill",       "Board",      "But",
+    "By",          "Cabinet",    "Chief",      "City",       "Command",
+    "Commission",  "Committee",  "Company",    "Conference", "Congress",
+    "Corporation", "Council",    "Court",      "Cup",        "December",
+    "Defence",     "Defense",    "Department", "Deputy",     "Director",
+    "During",      "Election",   "Elections",  "Electric",   "Embassy",
+    "Executive",   "February",   "For",        "Force",      "Forces",
+    "Foreign",     "Foundation", "Friday",     "From",       "General",
+    "Government",  "Group",      "He",         "Her",        "His",
+    "Home",        "Hospital",   "House",      "However",    "I",
+    "If",          "In",         "Inc",        "Institute",  "Interior",
+    "It",          "Its",        "January",    "July",       "June",
+    "Justice",     "Kingdom",    "Last",       "Ltd",        "March",
+    "May",         "Meanwhile",  "Minister",   "Ministry",   "Monday",
+    "Motors",      "Mr",         "Mrs",        "Ms",         "National",
+    "Nations",     "Navy",       "News",       "Next",       "No",
+    "November",    "October",    "Of",         "Office",     "On",
+    "Or",          "Our",        "Parliament", "Party",      "Police",
+    "President",   "Prime",      "Republic",   "Said",       "Saturday",
+    "Says",        "Secretary",  "Security",   "Senate",     "September",
+    "Service",     "Services",   "She",        "So",         "Square",
+    "Staff",       "State",      "States",     "Street",     "Summit",
+    "Sunday",      "That",       "The",        "Their",      "There",
+    "They",        "This",       "Thursday",   "To",         "Today",
+    "Tuesday",     "Under",      "Union",      "University", "Was",
+    "We",          "Wednesday",  "When",       "While",      "With",
+    "Yesterday",   "You",
 };
 
-static const char *const particles[] = {"al", "bin", "da", "de", "del", "della", "der", "di",
-                                        "dos", "du", "el", "ibn", "la", "le", "van", "von"};
+static const char *const particles[] = {"al",  "bin", "da", "de",  "del", "della", "der", "di",
+                                        "dos", "du",  "el", "ibn", "la",  "le",    "van", "von"};
 
 /* Binary search in a list sorted in byte order (checked by the tests
  * through ent_guess_lists_sorted). */
@@ -303,7 +318,7 @@ struct span {
 static int name_forward(const char *t, size_t len, size_t i, struct span *out)
 {
     size_t pos = i, last_end = 0;
-    int words = 0, pending = 0; /* particles/initials not yet closed by a name word */
+    int words = 0;
     out->start = i;
     for (int k = 0; k < NAME_MAX_WORDS + 3; k++) {
         size_t end;
@@ -313,12 +328,9 @@ static int name_forward(const char *t, size_t len, size_t i, struct span *out)
             break;
         if (kind == W_PARTICLE && words == 0)
             break;
-        if (kind == W_NAME) {
+        if (kind == W_NAME) { /* particles and initials count once a name word follows */
             words++;
             last_end = end;
-            pending = 0;
-        } else {
-            pending++;
         }
         if (poss || words == NAME_MAX_WORDS)
             break;
@@ -327,7 +339,6 @@ static int name_forward(const char *t, size_t len, size_t i, struct span *out)
             break;
         pos = end + sp;
     }
-    (void)pending;
     if (!words)
         return 0;
     out->end = last_end;
@@ -402,7 +413,7 @@ static int apposition_name(const char *t, size_t len, size_t rs, struct span *ou
     /* Walk back over the words between the comma and the role. */
     while (i > lim) {
         char c = t[i - 1];
-        if (c == ',' )
+        if (c == ',')
             break;
         if (c == ' ') {
             i--;
@@ -563,12 +574,17 @@ static long add_guess(struct ent_worker *w, const char *t, size_t s, size_t e, i
     return (long)w->ngtmp++;
 }
 
-static int push_guess_mention(struct ent_worker *w, const struct ent_doc *d, int field,
-                              size_t s, size_t e, long gi,
+static int push_guess_mention(struct ent_worker *w, const struct ent_doc *d, int field, size_t s,
+                              size_t e, long gi,
                               int32_t (*sentence_of)(const struct ent_doc *, int, uint32_t))
 {
-    struct ent_mention mn = {(uint32_t)s, (uint32_t)e, sentence_of(d, field, (uint32_t)s),
-                             UINT32_MAX, (uint32_t)gi, (uint8_t)field, 0};
+    struct ent_mention mn = {(uint32_t)s,
+                             (uint32_t)e,
+                             sentence_of(d, field, (uint32_t)s),
+                             UINT32_MAX,
+                             (uint32_t)gi,
+                             (uint8_t)field,
+                             0};
     return ent_push_mention(w, &mn) == 0 ? 0 : VIGIL_ETOOBIG;
 }
 
@@ -694,8 +710,12 @@ static int propagate(struct ent_worker *w, const struct ent_doc *d, int field, c
         }
         if (overlaps_mention(w, field, s, e) || capitalized_neighbour(t, len, s, e))
             continue;
-        struct ent_mention mn = {(uint32_t)s, (uint32_t)e, sentence_of(d, field, (uint32_t)s),
-                                 entry, entry == UINT32_MAX ? (uint32_t)gi : 0, (uint8_t)field,
+        struct ent_mention mn = {(uint32_t)s,
+                                 (uint32_t)e,
+                                 sentence_of(d, field, (uint32_t)s),
+                                 entry,
+                                 entry == UINT32_MAX ? (uint32_t)gi : 0,
+                                 (uint8_t)field,
                                  0};
         if (ent_push_mention(w, &mn) != 0)
             return VIGIL_ETOOBIG;
@@ -721,8 +741,7 @@ static size_t known_people(const struct ent_matcher *m, const struct ent_worker 
     size_t n = 0;
     for (size_t i = 0; i < w->nmentions && n < KNOWN_MAX; i++) {
         const struct ent_mention *mn = &w->mentions[i];
-        if (mn->entry == UINT32_MAX || mn->demonym ||
-            m->gaz.entries[mn->entry].type != GAZ_PERSON)
+        if (mn->entry == UINT32_MAX || mn->demonym || m->gaz.entries[mn->entry].type != GAZ_PERSON)
             continue;
         size_t flen;
         const char *t = ent_field_text(d, mn->field, &flen);
@@ -764,8 +783,8 @@ int ent_guess_finish(const struct ent_matcher *m, struct ent_worker *w, const st
             const struct ent_gtmp *o = &w->gtmp[j];
             if (j == i || o->canon != j)
                 continue;
-            int same = o->name_len == g->name_len &&
-                       memcmp(gname(w, o), gname(w, g), g->name_len) == 0;
+            int same =
+                o->name_len == g->name_len && memcmp(gname(w, o), gname(w, g), g->name_len) == 0;
             if (same && j < i) {
                 g->canon = (uint32_t)j;
                 break;
@@ -803,9 +822,9 @@ int ent_guess_finish(const struct ent_matcher *m, struct ent_worker *w, const st
             const struct ent_gtmp *g = &w->gtmp[i];
             if (g->canon != i || g->known != UINT32_MAX)
                 continue;
-            int rc = propagate(w, d, field, gname(w, g), g->name_len,
-                               g->last_off - g->name_off, g->nwords == 1 || g->last_len >= 3,
-                               UINT32_MAX, (long)i, sentence_of);
+            int rc =
+                propagate(w, d, field, gname(w, g), g->name_len, g->last_off - g->name_off,
+                          g->nwords == 1 || g->last_len >= 3, UINT32_MAX, (long)i, sentence_of);
             if (rc != 0)
                 return rc;
         }
@@ -820,8 +839,8 @@ int ent_guess_finish(const struct ent_matcher *m, struct ent_worker *w, const st
     }
     for (size_t i = 0; i < n; i++) {
         const struct ent_gtmp *g = &w->gtmp[i];
-        w->guesses[i] = (struct ent_guess){gname(w, g), w->names.data + g->id_off, g->title,
-                                           g->title_index};
+        w->guesses[i] =
+            (struct ent_guess){gname(w, g), w->names.data + g->id_off, g->title, g->title_index};
     }
     w->nguesses = n;
     return 0;

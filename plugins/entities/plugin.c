@@ -38,11 +38,10 @@ static const struct vigil_option ent_options[] = {
     {"guess_persons", VIGIL_OPT_BOOL, "true", 0, offsetof(struct ent_conf, guess_persons),
      VIGIL_NOBOUNDS, NULL,
      "Tag titled names the gazetteers do not know as guessed persons (\"General X\")."},
-    {"max_mentions", VIGIL_OPT_INT, "2000", 0, offsetof(struct ent_conf, max_mentions), 0,
-     1000000, NULL,
-     "Mentions written per document; the rest are counted in meta.entities_truncated."},
-    {"scan_title", VIGIL_OPT_BOOL, "true", 0, offsetof(struct ent_conf, scan_title),
-     VIGIL_NOBOUNDS, NULL, "Tag the title as well as the text (mentions with \"field\": \"title\")."},
+    {"max_mentions", VIGIL_OPT_INT, "2000", 0, offsetof(struct ent_conf, max_mentions), 0, 1000000,
+     NULL, "Mentions written per document; the rest are counted in meta.entities_truncated."},
+    {"scan_title", VIGIL_OPT_BOOL, "true", 0, offsetof(struct ent_conf, scan_title), VIGIL_NOBOUNDS,
+     NULL, "Tag the title as well as the text (mentions with \"field\": \"title\")."},
     {0},
 };
 
@@ -70,8 +69,8 @@ static int ent_create(const struct vigil_host *host, struct vigil_instance *ins,
     struct ent_state *s = calloc(1, sizeof *s);
     if (!s)
         return vigil_error_set(err, VIGIL_ENOMEM, "entities: out of memory");
-    int rc = ent_matcher_open(&s->m, (const char *const *)conf->gazetteers.v,
-                              conf->gazetteers.n, &opt, &errors, &warnings, &st, err);
+    int rc = ent_matcher_open(&s->m, (const char *const *)conf->gazetteers.v, conf->gazetteers.n,
+                              &opt, &errors, &warnings, &st, err);
     for (size_t i = 0; i < warnings.n; i++) {
         diags_format(&warnings, i, line, sizeof line);
         host->log(ins, VIGIL_LOG_WARN, "%s", line);

@@ -3,6 +3,7 @@
 #include "buf.h"
 #include "ent.h"
 #include "fixture.h"
+#include "ent_internal.h"
 #include "fold.h"
 #include "test.h"
 
@@ -96,7 +97,8 @@ static json_t *mention_at(json_t *ents, const char *id, long start, int title)
 {
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(ents, "mentions"), i, m) {
+    json_array_foreach(json_object_get(ents, "mentions"), i, m)
+    {
         int is_title = json_object_get(m, "field") != NULL;
         if (strcmp(json_string_value(json_object_get(m, "id")), id) == 0 &&
             json_integer_value(json_object_get(m, "start")) == start && is_title == title)
@@ -109,8 +111,8 @@ static size_t count_id(json_t *ents, const char *id)
 {
     size_t i, n = 0;
     json_t *m;
-    json_array_foreach(json_object_get(ents, "mentions"), i, m)
-        n += strcmp(json_string_value(json_object_get(m, "id")), id) == 0;
+    json_array_foreach(json_object_get(ents, "mentions"), i, m) n +=
+        strcmp(json_string_value(json_object_get(m, "id")), id) == 0;
     return n;
 }
 
@@ -126,7 +128,8 @@ static const char *listing(json_t *ents)
     size_t i, o = 0;
     json_t *m;
     out[0] = '\0';
-    json_array_foreach(json_object_get(ents, "mentions"), i, m) {
+    json_array_foreach(json_object_get(ents, "mentions"), i, m)
+    {
         o += (size_t)snprintf(out + o, sizeof out - o, "%s%s=%s", i ? " " : "",
                               json_string_value(json_object_get(m, "id")),
                               json_string_value(json_object_get(m, "surface")));
@@ -277,7 +280,8 @@ static void test_wire_story(void)
     size_t i;
     json_t *e;
     int seen = 0;
-    json_array_foreach(sum, i, e) {
+    json_array_foreach(sum, i, e)
+    {
         const char *id = json_string_value(json_object_get(e, "id"));
         json_t *roles = json_object_get(e, "roles");
         if (strcmp(id, "person:vladimir-putin") == 0) {
@@ -306,7 +310,8 @@ static void test_wire_story(void)
     /* the same story in 2010: Putin was prime minister, Zelensky nothing */
     doc = make_doc(wire_title, wire, "2010-03-01T00:00:00Z");
     ents = tag_doc(doc);
-    json_array_foreach(json_object_get(ents, "summary"), i, e) {
+    json_array_foreach(json_object_get(ents, "summary"), i, e)
+    {
         const char *id = json_string_value(json_object_get(e, "id"));
         json_t *roles = json_object_get(e, "roles");
         if (strcmp(id, "person:vladimir-putin") == 0)
@@ -429,8 +434,8 @@ static void test_turkey(void)
      * in another */
     e = tag_text("Turkey hosted the talks. Dinner was roast turkey.");
     CHECK_INT(count_id(e, "TR"), ==, 1);
-    CHECK_INT(json_integer_value(json_object_get(json_array_get(json_object_get(e, "mentions"), 0),
-                                                 "start")),
+    CHECK_INT(json_integer_value(
+                  json_object_get(json_array_get(json_object_get(e, "mentions"), 0), "start")),
               ==, 0);
     e = tag_text("Turkish troops entered Syria and Turkey closed the border.");
     CHECK_INT(count_id(e, "TR"), ==, 2);
@@ -572,9 +577,9 @@ static void test_max_mentions_and_no_sentences(void)
     REQUIRE(ent_process(m, w, doc, 0, &e) == 0);
     json_t *ents = json_object_get(doc, "entities");
     CHECK_INT(nmentions(ents), ==, 25);
-    CHECK_INT(json_integer_value(json_object_get(json_object_get(doc, "meta"),
-                                                 "entities_truncated")),
-              ==, 35);
+    CHECK_INT(
+        json_integer_value(json_object_get(json_object_get(doc, "meta"), "entities_truncated")), ==,
+        35);
     /* the summary counts every mention */
     json_t *s0 = json_array_get(json_object_get(ents, "summary"), 0);
     CHECK_INT(json_integer_value(json_object_get(s0, "count")), ==, 30);
@@ -593,6 +598,46 @@ static void test_max_mentions_and_no_sentences(void)
     ent_worker_free(w);
     ent_matcher_free(m);
     diags_free(&err);
+    buf_free(&b);
+}
+
+/* Sentences out of order are not trusted (binary search needs order). */
+static void test_bad_sentences_and_limits(void)
+{
+    CHECK(ent_guess_lists_sorted());
+    json_t *doc =
+        json_pack("{s:s, s:[[I,I],[I,I],[s,I]]}", "text", "Russia. Ukraine.", "sentences",
+                  (json_int_t)8, (json_int_t)16, (json_int_t)0, (json_int_t)7, "x", (json_int_t)1);
+    json_t *e = tag_doc(doc);
+    CHECK_STR(listing(e), "RU=Russia UA=Ukraine");
+    CHECK_INT(json_integer_value(
+                  json_object_get(json_array_get(json_object_get(e, "mentions"), 0), "sentence")),
+              ==, -1);
+    json_decref(doc);
+    /* in order, one malformed item: indexes still match the array */
+    doc =
+        json_pack("{s:s, s:[[I,I],[s,I],[I,I]]}", "text", "Russia. Ukraine.", "sentences",
+                  (json_int_t)0, (json_int_t)7, "x", (json_int_t)1, (json_int_t)8, (json_int_t)16);
+    e = tag_doc(doc);
+    CHECK_INT(json_integer_value(
+                  json_object_get(json_array_get(json_object_get(e, "mentions"), 1), "sentence")),
+              ==, 2);
+    json_decref(doc);
+
+    /* more raw hits than a document may hold: tagged in part, and said so */
+    struct buf b;
+    buf_init(&b, 0);
+    for (size_t i = 0; i < ENT_HITS_MAX + 10; i++)
+        buf_append(&b, "US ", 3);
+    doc = json_pack("{s:s}", "text", b.data);
+    e = tag_doc(doc);
+    CHECK_INT(nmentions(e), ==, 2000); /* max_mentions */
+    json_t *meta = json_object_get(doc, "meta");
+    CHECK_INT(json_integer_value(json_object_get(meta, "entities_truncated")), >, 1000000);
+    json_t *err0 = json_array_get(json_object_get(meta, "errors"), 0);
+    CHECK_STR(json_string_value(json_object_get(err0, "stage")), "entities");
+    CHECK_CONTAINS(json_string_value(json_object_get(err0, "message")), "tagged in part");
+    json_decref(doc);
     buf_free(&b);
 }
 
@@ -637,7 +682,8 @@ static void test_corpus_invariants(void)
         json_t *mn;
         long prev = -1;
         int prev_title = 1;
-        json_array_foreach(json_object_get(ents, "mentions"), i, mn) {
+        json_array_foreach(json_object_get(ents, "mentions"), i, mn)
+        {
             int title = json_object_get(mn, "field") != NULL;
             const char *ft = title ? f[2] : f[3];
             long s = (long)json_integer_value(json_object_get(mn, "start"));
@@ -684,6 +730,7 @@ int main(void)
     RUN(test_chad_jordan);
     RUN(test_guesses);
     RUN(test_max_mentions_and_no_sentences);
+    RUN(test_bad_sentences_and_limits);
     RUN(test_corpus_invariants);
     tag_text(NULL);
     ent_worker_free(worker);

@@ -29,7 +29,10 @@ static void test_fold_strings(void)
     /* typographic variants */
     CHECK_STR(fold("People’s", both), "people's");
     CHECK_STR(fold("North\xc2\xa0Korea", both), "north korea");
-    CHECK_STR(fold("Guinea\xe2\x80\x91" "Bissau", both), "guinea-bissau");
+    CHECK_STR(fold("Guinea\xe2\x80\x91"
+                   "Bissau",
+                   both),
+              "guinea-bissau");
     /* and no change for what has no case */
     CHECK_STR(fold("北朝鮮 £100 “quoted”", both), "北朝鮮 £100 “quoted”");
     /* the table and ICU agree on every 2-byte code point */

@@ -98,10 +98,10 @@ static void test_case_rule(void)
     CHECK_INT(gaz_auto_case_sensitive("US"), ==, 1);
     CHECK_INT(gaz_auto_case_sensitive("U.S."), ==, 1);
     CHECK_INT(gaz_auto_case_sensitive("DPRK"), ==, 1);
-    CHECK_INT(gaz_auto_case_sensitive("UNICEF"), ==, 1); /* 6 letters */
+    CHECK_INT(gaz_auto_case_sensitive("UNICEF"), ==, 1);  /* 6 letters */
     CHECK_INT(gaz_auto_case_sensitive("UNESCOS"), ==, 0); /* 7 letters */
     CHECK_INT(gaz_auto_case_sensitive("G7"), ==, 1);
-    CHECK_INT(gaz_auto_case_sensitive("КНДР"), ==, 1);   /* capitals beyond ASCII */
+    CHECK_INT(gaz_auto_case_sensitive("КНДР"), ==, 1); /* capitals beyond ASCII */
     CHECK_INT(gaz_auto_case_sensitive("Korea"), ==, 0);
     CHECK_INT(gaz_auto_case_sensitive("DR Congo"), ==, 0);
     CHECK_INT(gaz_auto_case_sensitive("123"), ==, 0);
@@ -290,7 +290,8 @@ static void test_missing_file_and_buffers(void)
     l.rc = gaz_load_buffers(&l.g, names, texts, lens, 1, &l.err, &l.warn);
     CHECK_INT(l.rc, ==, 0);
     REQUIRE(l.g.naliases == 2);
-    CHECK_STR(l.g.aliases[1].text, "Qu\xc3\xa9" "bec");
+    CHECK_STR(l.g.aliases[1].text, "Qu\xc3\xa9"
+                                   "bec");
     unload(&l);
 
     /* an empty list of files is an error, not an empty gazetteer */
@@ -308,8 +309,9 @@ static void test_many_entries(void)
     buf_init(&b, 0);
     buf_append_str(&b, "{\"entries\": [");
     for (int i = 0; i < 5000; i++)
-        buf_printf(&b, "%s{\"id\": \"person:p%d\", \"type\": \"person\", \"name\": \"Name%d "
-                       "Surname%d\", \"aliases\": [\"Name%d Surname%d\", \"Surname%d\"]}",
+        buf_printf(&b,
+                   "%s{\"id\": \"person:p%d\", \"type\": \"person\", \"name\": \"Name%d "
+                   "Surname%d\", \"aliases\": [\"Name%d Surname%d\", \"Surname%d\"]}",
                    i ? "," : "", i, i, i, i, i, i);
     buf_append_str(&b, "]}");
     const char *names[] = {"many.json"};
