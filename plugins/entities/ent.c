@@ -1345,8 +1345,9 @@ fail:
  * Documents
  * --------------------------------------------------------------------- */
 
-/* Sentences as offsets; malformed items become empty spans so indexes
- * still match the document's array. Returns the count. */
+/* Sentences as offsets; a malformed item becomes an empty span where the
+ * previous sentence ended, so indexes still match the document's array and
+ * the item shadows no real sentence. Returns the count. */
 static size_t read_sentences(struct ent_worker *w, json_t *arr, size_t text_len, int *sorted)
 {
     size_t n = json_array_size(arr);
@@ -1360,19 +1361,20 @@ static size_t read_sentences(struct ent_worker *w, json_t *arr, size_t text_len,
         w->sent = v;
         w->capsent = n;
     }
-    uint32_t prev = 0;
+    uint32_t prev = 0, prev_end = 0;
     for (size_t i = 0; i < n; i++) {
         json_t *s = json_array_get(arr, i);
         json_t *a = json_array_get(s, 0), *b = json_array_get(s, 1);
         json_int_t x = json_integer_value(a), y = json_integer_value(b);
         if (!json_is_integer(a) || !json_is_integer(b) || x < 0 || y < x || (size_t)y > text_len) {
-            x = y = prev;
+            x = y = prev_end;
         }
         w->sent[i][0] = (uint32_t)x;
         w->sent[i][1] = (uint32_t)y;
         if ((uint32_t)x < prev)
             *sorted = 0;
         prev = (uint32_t)x;
+        prev_end = (uint32_t)y;
     }
     return n;
 }
