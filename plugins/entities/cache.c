@@ -31,7 +31,8 @@
 #include "hash.h"
 
 #define SNAP_MAGIC "VGENTSN2"
-#define SNAP_FORMAT "vigil-entities-snapshot-2"
+/* Bump when the loader or matcher changes what a snapshot holds. */
+#define SNAP_FORMAT "vigil-entities-snapshot-3"
 #define SNAP_MAX_BYTES ((uint64_t)4 << 30)
 #define NONE UINT32_MAX
 

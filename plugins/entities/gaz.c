@@ -616,8 +616,11 @@ static void load_alias(struct loader *L, const struct jdoc *doc, json_t *v, char
             char fptr[GAZ_PTR_MAX], at[GAZ_PTR_MAX + 64];
             alias_ptr(f, fptr, sizeof fptr);
             where(&L->docs[f->file], fptr, at, sizeof at);
+            /* Case-sensitive aliases that differ in case ("von der Leyen",
+             * "Von der Leyen") are two aliases, not one. */
             if (f->entry == entry && f->demonym == demonym &&
-                f->case_sensitive == a->case_sensitive) {
+                f->case_sensitive == a->case_sensitive &&
+                (!a->case_sensitive || strcmp(f->text, text) == 0)) {
                 warn(L, doc, ptr, JSONPOS_VALUE, "duplicate %s \"%s\", also at %s; ignored", what,
                      text, at);
                 free(text);
