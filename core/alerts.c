@@ -279,9 +279,8 @@ static json_t *build_payload(const struct core_alert_target *t, const json_t *do
                                                                    : sget(ev, "type")));
     json_object_set_new(a, "severity",
                         json_string(sget(ev, "severity") ? sget(ev, "severity") : "medium"));
-    json_object_set(a, "confidence",
-                    json_object_get(ev, "confidence") ? json_object_get(ev, "confidence")
-                                                      : json_real(0));
+    json_t *conf = json_object_get(ev, "confidence");
+    json_object_set_new(a, "confidence", conf ? json_incref(conf) : json_real(0));
     json_object_set_new(a, "event", event);
 
     json_t *ents = json_array();

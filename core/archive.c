@@ -14,9 +14,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "builtin.h"
 #include "buf.h"
+#include "builtin.h"
 #include "datetime.h"
+#include "engine_internal.h"
 
 #define ARCHIVE_BATCH 256
 
@@ -64,8 +65,9 @@ struct archive_conf {
 static const struct vigil_option archive_options[] = {
     {"path", VIGIL_OPT_STR, NULL, VIGIL_OPT_PATH, offsetof(struct archive_conf, path),
      VIGIL_NOBOUNDS, NULL, "archive database (default: archive.db in the state directory)"},
-    {"retention", VIGIL_OPT_DURATION, "30d", 0, offsetof(struct archive_conf, retention_ms),
-     3600000, 3650 * 86400000.0, NULL, "documents older than this are deleted"},
+    {"retention", VIGIL_OPT_DURATION, "0", 0, offsetof(struct archive_conf, retention_ms), 0,
+     3650 * 86400000.0, NULL,
+     "documents older than this are deleted (0 = the daemon's retention.archive, else 30d)"},
     {"html", VIGIL_OPT_BOOL, "false", 0, offsetof(struct archive_conf, html), VIGIL_NOBOUNDS, NULL,
      "also keep the raw html"},
     {"batch", VIGIL_OPT_DURATION, "50ms", 0, offsetof(struct archive_conf, batch_ms), 1, 10000,
@@ -89,6 +91,7 @@ struct archive {
     struct vigil_timer *flush_timer;
     struct vigil_timer *purge_timer;
     struct vigil_counter *c_docs;
+    int64_t retention_ms;
     char path[4096];
 };
 
@@ -227,7 +230,7 @@ static void on_purge(struct vigil_timer *t, void *arg)
 {
     struct archive *a = arg;
     (void)t;
-    int64_t cutoff = now_ms() - a->conf->retention_ms;
+    int64_t cutoff = now_ms() - a->retention_ms;
     sqlite3_stmt *st;
     int ok = sqlite3_exec(a->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
     const char *sql[] = {
@@ -263,6 +266,11 @@ static int archive_create(const struct vigil_host *host, struct vigil_instance *
     a->host = host;
     a->ins = ins;
     a->conf = c;
+    /* Built into the host, the archive may read the engine's defaults. */
+    a->retention_ms = c->retention_ms ? c->retention_ms
+                      : ins->pl->eng->cfg.archive_retention_ms
+                          ? ins->pl->eng->cfg.archive_retention_ms
+                          : 30LL * 86400000;
     if (c->path) {
         snprintf(a->path, sizeof a->path, "%s", c->path);
     } else {

@@ -38,5 +38,6 @@ int cli_plugins(struct cli_globals *g, int argc, char **argv);
 int cli_try(struct cli_globals *g, int argc, char **argv);
 int cli_alerts(struct cli_globals *g, int argc, char **argv);
 int cli_search(struct cli_globals *g, int argc, char **argv);
+int cli_serve(struct cli_globals *g, int argc, char **argv);
 
 #endif

@@ -1727,6 +1727,13 @@ int core_pipeline_busy(const struct core_pipeline *pl)
     return pl->inflight >= (uint64_t)pl->def->settings.queue_high;
 }
 
+void core_pipeline_prepare_push(struct core_pipeline *pl, json_t *doc)
+{
+    struct vigil_instance *src = push_source(pl);
+    if (src && json_is_object(doc))
+        set_default_fields(src, doc);
+}
+
 int core_pipeline_push(struct core_pipeline *pl, json_t *doc, vigil_ack_cb ack, void *arg)
 {
     struct vigil_instance *src = push_source(pl);

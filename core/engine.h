@@ -33,6 +33,7 @@ struct core_engine_config {
     int once;                     /* one pass of every source, then drain */
     const char *state_dir;        /* NULL = default (see docs/cli.md) */
     const struct core_http_settings *http; /* shared client; NULL = defaults */
+    int64_t archive_retention_ms; /* default for archive sinks without one; 0 = 30d */
     /* Called once when, in once mode, every source finished its pass and
      * every pipeline is empty. */
     void (*on_drained)(void *arg);
@@ -126,6 +127,10 @@ void core_engine_counters(struct core_engine *e, core_counter_cb cb, void *arg);
 struct core_http_stats;
 int core_engine_http_stats(struct core_engine *e, struct core_http_stats *out);
 
+/* The alert outbox (opened on first use); NULL when the state database is
+ * unavailable. */
+struct core_outbox *core_engine_outbox(struct core_engine *e);
+
 /* Outbox figures per alert sink. */
 struct core_alert_stats {
     const char *pipeline;
@@ -142,6 +147,11 @@ void core_engine_alert_stats(struct core_engine *e,
  * VIGIL_ENOTFOUND when the pipeline has no push source, VIGIL_ECANCELED
  * when it is stopping; VIGIL_EAGAIN means accepted but over the high mark. */
 int core_pipeline_push(struct core_pipeline *pl, json_t *doc, vigil_ack_cb ack, void *arg);
+/* Fill what emit would fill (id, source, fetched) before pushing, so the
+ * caller knows the id without touching the document afterwards. */
+void core_pipeline_prepare_push(struct core_pipeline *pl, json_t *doc);
+/* Alert sinks look at the outbox again (after `retry` requeued alerts). */
+void core_engine_alerts_wake(struct core_engine *e);
 /* Whether the pipeline is over its high watermark (push clients should back
  * off). */
 int core_pipeline_busy(const struct core_pipeline *pl);

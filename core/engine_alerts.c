@@ -55,7 +55,7 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct core_outbox *outbox(struct core_engine *e)
+struct core_outbox *core_engine_outbox(struct core_engine *e)
 {
     if (e->outbox || e->outbox_failed)
         return e->outbox;
@@ -131,7 +131,7 @@ int core_alertsink_init(struct vigil_instance *sink)
         }
     }
     sink->alerts = as;
-    if (!outbox(e))
+    if (!core_engine_outbox(e))
         core_log_write(e->cfg.log, VIGIL_LOG_ERROR, sink->pl->def->name, sink->def->id,
                        "the alert outbox is unavailable: alerts will wait and sources pause");
     return VIGIL_OK;
@@ -146,7 +146,7 @@ int core_alertsink_accept(struct vigil_instance *sink)
     int64_t now = now_ms();
     if (!as || sink->q.n == 0 || now < as->accept_retry_at)
         return 0;
-    struct core_outbox *o = outbox(e);
+    struct core_outbox *o = core_engine_outbox(e);
     int rc = o ? core_outbox_begin(o) : VIGIL_EIO;
     int queued = 0;
     struct core_delivery *dl;
@@ -348,7 +348,6 @@ int core_alertsink_dispatch(struct vigil_instance *sink)
         as->cursor = f->item.seq;
         as->flying++;
         sink->outstanding++;
-        sink->n_in++;
         progress = 1;
         int rc = sink->p->deliver(sink->state, &f->d, flight_done, f);
         if (rc != VIGIL_OK)
@@ -416,4 +415,14 @@ void core_alertsink_close(struct vigil_instance *sink)
         uv_close((uv_handle_t *)as->digest_timer, (uv_close_cb)free);
     free(as);
     sink->alerts = NULL;
+}
+
+void core_engine_alerts_wake(struct core_engine *e)
+{
+    for (struct core_pipeline *pl = e->pipelines; pl; pl = pl->next) {
+        for (size_t i = 0; i < pl->def->nsinks; i++) {
+            if (pl->sinks[i].alerts)
+                pl->sinks[i].alerts->dirty = 1;
+        }
+    }
 }

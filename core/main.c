@@ -35,6 +35,7 @@ static const char usage[] =
     "                                 show what each stage added\n"
     "  alerts list|show|retry|purge   the alert outbox: pending, delivered, dead\n"
     "  search QUERY [--entity ID]     full-text search over archived documents\n"
+    "  serve --config FILE            run as a daemon: pipelines, HTTP API, metrics\n"
     "\n"
     "Options (before or after the command):\n"
     "  --log-level LEVEL     error, warn, info (default), debug, trace\n"
@@ -151,6 +152,8 @@ int main(int argc, char **argv)
         rc = cli_alerts(&g, argc - 1, argv + 1);
     } else if (!strcmp(cmd, "search")) {
         rc = cli_search(&g, argc - 1, argv + 1);
+    } else if (!strcmp(cmd, "serve")) {
+        rc = cli_serve(&g, argc - 1, argv + 1);
     } else {
         fprintf(stderr, "vigil: unknown command '%s'\n\n%s", cmd, usage);
         rc = CLI_USAGE;

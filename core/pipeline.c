@@ -68,7 +68,7 @@ static const struct vigil_option http_table[] = {
      "proxy URL; unset = http_proxy/https_proxy/no_proxy from the environment"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
-static const struct vigil_plugin http_settings_plugin = {
+const struct vigil_plugin core_http_settings_plugin = {
     VIGIL_PLUGIN_HEADER,
     .name = "http",
     .options = http_table,
@@ -490,7 +490,7 @@ int core_pipeline_load_buffer(const char *name, const char *dir, const char *tex
     struct core_opt_ctx sctx = {&doc, "/settings", "", "pipeline settings", def->dir};
     core_options_fill(&settings_plugin, settings, &def->settings, &sctx, d);
     struct core_opt_ctx hctx = {&doc, "/settings/http", "/settings", "HTTP settings", def->dir};
-    core_options_fill(&http_settings_plugin, def->settings.http_json, &def->settings.http, &hctx,
+    core_options_fill(&core_http_settings_plugin, def->settings.http_json, &def->settings.http, &hctx,
                       d);
     if (def->settings.queue_low == 0)
         def->settings.queue_low = def->settings.queue_high / 4;
@@ -556,7 +556,7 @@ void core_pipeline_free(struct core_pipeline_def *def)
     free_stages(def->sources, def->nsources);
     free_stages(def->transforms, def->ntransforms);
     free_stages(def->sinks, def->nsinks);
-    core_options_free(&http_settings_plugin, &def->settings.http);
+    core_options_free(&core_http_settings_plugin, &def->settings.http);
     core_options_free(&settings_plugin, &def->settings);
     free(def->name);
     free(def->description);

@@ -32,6 +32,10 @@ struct core_http_settings {
     char *proxy;
 };
 
+/* Option table of struct core_http_settings, for other configuration files
+ * (the daemon's) that embed the same "http" object. */
+extern const struct vigil_plugin core_http_settings_plugin;
+
 /* Settings of one pipeline (the "settings" object). */
 struct core_settings {
     int64_t workers;      /* worker threads; -1 = one per CPU */

@@ -48,7 +48,7 @@ static inline void test_fail(const char *file, int line, const char *what)
         test_g.checks++;                                                                           \
         if (!(va_ op vb_)) {                                                                       \
             char m_[512];                                                                          \
-            snprintf(m_, sizeof m_, "%s %s %s (%lld vs %lld)", #a, #op, #b, va_, vb_);             \
+            snprintf(m_, sizeof m_, "%.200s %s %.200s (%lld vs %lld)", #a, #op, #b, va_, vb_);     \
             test_fail(__FILE__, __LINE__, m_);                                                     \
         }                                                                                          \
     } while (0)
@@ -58,8 +58,8 @@ static inline void test_fail(const char *file, int line, const char *what)
         const char *sa_ = (a), *sb_ = (b);                                                         \
         test_g.checks++;                                                                           \
         if (!sa_ || !sb_ || strcmp(sa_, sb_) != 0) {                                               \
-            char m_[4200];                                                                         \
-            snprintf(m_, sizeof m_, "%s == %s (\"%.2000s\" vs \"%.2000s\")", #a, #b,              \
+            char m_[4700];                                                                         \
+            snprintf(m_, sizeof m_, "%.300s == %.300s (\"%.2000s\" vs \"%.2000s\")", #a, #b,      \
                      sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");                                  \
             test_fail(__FILE__, __LINE__, m_);                                                     \
         }                                                                                          \
@@ -72,7 +72,7 @@ static inline void test_fail(const char *file, int line, const char *what)
         test_g.checks++;                                                                           \
         if (!sa_ || !sb_ || !strstr(sa_, sb_)) {                                                   \
             char m_[4400];                                                                         \
-            snprintf(m_, sizeof m_, "%s contains %s (\"%.3000s\" lacks \"%.1000s\")", #a, #b,     \
+            snprintf(m_, sizeof m_, "%.100s contains %.100s (\"%.3000s\" lacks \"%.1000s\")", #a, #b, \
                      sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");                                  \
             test_fail(__FILE__, __LINE__, m_);                                                     \
         }                                                                                          \
@@ -84,7 +84,7 @@ static inline void test_fail(const char *file, int line, const char *what)
         test_g.checks++;                                                                           \
         if (!sa_ || !sb_ || strstr(sa_, sb_)) {                                                    \
             char m_[4400];                                                                         \
-            snprintf(m_, sizeof m_, "%s does not contain %s (\"%.3000s\")", #a, #b,               \
+            snprintf(m_, sizeof m_, "%.100s does not contain %.100s (\"%.3000s\")", #a, #b,       \
                      sa_ ? sa_ : "(null)");                                                        \
             test_fail(__FILE__, __LINE__, m_);                                                     \
         }                                                                                          \
