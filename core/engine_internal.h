@@ -175,6 +175,9 @@ struct core_engine {
     pthread_mutex_t store_mu;
     struct core_http *http;
     int http_failed;
+    /* Cluster-wide claims (docs/scale-out.md); NULL = the local store. */
+    void *cluster;
+    int (*cluster_claim)(void *cluster, const char *ns, const char *key, int64_t ttl_ms);
     struct core_outbox *outbox; /* opened when the first alert sink starts */
     int outbox_failed;
     uv_timer_t *purge_timer;

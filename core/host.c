@@ -220,6 +220,17 @@ static int h_kv_flush(struct vigil_instance *ins)
     return core_store_commit(s);
 }
 
+static int h_claim(struct vigil_instance *ins, const char *key, int64_t ttl_ms)
+{
+    struct core_engine *e = eng(ins);
+    if (e->cluster_claim)
+        return e->cluster_claim(e->cluster, ins->ns, key, ttl_ms);
+    struct core_store *s = core_engine_store(e);
+    if (!s)
+        return VIGIL_EIO;
+    return core_store_claim(s, ins->ns, key, ttl_ms);
+}
+
 /* --- misc ---------------------------------------------------------------- */
 
 static struct uv_loop_s *h_loop(struct vigil_instance *ins)
@@ -354,4 +365,5 @@ const struct vigil_host core_host_table = {
     .run_once = h_run_once,
     .http_request = h_http_request,
     .http_cancel = h_http_cancel,
+    .claim = h_claim,
 };

@@ -193,10 +193,10 @@ static int commit_locked(struct core_store *s)
     return rc == SQLITE_OK ? VIGIL_OK : VIGIL_EIO;
 }
 
-int core_store_get(struct core_store *s, const char *ns, const char *key, char **val, size_t *len)
+static int get_locked(struct core_store *s, const char *ns, const char *key, char **val,
+                      size_t *len)
 {
     int rc = VIGIL_ENOTFOUND;
-    pthread_mutex_lock(&s->mu);
     sqlite3_bind_text(s->get, 1, ns, -1, SQLITE_STATIC);
     sqlite3_bind_text(s->get, 2, key, -1, SQLITE_STATIC);
     int st = sqlite3_step(s->get);
@@ -223,29 +223,63 @@ int core_store_get(struct core_store *s, const char *ns, const char *key, char *
     }
     sqlite3_reset(s->get);
     sqlite3_clear_bindings(s->get);
+    return rc;
+}
+
+int core_store_get(struct core_store *s, const char *ns, const char *key, char **val, size_t *len)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = get_locked(s, ns, key, val, len);
     pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int put_locked(struct core_store *s, const char *ns, const char *key, const void *val,
+                      size_t len, int64_t ttl_ms)
+{
+    int rc = begin_locked(s);
+    if (rc != VIGIL_OK)
+        return rc;
+    sqlite3_bind_text(s->put, 1, ns, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->put, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s->put, 3, val, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(s->put, 4, ttl_ms > 0 ? now_ms() + ttl_ms : 0);
+    rc = sqlite3_step(s->put) == SQLITE_DONE ? VIGIL_OK : VIGIL_EIO;
+    if (rc != VIGIL_OK)
+        core_log_error(s->log, "store", "state database %s: write failed: %s", s->path,
+                       sqlite3_errmsg(s->db));
+    sqlite3_reset(s->put);
+    sqlite3_clear_bindings(s->put);
+    if (++s->pending >= STORE_BATCH_MAX)
+        commit_locked(s);
     return rc;
 }
 
 int core_store_put(struct core_store *s, const char *ns, const char *key, const void *val,
                    size_t len, int64_t ttl_ms)
 {
-    int rc;
     pthread_mutex_lock(&s->mu);
-    rc = begin_locked(s);
+    int rc = put_locked(s, ns, key, val, len, ttl_ms);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int core_store_claim(struct core_store *s, const char *ns, const char *key, int64_t ttl_ms)
+{
+    char k[1024];
+    char *val = NULL;
+    int n = snprintf(k, sizeof k, "claim:%s", key);
+    if (n < 0 || (size_t)n >= sizeof k)
+        return VIGIL_ETOOBIG;
+    /* The lookup and the insert must be one step for concurrent callers:
+     * hold the store's lock across both. */
+    pthread_mutex_lock(&s->mu);
+    int rc = get_locked(s, ns, k, &val, NULL);
+    free(val);
     if (rc == VIGIL_OK) {
-        sqlite3_bind_text(s->put, 1, ns, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s->put, 2, key, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(s->put, 3, val, (int)len, SQLITE_STATIC);
-        sqlite3_bind_int64(s->put, 4, ttl_ms > 0 ? now_ms() + ttl_ms : 0);
-        rc = sqlite3_step(s->put) == SQLITE_DONE ? VIGIL_OK : VIGIL_EIO;
-        if (rc != VIGIL_OK)
-            core_log_error(s->log, "store", "state database %s: write failed: %s", s->path,
-                           sqlite3_errmsg(s->db));
-        sqlite3_reset(s->put);
-        sqlite3_clear_bindings(s->put);
-        if (++s->pending >= STORE_BATCH_MAX)
-            commit_locked(s);
+        rc = VIGIL_EEXIST;
+    } else if (rc == VIGIL_ENOTFOUND) {
+        rc = put_locked(s, ns, k, "1", 1, ttl_ms);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;

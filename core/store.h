@@ -42,6 +42,12 @@ int core_store_put(struct core_store *s, const char *ns, const char *key, const 
                    size_t len, int64_t ttl_ms);
 int core_store_del(struct core_store *s, const char *ns, const char *key);
 
+/* First claim of (ns, key) within ttl_ms: VIGIL_OK, or VIGIL_EEXIST when a
+ * live claim exists. Claims are kv rows under "claim:" keys, committed with
+ * the batch like other writes (a crash may forget the last 100 ms of
+ * claims: at-least-once, like everything kept in the kv store). */
+int core_store_claim(struct core_store *s, const char *ns, const char *key, int64_t ttl_ms);
+
 /* Commit the batched writes now. Returns VIGIL_OK when nothing was pending. */
 int core_store_commit(struct core_store *s);
 /* Whether writes are waiting for a commit. */

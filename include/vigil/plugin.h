@@ -399,8 +399,17 @@ struct vigil_host {
     int (*mail_send)(struct vigil_instance *ins, const struct vigil_mail_request *req,
                      vigil_http_cb cb, void *arg, struct vigil_http_call **call);
 
+    /* Claim a key once: VIGIL_OK when this caller is the first to claim it
+     * within ttl_ms, VIGIL_EEXIST when it was claimed already (by this
+     * process, or by another worker of the same cluster when the pipeline
+     * has "settings": {"cluster": ...}), another negative status on error.
+     * Namespaced by pipeline and stage, like the kv store. Any thread; may
+     * block for a network round trip in cluster mode. This is how dedupe
+     * and alert grouping agree across processes (docs/scale-out.md). */
+    int (*claim)(struct vigil_instance *ins, const char *key, int64_t ttl_ms);
+
     /* Later services are appended here; never reordered. */
-    void *reserved[29];
+    void *reserved[28];
 };
 
 /* ------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -123,6 +124,50 @@ static void test_state_dir_is_a_file(void)
     CHECK_CONTAINS(err.msg, path);
 }
 
+struct claimer {
+    struct core_store *s;
+    int wins;
+};
+
+static void *claim_thread(void *arg)
+{
+    struct claimer *c = arg;
+    char key[32];
+    for (int i = 0; i < 200; i++) {
+        snprintf(key, sizeof key, "story-%d", i);
+        if (core_store_claim(c->s, "p/dedupe", key, 60000) == VIGIL_OK)
+            c->wins++;
+    }
+    return NULL;
+}
+
+/* Four threads claim the same 200 keys: each key is won exactly once. */
+static void test_claims_are_exclusive(void)
+{
+    struct core_store *s;
+    struct vigil_error err = {0};
+    REQUIRE(core_store_open(dir, &quiet, &s, &err) == VIGIL_OK);
+    struct claimer c[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        c[i].s = s;
+        c[i].wins = 0;
+        pthread_create(&t[i], NULL, claim_thread, &c[i]);
+    }
+    int total = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        total += c[i].wins;
+    }
+    CHECK_INT(total, ==, 200);
+    CHECK_INT(core_store_claim(s, "p/dedupe", "story-7", 60000), ==, VIGIL_EEXIST);
+    CHECK_INT(core_store_claim(s, "p/other", "story-7", 60000), ==, VIGIL_OK); /* namespaced */
+    CHECK_INT(core_store_claim(s, "p/dedupe", "brief", 30), ==, VIGIL_OK);
+    usleep(60 * 1000);
+    CHECK_INT(core_store_claim(s, "p/dedupe", "brief", 30), ==, VIGIL_OK); /* expired */
+    core_store_close(s);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/vigil-test-store-XXXXXX");
@@ -136,6 +181,7 @@ int main(void)
     RUN(test_corrupt_file_refused);
     RUN(test_unwritable_dir_refused);
     RUN(test_state_dir_is_a_file);
+    RUN(test_claims_are_exclusive);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
