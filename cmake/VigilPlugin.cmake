@@ -21,7 +21,11 @@ function(vigil_add_plugin KIND NAME)
   target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR}/include
                              ${CMAKE_SOURCE_DIR}/common ${P_INCLUDES})
   target_link_libraries(${target} PRIVATE vigil_common PkgConfig::JANSSON ${P_LIBS})
-  target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  # Every symbol a plugin uses must resolve at link time, not at dlopen;
+  # sanitizer runtimes are provided by the executable, so not then.
+  if(NOT VIGIL_SANITIZE)
+    target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  endif()
   install(TARGETS ${target} LIBRARY DESTINATION ${VIGIL_PLUGIN_SUBDIR})
 
   # Static variant: same sources, entry renamed.

@@ -301,7 +301,7 @@ static void ingest_ack(void *arg, int status)
 
 /* Parse the body: one object, an array of objects, or JSON Lines. All or
  * nothing: a bad line refuses the whole request with its position. */
-static json_t *parse_documents(const char *body, size_t len, char *err, size_t errlen)
+json_t *core_api_parse_documents(const char *body, size_t len, char *err, size_t errlen)
 {
     size_t i = 0;
     while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
@@ -400,7 +400,7 @@ static enum MHD_Result post_documents(struct req *r, const char *name)
                           "\"status\": 503}\n",
                           "Retry-After", "1");
     char err[512];
-    json_t *docs = parse_documents(r->body.data ? r->body.data : "", r->body.len, err, sizeof err);
+    json_t *docs = core_api_parse_documents(r->body.data ? r->body.data : "", r->body.len, err, sizeof err);
     if (!docs)
         return reply_error(r->conn, MHD_HTTP_BAD_REQUEST, err);
 

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "vigil/plugin.h"
 
 struct core_daemon;
@@ -23,6 +25,11 @@ int core_api_start(struct core_daemon *d, struct core_api **out, struct vigil_er
 int core_api_port(const struct core_api *api);
 /* Close connections and handles; closed(arg) when the loop released them. */
 void core_api_close(struct core_api *api, void (*closed)(void *arg), void *arg);
+
+/* The body of an ingest request: one JSON object, an array of objects, or
+ * JSON Lines. Returns a new array of documents, or NULL with err saying
+ * where the body is wrong (all or nothing). */
+json_t *core_api_parse_documents(const char *body, size_t len, char *err, size_t errlen);
 
 /* Prometheus text exposition of everything the daemon counts (metrics.c);
  * malloc'd. */

@@ -234,8 +234,8 @@ static void on_purge(struct vigil_timer *t, void *arg)
     sqlite3_stmt *st;
     int ok = sqlite3_exec(a->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
     const char *sql[] = {
-        "INSERT INTO docs_fts(docs_fts, rowid, title, text) SELECT 'delete', rid, title, text "
-        "FROM docs WHERE fetched < ?1",
+        ("INSERT INTO docs_fts(docs_fts, rowid, title, text) SELECT 'delete', rid, title, text "
+         "FROM docs WHERE fetched < ?1"),
         "DELETE FROM doc_entities WHERE rid IN (SELECT rid FROM docs WHERE fetched < ?1)",
         "DELETE FROM docs WHERE fetched < ?1"};
     int deleted = 0;
