@@ -1125,6 +1125,19 @@ int core_pipeline_start(struct core_pipeline *pl, struct vigil_error *err)
     size_t counts[3] = {pl->def->nsinks, pl->def->ntransforms, pl->def->nsources};
     if (pl->phase != PL_CREATED)
         return vigil_error_set(err, VIGIL_ESTATE, "pipeline '%s' already started", pl->def->name);
+    /* Alerts need the outbox: refuse to start rather than accept documents
+     * whose alerts could not be kept. */
+    for (size_t i = 0; i < pl->def->nsinks; i++) {
+        if (pl->def->sinks[i].policy && !core_engine_outbox(pl->eng)) {
+            int rc = vigil_error_set(err, VIGIL_EIO,
+                                     "pipeline '%s': sink '%s' has an alert policy but the state "
+                                     "database in %s cannot be used (see the error above); "
+                                     "refusing to start",
+                                     pl->def->name, pl->def->sinks[i].id, pl->eng->state_dir);
+            destroy_pipeline(pl);
+            return rc;
+        }
+    }
     for (int k = 0; k < 3; k++) {
         for (size_t i = 0; i < counts[k]; i++) {
             struct vigil_instance *ins = &lists[k][i];

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vigil/plugin.h"
 
@@ -12,6 +13,7 @@ struct collect_conf {
     int64_t delay_ms;
     int64_t fail_first;
     char *fail_if;
+    char *down_while;
 };
 
 static const struct vigil_option collect_options[] = {
@@ -23,6 +25,8 @@ static const struct vigil_option collect_options[] = {
      "answer RETRY to the first N attempts of each document"},
     {"fail_if", VIGIL_OPT_STR, NULL, 0, offsetof(struct collect_conf, fail_if), VIGIL_NOBOUNDS,
      NULL, "answer FAILED for ids containing this"},
+    {"down_while", VIGIL_OPT_STR, NULL, VIGIL_OPT_PATH, offsetof(struct collect_conf, down_while),
+     VIGIL_NOBOUNDS, NULL, "answer RETRY while this file exists (a receiver that is down)"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 struct collect {
@@ -43,7 +47,9 @@ struct pending {
 static void answer(struct pending *p)
 {
     struct collect *c = p->c;
-    if (c->conf->fail_if && strstr(p->id, c->conf->fail_if)) {
+    if (c->conf->down_while && access(c->conf->down_while, F_OK) == 0) {
+        p->done(p->arg, VIGIL_RETRY, -1, "receiver down");
+    } else if (c->conf->fail_if && strstr(p->id, c->conf->fail_if)) {
         p->done(p->arg, VIGIL_FAILED, -1, "rejected on purpose");
     } else if ((int64_t)p->attempt <= c->conf->fail_first) {
         p->done(p->arg, VIGIL_RETRY, -1, "not yet");
