@@ -6,9 +6,9 @@
 #include <uv.h>
 
 #include "cli.h"
+#include "cli_chain.h"
 #include "docfile.h"
 #include "engine.h"
-#include "hash.h"
 #include "pipeline.h"
 
 static const char try_usage[] =
@@ -127,12 +127,6 @@ static void diff(const json_t *before, const json_t *after, const char *prefix, 
     }
 }
 
-static void on_stopped(void *arg, uint64_t lost)
-{
-    (void)arg;
-    (void)lost;
-}
-
 int cli_try(struct cli_globals *g, int argc, char **argv)
 {
     const char *file = NULL, *input = NULL;
@@ -179,48 +173,27 @@ int cli_try(struct cli_globals *g, int argc, char **argv)
         core_loader_close(&loader);
         return CLI_INVALID;
     }
-    if (!json_is_string(json_object_get(doc, "id"))) {
-        char hex[17];
-        hash_hex64(hash_fnv64(input, strlen(input)), hex);
-        json_object_set_new(doc, "id", json_string(hex));
-    }
-    if (!json_object_get(doc, "source"))
-        json_object_set_new(doc, "source", json_string("try"));
+    cli_chain_prepare(doc, input);
 
-    core_pipeline_strip_io(def);
-    uv_loop_t loop;
-    uv_loop_init(&loop);
-    struct core_engine *engine = NULL;
-    struct core_pipeline *pl = NULL;
+    struct cli_chain chain;
     struct vigil_error verr = {0};
-    struct core_engine_config cfg = {.log = &g->log, .loader = &loader, .workers = 0, .once = 1,
-                                     .state_dir = def->settings.state_dir,
-                                     .http = &def->settings.http};
     int rc = CLI_OK;
-    size_t ntransforms = def->ntransforms;
-    if (core_engine_create(&loop, &cfg, &engine, &verr) != VIGIL_OK) {
-        fprintf(stderr, "vigil try: %s\n", verr.msg);
-        core_pipeline_free(def);
-        json_decref(doc);
-        core_loader_close(&loader);
-        uv_loop_close(&loop);
-        return CLI_FAILURE;
-    }
-    if (core_engine_add(engine, def, &pl, &verr) != VIGIL_OK ||
-        core_pipeline_start(pl, &verr) != VIGIL_OK) {
+    if (cli_chain_open(&chain, g, &loader, def, &verr) != VIGIL_OK) {
         fprintf(stderr, "vigil try: %s\n", verr.msg);
         rc = CLI_FAILURE;
-        ntransforms = 0;
     }
+    size_t ntransforms = chain.ntransforms;
+    const struct core_pipeline_def *pd = chain.def;
+    struct core_pipeline *pl = chain.pl;
+    (void)pl;
 
     json_t *report = json_pack("{s:s, s:[]}", "input", input, "stages");
-    const struct core_pipeline_def *pd = pl ? core_pipeline_definition(pl) : NULL;
     for (size_t i = 0; i < ntransforms; i++) {
         const struct core_stage_def *st = &pd->transforms[i];
         json_t *before = json_deep_copy(doc);
         struct vigil_error serr = {0};
         double t0 = now_ms();
-        int res = core_pipeline_run_transform(pl, i, doc, &serr);
+        int res = cli_chain_step(&chain, i, doc, &serr);
         double ms = now_ms() - t0;
         const char *what = res == VIGIL_PASS ? "pass" : res == VIGIL_DROP ? "drop" : "error";
         json_t *stage = json_pack("{s:s, s:s, s:s, s:f, s:{}, s:{}, s:[]}", "id", st->id,
@@ -260,11 +233,7 @@ int cli_try(struct cli_globals *g, int argc, char **argv)
     json_decref(report);
     json_decref(doc);
 
-    core_engine_stop(engine, on_stopped, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    core_engine_free(engine);
-    if (uv_loop_close(&loop) != 0)
-        fprintf(stderr, "vigil try: event loop closed with handles still open\n");
+    cli_chain_close(&chain);
     core_loader_close(&loader);
     return rc;
 }
