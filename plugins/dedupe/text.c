@@ -143,8 +143,8 @@ static int do_paragraph(struct dd_scratch *s, struct fp_state *st, const UNormal
     /* A UTF-8 byte never yields more than one UTF-16 unit. */
     if (grow((void **)&s->u16, &s->u16_cap, len + 1, sizeof *s->u16) != 0)
         return VIGIL_ENOMEM;
-    u_strFromUTF8WithSub((UChar *)s->u16, (int32_t)s->u16_cap, &n16, p, (int32_t)len, 0xFFFD,
-                         NULL, &ec);
+    u_strFromUTF8WithSub((UChar *)s->u16, (int32_t)s->u16_cap, &n16, p, (int32_t)len, 0xFFFD, NULL,
+                         &ec);
     if (U_FAILURE(ec))
         return VIGIL_ERR;
     for (;;) {

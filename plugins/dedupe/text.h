@@ -52,10 +52,10 @@ struct dd_scratch {
 void dd_scratch_free(struct dd_scratch *s);
 
 struct dd_fp {
-    size_t words;      /* words in the whole text */
-    size_t shingles;   /* shingles (with repeats) that went into sig */
-    uint64_t text_h;   /* exact hash of the word sequence; 0 when words = 0 */
-    int has_sig;       /* sig is valid (shingles > 0) */
+    size_t words;    /* words in the whole text */
+    size_t shingles; /* shingles (with repeats) that went into sig */
+    uint64_t text_h; /* exact hash of the word sequence; 0 when words = 0 */
+    int has_sig;     /* sig is valid (shingles > 0) */
     uint32_t sig[DD_SIG];
 };
 

@@ -26,8 +26,8 @@ const char *const dd_url_tracking_params[] = {
     /* publishers' and analytics suites' campaign ids */
     "ocid", "ncid", "cmpid", "cmp", "icid", "s_cid", "s_kwcid", "smid", "smtyp", "xtor", "ito",
     "at_*", "wt.mc_id", "wt_mc_id", "wt.mc_ev", "ns_campaign", "ns_mchannel", "ns_source",
-    "ns_linkname", "ns_fee", "pk_campaign", "pk_kwd", "pk_source", "pk_medium", "mtm_*",
-    "soc_src", "soc_trk", "spm", "scm",
+    "ns_linkname", "ns_fee", "pk_campaign", "pk_kwd", "pk_source", "pk_medium", "mtm_*", "soc_src",
+    "soc_trk", "spm", "scm",
     /* referrer markers */
     "ref", "ref_src", "ref_url",
     /* consent redirects (Yahoo) */
@@ -52,8 +52,8 @@ static int hexval(int c)
 
 static int is_unreserved(int c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 static int name_matches(const char *pat, const char *name, size_t len)

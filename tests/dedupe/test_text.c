@@ -43,7 +43,9 @@ static void test_exact_hash_ignores_case_space_punctuation(void)
 static void test_unicode_normalisation(void)
 {
     /* full case folding: sharp s folds to "ss" */
-    CHECK_INT(hash_of("STRASSE"), ==, hash_of("stra\xc3\x9f" "e"));
+    CHECK_INT(hash_of("STRASSE"), ==,
+              hash_of("stra\xc3\x9f"
+                      "e"));
     /* compatibility forms: fullwidth letters, ligatures */
     CHECK_INT(hash_of("\xef\xbc\xa1\xef\xbc\xa2\xef\xbc\xa3 news"), ==, hash_of("abc news"));
     CHECK_INT(hash_of("\xef\xac\x81nance"), ==, hash_of("finance"));
@@ -67,11 +69,19 @@ static void test_words(void)
     CHECK_INT(fp_of("", 1).text_h, ==, 0);
     CHECK_INT(fp_of(" ... --- !!! ", 1).words, ==, 0);
     /* unspaced scripts: one word per character */
-    CHECK_INT(fp_of("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x83\x86\xe3\x82\xad\xe3\x82\xb9\xe3\x83\x88", 1).words,
-              ==, 7);
+    CHECK_INT(
+        fp_of(
+            "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x83\x86\xe3\x82\xad\xe3\x82\xb9\xe3\x83\x88",
+            1)
+            .words,
+        ==, 7);
     CHECK_INT(fp_of("Tokyo \xe6\x9d\xb1\xe4\xba\xac 2024", 1).words, ==, 4);
     /* invalid UTF-8 becomes U+FFFD, which separates words */
-    CHECK_INT(fp_of("abc\xff\xfe" "def", 1).words, ==, 2);
+    CHECK_INT(fp_of("abc\xff\xfe"
+                    "def",
+                    1)
+                  .words,
+              ==, 2);
 }
 
 /* A paragraph of n distinct synthetic words starting at index `from`. */

@@ -134,12 +134,14 @@ static void test_amp_variants(void)
     NORM("https://www.example.com/world/2024/troops-story?amp=1", article);
     NORM("https://www.example.com/world/2024/troops-story?amp", article);
     NORM("https://www.example.com/world/2024/troops-story?outputType=amp", article);
-    NORM("https://amp.example.com/world/2024/troops-story", "https://example.com/world/2024/troops-story");
+    NORM("https://amp.example.com/world/2024/troops-story",
+         "https://example.com/world/2024/troops-story");
     NORM("https://www.example.com/news/world-123.amp", "https://www.example.com/news/world-123");
     NORM("https://www.example.com/news/story-123.amp.html",
          "https://www.example.com/news/story-123.html");
     /* Google AMP cache and viewer embed the publisher's URL */
-    NORM("https://www-example-com.cdn.ampproject.org/c/s/www.example.com/world/2024/troops-story/amp",
+    NORM("https://www-example-com.cdn.ampproject.org/c/s/www.example.com/world/2024/troops-story/"
+         "amp",
          article);
     NORM("https://www.google.com/amp/s/www.example.com/world/2024/troops-story/amp", article);
     NORM("https://www-example-com.cdn.ampproject.org/c/www.example.com/a?amp=1",
@@ -147,7 +149,8 @@ static void test_amp_variants(void)
     /* not AMP: a lone "/amp" page, a host that is only "amp.com", other values */
     NORM("https://www.example.com/amp", "https://www.example.com/amp");
     NORM("https://amp.com/a", "https://amp.com/a");
-    NORM("https://www.example.com/a?outputType=print", "https://www.example.com/a?outputType=print");
+    NORM("https://www.example.com/a?outputType=print",
+         "https://www.example.com/a?outputType=print");
     NORM("https://www.example.com/example.html", "https://www.example.com/example.html");
 }
 
