@@ -18,6 +18,10 @@ struct dd {
     struct dd_index *ix;
     int64_t store_until;
     struct dd_stats st;
+    /* the journal chunk being filled: its number and its ids */
+    uint64_t jseq;
+    uint64_t jids[DD_JOURNAL_CHUNK];
+    size_t jn;
 };
 
 static const char *const kind_names[] = {"first", "url", "text", "near"};
@@ -83,7 +87,7 @@ static json_t *store_get_json(struct dd *d, const char *key)
     return j;
 }
 
-static void store_put_json(struct dd *d, const char *key, json_t *j)
+static void store_put_json_ttl(struct dd *d, const char *key, json_t *j, int64_t ttl_ms)
 {
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -92,10 +96,16 @@ static void store_put_json(struct dd *d, const char *key, json_t *j)
         return;
     }
     d->st.store_writes++;
-    int rc = d->store->put(d->store->arg, key, s, strlen(s), d->cfg.window_ms);
+    int rc = d->store->put(d->store->arg, key, s, strlen(s), ttl_ms);
     free(s);
     if (rc != VIGIL_OK)
         store_failed(d, "write", key, rc);
+}
+
+/* Records live for one window. */
+static void store_put_json(struct dd *d, const char *key, json_t *j)
+{
+    store_put_json_ttl(d, key, j, d->cfg.window_ms);
 }
 
 static void key_hex(char *out, const char *kind, uint64_t h)
@@ -162,6 +172,178 @@ static int record_live(const json_t *rec, int64_t min_t)
            json_integer_value(json_object_get(rec, "t")) >= min_t;
 }
 
+/* --- entries as records ------------------------------------------------ */
+
+static json_t *hex_json(uint64_t h)
+{
+    char hex[17];
+    hash_hex64(h, hex);
+    return json_string(hex);
+}
+
+/* The v1:i record of an entry: everything needed to answer a repeat and
+ * to rebuild the entry after a restart. */
+static json_t *entry_record(const struct dd_entry *e)
+{
+    json_t *rec = json_pack("{s:s, s:s, s:s, s:I}", "id", e->id, "story", e->story, "kind",
+                            kind_names[e->kind], "t", (json_int_t)e->t);
+    if (!rec)
+        return NULL;
+    if (e->kind >= DD_TEXT)
+        json_object_set_new(rec, "sim", json_real(e->sim));
+    if (e->url_h[0] || e->url_h[1]) {
+        json_t *u = json_array();
+        for (int i = 0; i < 2; i++)
+            json_array_append_new(u, e->url_h[i] ? hex_json(e->url_h[i]) : json_null());
+        json_object_set_new(rec, "u", u);
+    }
+    if (e->text_h)
+        json_object_set_new(rec, "th", hex_json(e->text_h));
+    if (e->has_sig)
+        json_object_set_new(rec, "sig", sig_to_json(e->sig));
+    return rec;
+}
+
+/* Rebuild an entry from its record; 0 or -1 (malformed). Allocates id and
+ * story. */
+static int entry_from_record(const json_t *rec, struct dd_entry *e)
+{
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    const char *story = json_string_value(json_object_get(rec, "story"));
+    memset(e, 0, sizeof *e);
+    if (!id || !story || !json_is_integer(json_object_get(rec, "t")))
+        return -1;
+    e->idh = hash_fnv64(id, strlen(id));
+    e->t = json_integer_value(json_object_get(rec, "t"));
+    e->kind = kind_from_name(json_string_value(json_object_get(rec, "kind")));
+    json_t *sim = json_object_get(rec, "sim");
+    e->sim = json_is_number(sim) ? json_number_value(sim) : -1;
+    json_t *u = json_object_get(rec, "u");
+    for (int i = 0; i < 2; i++) {
+        const char *h = json_string_value(json_array_get(u, (size_t)i));
+        if (h && parse_hex64(h, &e->url_h[i]) != 0)
+            return -1;
+    }
+    const char *th = json_string_value(json_object_get(rec, "th"));
+    if (th && parse_hex64(th, &e->text_h) != 0)
+        return -1;
+    json_t *sig = json_object_get(rec, "sig");
+    if (sig) {
+        if (sig_from_json(sig, e->sig) != 0)
+            return -1;
+        e->has_sig = 1;
+    }
+    e->id = strdup(id);
+    e->story = strdup(story);
+    if (!e->id || !e->story) {
+        free(e->id);
+        free(e->story);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- the journal -------------------------------------------------------- */
+
+static void key_journal(char *out, uint64_t seq)
+{
+    snprintf(out, KEY_MAX, DD_STATE_VERSION ":j:%llu", (unsigned long long)seq);
+}
+
+/* Record that entry idh was added: rewrite the current chunk, and the head
+ * when a chunk starts. */
+static void journal_append(struct dd *d, uint64_t idh)
+{
+    char key[KEY_MAX];
+    if (d->jn == DD_JOURNAL_CHUNK) {
+        d->jseq++;
+        d->jn = 0;
+    }
+    d->jids[d->jn++] = idh;
+    json_t *list = json_array();
+    for (size_t i = 0; i < d->jn; i++)
+        json_array_append_new(list, hex_json(d->jids[i]));
+    key_journal(key, d->jseq);
+    store_put_json(d, key, list);
+    /* The head never expires (one small row): a quiet pipeline may fill one
+     * chunk for longer than a window. A head naming an expired chunk
+     * simply means "nothing live". */
+    if (d->jn == 1)
+        store_put_json_ttl(d, DD_STATE_VERSION ":jhead",
+                           json_pack("{s:I}", "seq", (json_int_t)d->jseq), 0);
+}
+
+/*
+ * After a restart: walk the journal from its newest chunk back, collect at
+ * most max_entries ids, and rebuild those entries (oldest first) from
+ * their records. When the walk stopped at max_entries rather than at the
+ * end of the live journal, older documents are only in the store: read it
+ * for one window. Returns VIGIL_OK, or the store's error when the store
+ * cannot be read at all.
+ */
+static int journal_load(struct dd *d, int64_t now)
+{
+    char key[KEY_MAX], *val = NULL;
+    size_t len = 0, cap = ddx_capacity(d->ix), n = 0;
+    int64_t min_t = now - d->cfg.window_ms;
+    int rc = d->store->get(d->store->arg, DD_STATE_VERSION ":jhead", &val, &len);
+    if (rc == VIGIL_ENOTFOUND)
+        return VIGIL_OK; /* nothing live from earlier runs */
+    if (rc != VIGIL_OK)
+        return rc;
+    json_t *head = json_loadb(val, len, 0, NULL);
+    free(val);
+    json_int_t seq = json_integer_value(json_object_get(head, "seq"));
+    json_decref(head);
+    d->jseq = (uint64_t)seq;
+    d->jn = 0;
+
+    uint64_t *ids = malloc(cap * sizeof *ids);
+    if (!ids)
+        return VIGIL_ENOMEM;
+    int truncated = 0;
+    for (json_int_t s = seq; s >= 0 && !truncated; s--) {
+        key_journal(key, (uint64_t)s);
+        json_t *list = store_get_json(d, key);
+        if (!json_is_array(list)) {
+            json_decref(list);
+            break; /* expired: so is everything older */
+        }
+        size_t m = json_array_size(list);
+        if (s == seq) { /* appends continue in this chunk */
+            for (size_t i = 0; i < m && i < DD_JOURNAL_CHUNK; i++)
+                if (parse_hex64(json_string_value(json_array_get(list, i)), &d->jids[d->jn]) == 0)
+                    d->jn++;
+        }
+        for (size_t i = m; i-- > 0;) {
+            if (n == cap) {
+                truncated = 1;
+                break;
+            }
+            if (parse_hex64(json_string_value(json_array_get(list, i)), &ids[n]) == 0)
+                n++;
+        }
+        json_decref(list);
+    }
+    if (d->jn == 0 && seq >= 0) /* the head chunk had expired */
+        d->jseq = (uint64_t)seq + 1;
+    for (size_t i = n; i-- > 0;) {
+        struct dd_entry e;
+        int64_t evicted;
+        key_hex(key, "i", ids[i]);
+        json_t *rec = store_get_json(d, key);
+        if (record_live(rec, min_t) && entry_from_record(rec, &e) == 0) {
+            ddx_insert(d->ix, &e, &evicted);
+            d->st.loaded++;
+        }
+        json_decref(rec);
+    }
+    free(ids);
+    if (truncated)
+        d->store_until = now + d->cfg.window_ms;
+    return VIGIL_OK;
+}
+
 /* --- life cycle --------------------------------------------------------- */
 
 int dd_create(const struct dd_config *cfg, const struct dd_store *store, int64_t now_ms,
@@ -187,19 +369,9 @@ int dd_create(const struct dd_config *cfg, const struct dd_store *store, int64_t
     }
     pthread_mutex_init(&d->mu, NULL);
     if (store && store->get && store->put) {
-        char *val = NULL;
-        size_t len = 0;
         d->store = store;
-        rc = store->get(store->arg, DD_STATE_VERSION ":epoch", &val, &len);
+        rc = journal_load(d, now_ms);
         if (rc == VIGIL_OK) {
-            /* A previous run wrote records that may still be live: consult
-             * the store until the last of them has expired. */
-            json_t *j = json_loadb(val, len, 0, NULL);
-            int64_t t = json_integer_value(json_object_get(j, "t"));
-            json_decref(j);
-            d->store_until = t > 0 ? t + cfg->window_ms : now_ms + cfg->window_ms;
-            d->st.store_ok = 1;
-        } else if (rc == VIGIL_ENOTFOUND) {
             d->st.store_ok = 1;
         } else {
             store_log(d, VIGIL_LOG_WARN,
@@ -208,7 +380,6 @@ int dd_create(const struct dd_config *cfg, const struct dd_store *store, int64_t
                       vigil_strerror(rc));
             d->store = NULL;
         }
-        free(val);
     }
     *out = d;
     return VIGIL_OK;
@@ -258,9 +429,7 @@ struct check {
     uint64_t idh;
     struct found match;
     int url_seen[2], text_seen;
-    json_t *keep;              /* records whose strings match.story borrows */
-    json_t *buckets[DD_BANDS]; /* store bucket lists read during the check */
-    int bucket_read[DD_BANDS];
+    json_t *keep; /* records whose strings match.story borrows */
     uint64_t tried[DD_CANDIDATES_MAX];
     size_t ntried;
 };
@@ -291,26 +460,14 @@ static void consider(struct check *c, const uint32_t *sig, const char *story)
     }
 }
 
-/* The store's list for a band, read once per check. Borrowed. */
-static json_t *bucket_list(struct check *c, int band, uint64_t bh)
-{
-    if (!c->bucket_read[band]) {
-        char key[KEY_MAX];
-        key_band(key, band, bh);
-        c->buckets[band] = store_get_json(c->d, key);
-        c->bucket_read[band] = 1;
-    }
-    return json_is_array(c->buckets[band]) ? c->buckets[band] : NULL;
-}
-
 static void find_near(struct check *c)
 {
     struct dd *d = c->d;
     const uint32_t *sig = c->doc->fp->sig;
-    const struct dd_entry *hits[DD_BUCKET_MAX];
+    const struct dd_entry *hits[DD_BAND_HITS_MAX];
     for (int b = 0; b < DD_BANDS; b++) {
         uint64_t bh = dd_sig_band(sig, b);
-        size_t n = ddx_band(d->ix, b, bh, c->min_t, hits, DD_BUCKET_MAX);
+        size_t n = ddx_band(d->ix, b, bh, c->min_t, hits, DD_BAND_HITS_MAX);
         for (size_t i = 0; i < n; i++) {
             if (!was_tried(c, hits[i]->idh))
                 consider(c, hits[i]->sig, hits[i]->story);
@@ -318,33 +475,38 @@ static void find_near(struct check *c)
     }
     if (!c->use_store)
         return;
-    for (int b = 0; b < DD_BANDS; b++) {
-        json_t *list = bucket_list(c, b, dd_sig_band(sig, b)), *item;
-        size_t i;
-        json_array_foreach(list, i, item)
-        {
-            uint64_t idh;
-            if (json_integer_value(json_array_get(item, 1)) < c->min_t ||
-                parse_hex64(json_string_value(json_array_get(item, 0)), &idh) != 0 ||
-                c->ntried >= DD_CANDIDATES_MAX || was_tried(c, idh))
-                continue;
-            const struct dd_entry *e = ddx_by_id(d->ix, idh, c->min_t);
-            if (e) {
-                if (e->has_sig)
-                    consider(c, e->sig, e->story);
-                continue;
-            }
-            char key[KEY_MAX];
-            uint32_t other[DD_SIG];
-            key_hex(key, "i", idh);
-            json_t *rec = store_get_json(d, key);
-            if (record_live(rec, c->min_t) &&
-                sig_from_json(json_object_get(rec, "sig"), other) == 0) {
-                keep_record(c, rec);
-                consider(c, other, json_string_value(json_object_get(rec, "story")));
-            } else {
-                json_decref(rec);
-            }
+    /* The store keeps the newest document of each bucket: enough to reach
+     * a story (its members share buckets), at one small row per band. */
+    for (int b = 0; b < DD_BANDS && c->ntried < DD_CANDIDATES_MAX; b++) {
+        char key[KEY_MAX], *val = NULL;
+        size_t len = 0;
+        uint64_t idh;
+        key_band(key, b, dd_sig_band(sig, b));
+        d->st.store_reads++;
+        int rc = d->store->get(d->store->arg, key, &val, &len);
+        if (rc != VIGIL_OK) {
+            if (rc != VIGIL_ENOTFOUND)
+                store_failed(d, "read", key, rc);
+            continue;
+        }
+        rc = parse_hex64(val, &idh);
+        free(val);
+        if (rc != 0 || was_tried(c, idh))
+            continue;
+        const struct dd_entry *e = ddx_by_id(d->ix, idh, c->min_t);
+        if (e) {
+            if (e->has_sig)
+                consider(c, e->sig, e->story);
+            continue;
+        }
+        uint32_t other[DD_SIG];
+        key_hex(key, "i", idh);
+        json_t *rec = store_get_json(d, key);
+        if (record_live(rec, c->min_t) && sig_from_json(json_object_get(rec, "sig"), other) == 0) {
+            keep_record(c, rec);
+            consider(c, other, json_string_value(json_object_get(rec, "story")));
+        } else {
+            json_decref(rec);
         }
     }
 }
@@ -399,66 +561,33 @@ static int find_repeat(struct check *c, struct dd_result *res)
     return res->story ? 1 : -1;
 }
 
-static json_t *bucket_item(uint64_t idh, int64_t t)
+/* An entry leaves memory while still inside the window: from now on the
+ * store must answer for it, near matches included, so its band keys are
+ * written now (each names the newest document evicted into that bucket). */
+static void write_buckets(struct dd *d, const struct dd_entry *e, int64_t now)
 {
     char hex[17];
-    hash_hex64(idh, hex);
-    return json_pack("[s, I]", hex, (json_int_t)t);
-}
-
-/* Write the band buckets of the new entry: from the store's lists when the
- * store may hold entries memory lacks, from memory otherwise. */
-static void write_buckets(struct check *c, const struct dd_entry *e)
-{
-    struct dd *d = c->d;
+    int64_t ttl = e->t + d->cfg.window_ms - now; /* what is left of its window */
+    if (ttl <= 0)
+        return;
+    hash_hex64(e->idh, hex);
     for (int b = 0; b < DD_BANDS; b++) {
-        uint64_t bh = dd_sig_band(e->sig, b);
-        json_t *out = json_array();
-        if (c->use_store) {
-            json_t *list = bucket_list(c, b, bh), *item;
-            size_t i, n = json_array_size(list), skip = 0;
-            /* Keep the newest DD_BUCKET_MAX - 1 live items, then ours. */
-            size_t live = 0;
-            json_array_foreach(list, i, item) live +=
-                json_integer_value(json_array_get(item, 1)) >= c->min_t;
-            if (live >= DD_BUCKET_MAX)
-                skip = live - (DD_BUCKET_MAX - 1);
-            for (i = 0; i < n; i++) {
-                item = json_array_get(list, i);
-                if (json_integer_value(json_array_get(item, 1)) < c->min_t)
-                    continue;
-                if (skip) {
-                    skip--;
-                    continue;
-                }
-                json_array_append(out, item);
-            }
-            json_array_append_new(out, bucket_item(e->idh, e->t));
-        } else {
-            const struct dd_entry *hits[DD_BUCKET_MAX];
-            size_t n = ddx_band(d->ix, b, bh, c->min_t, hits, DD_BUCKET_MAX);
-            /* ddx_band is newest first; the store list is oldest first. */
-            for (size_t i = n; i-- > 0;)
-                json_array_append_new(out, bucket_item(hits[i]->idh, hits[i]->t));
-        }
         char key[KEY_MAX];
-        key_band(key, b, bh);
-        store_put_json(d, key, out);
+        key_band(key, b, dd_sig_band(e->sig, b));
+        d->st.store_writes++;
+        int rc = d->store->put(d->store->arg, key, hex, 16, ttl);
+        if (rc != VIGIL_OK)
+            store_failed(d, "write", key, rc);
     }
 }
 
-static void write_store(struct check *c, const struct dd_entry *e)
+/* Everything about a new entry that must outlive memory: its record, its
+ * exact keys and its place in the journal. */
+static void write_store(struct dd *d, const struct dd_entry *e)
 {
-    struct dd *d = c->d;
     char key[KEY_MAX];
-    json_t *rec = json_pack("{s:s, s:s, s:s, s:I}", "id", e->id, "story", e->story, "kind",
-                            kind_names[e->kind], "t", (json_int_t)e->t);
-    if (rec && e->kind >= DD_TEXT)
-        json_object_set_new(rec, "sim", json_real(e->sim));
-    if (rec && e->has_sig)
-        json_object_set_new(rec, "sig", sig_to_json(e->sig));
     key_hex(key, "i", e->idh);
-    store_put_json(d, key, rec);
+    store_put_json(d, key, entry_record(e));
     for (int i = 0; i < 2; i++) {
         if (!e->url_h[i])
             continue;
@@ -473,9 +602,7 @@ static void write_store(struct check *c, const struct dd_entry *e)
             d, key,
             json_pack("{s:s, s:s, s:I}", "id", e->id, "story", e->story, "t", (json_int_t)e->t));
     }
-    if (e->has_sig)
-        write_buckets(c, e);
-    store_put_json(d, DD_STATE_VERSION ":epoch", json_pack("{s:I}", "t", (json_int_t)e->t));
+    journal_append(d, e->idh);
 }
 
 static int check_locked(struct check *c, struct dd_result *res, struct vigil_error *err)
@@ -546,19 +673,23 @@ static int check_locked(struct check *c, struct dd_result *res, struct vigil_err
     res->kind = e.kind;
     res->similarity = e.sim;
 
+    /* Memory is full: the oldest entry goes. It stays findable in the
+     * store until it leaves the window: read the store until then. */
+    const struct dd_entry *old = ddx_count(d->ix) == ddx_capacity(d->ix) ? ddx_oldest(d->ix) : NULL;
+    if (old && d->store) {
+        if (old->has_sig)
+            write_buckets(d, old, c->now);
+        if (old->t + d->cfg.window_ms > d->store_until)
+            d->store_until = old->t + d->cfg.window_ms;
+    }
     int64_t evicted_t;
     ddx_insert(d->ix, &e, &evicted_t);
-    if (evicted_t != INT64_MIN) {
+    if (evicted_t != INT64_MIN)
         d->st.evictions++;
-        /* The evicted entry stays findable in the store until it leaves the
-         * window: read the store until then. */
-        if (d->store && evicted_t + d->cfg.window_ms > d->store_until)
-            d->store_until = evicted_t + d->cfg.window_ms;
-    }
     if (d->store) {
         const struct dd_entry *mine = ddx_by_id(d->ix, c->idh, c->min_t);
         if (mine)
-            write_store(c, mine);
+            write_store(d, mine);
     }
     return VIGIL_OK;
 }
@@ -589,8 +720,6 @@ int dd_check(struct dd *d, const struct dd_doc *doc, int64_t now_ms, struct dd_r
     int rc = check_locked(&c, res, err);
     pthread_mutex_unlock(&d->mu);
 
-    for (int b = 0; b < DD_BANDS; b++)
-        json_decref(c.buckets[b]);
     json_decref(c.keep);
     return rc;
 }

@@ -17,20 +17,30 @@
  * under one lock, so two copies processed at the same moment on two
  * threads still see each other.
  *
- * What the store holds (keys are namespaced by the host; values are JSON;
- * every key has TTL = window):
+ * Memory is the index: the newest max_entries documents of the window,
+ * with every key (id, URL, text hash, LSH bands). The store makes it
+ * durable and reaches past it. Keys are namespaced by the host; values are
+ * JSON unless said otherwise; TTL = window unless said otherwise:
  *
- *   v1:i:<idhash>        {"id","story","kind","sim","t","sig"}   per document
- *   v1:u:<urlkey>        {"id","story","t"}                      first doc per URL
- *   v1:t:<texthash>      {"id","story","t"}                      first doc per text
- *   v1:b:<band>:<hash>   [["<idhash>", t], ...]                  LSH bucket, newest
- *                                                                DD_BUCKET_MAX kept
- *   v1:epoch             {"t"}                                   time of the last write
+ *   v1:i:<idhash>      {"id","story","kind","sim","t","u","th","sig"}  one per document
+ *   v1:u:<urlkey>      {"id","story","t"}        first document with that URL
+ *   v1:t:<texthash>    {"id","story","t"}        first document with that text
+ *   v1:j:<n>           ["<idhash>", ...]         journal: documents in the order
+ *                                                they were added, DD_JOURNAL_CHUNK
+ *                                                per key
+ *   v1:jhead           {"seq": n}                the chunk being filled (no TTL)
+ *   v1:b:<band>:<hash> <idhash> (16 hex digits)  LSH bucket of a document that
+ *                                                left memory inside its window
+ *                                                (TTL = the rest of its window)
  *
- * The store is read only when it may know something memory does not: for
- * one window after a restart that found a live "v1:epoch", and for one
- * window after an entry still inside the window was evicted from memory
- * (max_entries). Otherwise memory is complete and the store is write-only.
+ * A new document costs about five small writes (record, URL, text,
+ * journal). After a restart the journal is read back, newest first, and
+ * up to max_entries documents are rebuilt in memory from their records.
+ * The store is read during checks only when it may know something memory
+ * does not: for one window after an entry still inside the window was
+ * evicted (max_entries), or after a restart that found more live documents
+ * than max_entries. Otherwise memory is complete and the store is
+ * write-only.
  */
 #ifndef VIGIL_DEDUPE_DEDUPE_H
 #define VIGIL_DEDUPE_DEDUPE_H
@@ -44,9 +54,11 @@
 /* Prefix of every store key: bump when the meaning of stored state
  * changes (hashing, shingles, record layout). */
 #define DD_STATE_VERSION "v1"
-/* Entries kept per LSH bucket in the store. */
-#define DD_BUCKET_MAX 32
-/* Candidates verified per document (the best ones by band hits). */
+/* Document ids per journal key. */
+#define DD_JOURNAL_CHUNK 32
+/* Memory candidates taken from one LSH bucket (newest first). */
+#define DD_BAND_HITS_MAX 32
+/* Candidates verified per document, at most. */
 #define DD_CANDIDATES_MAX 256
 
 enum dd_kind { DD_FIRST = 0, DD_URL = 1, DD_TEXT = 2, DD_NEAR = 3 };
@@ -86,6 +98,7 @@ struct dd_result {
 
 struct dd_stats {
     uint64_t checked, store_reads, store_writes, store_errors, evictions;
+    uint64_t loaded; /* entries rebuilt from the store at creation */
     size_t entries, max_entries, memory_bytes;
     int store_ok;        /* a store is attached and answered at creation */
     int64_t store_until; /* the store is consulted while now < this */
@@ -94,9 +107,11 @@ struct dd_stats {
 struct dd;
 
 /*
- * Create a deduplicator. store may be NULL (memory only); when its first
- * read fails with anything but VIGIL_ENOTFOUND the store is not used and
- * a warning goes to store->log. now_ms is the current time.
+ * Create a deduplicator. store may be NULL (memory only). With a store,
+ * the entries of earlier runs still inside the window are rebuilt from
+ * its journal (newest first, up to max_entries); when the store cannot be
+ * read at all it is not used and a warning goes to store->log. now_ms is
+ * the current time.
  */
 int dd_create(const struct dd_config *cfg, const struct dd_store *store, int64_t now_ms,
               struct dd **out, struct vigil_error *err);

@@ -157,6 +157,11 @@ static void evict_oldest(struct dd_index *x)
     x->count--;
 }
 
+const struct dd_entry *ddx_oldest(const struct dd_index *x)
+{
+    return x->count ? &x->slots[x->first] : NULL;
+}
+
 void ddx_expire(struct dd_index *x, int64_t min_t)
 {
     while (x->count && x->slots[x->first].t < min_t)

@@ -56,6 +56,9 @@ const struct dd_entry *ddx_by_text(const struct dd_index *x, uint64_t h, int64_t
 size_t ddx_band(const struct dd_index *x, int band, uint64_t bh, int64_t min_t,
                 const struct dd_entry **out, size_t max);
 
+/* The oldest entry (the next to be evicted), or NULL when empty. */
+const struct dd_entry *ddx_oldest(const struct dd_index *x);
+
 /* Evict entries older than min_t from the old end of the ring. */
 void ddx_expire(struct dd_index *x, int64_t min_t);
 

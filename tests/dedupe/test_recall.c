@@ -243,7 +243,7 @@ static json_t *outlet_version(const struct story *st, int o, const char *id)
     default: snprintf(title, sizeof title, "%.40s...", st->title); break;
     }
     char url[256];
-    snprintf(url, sizeof url, "https://outlet%d.example/news/%s-%d", o, st->name, o);
+    snprintf(url, sizeof url, "https://outlet%d.example/news/%.63s-%d", o, st->name, o);
     json_t *doc =
         json_pack("{s:s, s:s, s:s, s:s}", "id", id, "title", title, "text", t, "url", url);
     free(t);
@@ -257,7 +257,7 @@ static json_t *as_doc(const struct story *st, const char *id)
     for (int i = 0; i < st->npara; i++)
         buf_printf(&text, "%s\n\n", st->paras[i]);
     char url[256];
-    snprintf(url, sizeof url, "https://original.example/%s", st->name);
+    snprintf(url, sizeof url, "https://original.example/%.63s", st->name);
     json_t *doc = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "title", st->title, "text", text.data,
                             "url", url);
     buf_free(&text);
@@ -292,12 +292,12 @@ static void run_fixtures(const char *mode, int *passed_out, int *total_out)
         if (st[s].name[0] == 'a') {
             na++;
             for (int o = 0; o < OUTLETS; o++) {
-                snprintf(id, sizeof id, "%s#%d", st[s].name, o);
+                snprintf(id, sizeof id, "%.63s#%d", st[s].name, o);
                 items[ni++] = (struct item){outlet_version(&st[s], o, id), s, o};
             }
         } else {
             nb++;
-            snprintf(id, sizeof id, "%s", st[s].name);
+            snprintf(id, sizeof id, "%.63s", st[s].name);
             items[ni++] = (struct item){as_doc(&st[s], id), s, -1};
         }
     }
@@ -673,8 +673,11 @@ static void test_bbc_false_positives_and_recall(void)
                     best = jac;
             }
         }
-        if (best < 0.5)
+        if (best < 0.5) {
             weak++;
+            fprintf(stderr, "  grouped: %s (%s) with %s, exact Jaccard %.2f\n", docs[i].id,
+                    docs[i].title, docs[docs[i].story].id, best);
+        }
         if (best < 0.3) {
             fp++;
             fprintf(stderr, "  false positive? %s (%s) with %s, exact Jaccard %.2f\n", docs[i].id,
@@ -733,6 +736,9 @@ static void test_bbc_false_positives_and_recall(void)
         } else if (jac >= 0.5) {
             mid++;
             mid_found += same;
+            if (!same)
+                fprintf(stderr, "  not grouped: %s and %s, exact Jaccard %.2f\n", docs[p].id,
+                        docs[q].id, jac);
         } else if (same && jac < 0.3) {
             low_grouped++;
         }
