@@ -139,6 +139,12 @@ static void test_expire(void)
 static void test_limits(void)
 {
     struct dd_index *x;
+    /* the default size, for the record */
+    REQUIRE(ddx_create(50000, &x) == VIGIL_OK);
+    fprintf(stderr, "  50000 entries: %zu bytes (%zu per entry, without id strings)\n",
+            ddx_memory(x), ddx_memory(x) / 50000);
+    CHECK_INT(ddx_memory(x) / 50000, <, 1024);
+    ddx_free(x);
     CHECK_INT(ddx_create(0, &x), ==, VIGIL_EINVAL);
     CHECK_INT(ddx_create(DD_INDEX_MAX + 1, &x), ==, VIGIL_EINVAL);
     REQUIRE(ddx_create(1, &x) == VIGIL_OK);
