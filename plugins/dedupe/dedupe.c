@@ -8,6 +8,7 @@
 
 #include "hash.h"
 #include "index.h"
+#include "units.h"
 
 #define KEY_MAX 64
 
@@ -341,6 +342,13 @@ static int journal_load(struct dd *d, int64_t now)
     free(ids);
     if (truncated)
         d->store_until = now + d->cfg.window_ms;
+    if (d->st.loaded) {
+        char win[32];
+        units_format_duration(d->cfg.window_ms, win, sizeof win);
+        store_log(d, VIGIL_LOG_INFO, "%llu documents of the last %s rebuilt from the state store%s",
+                  (unsigned long long)d->st.loaded, win,
+                  truncated ? "; older ones are looked up in the store" : "");
+    }
     return VIGIL_OK;
 }
 
