@@ -160,10 +160,11 @@ static int put_path(struct buf *b, const char *in, size_t n)
         }
         i = j + 1;
     }
-    /* AMP variants of an article path. */
-    if (nseg >= 2 && seg_is(&segs[nseg - 1], "amp"))
+    /* AMP variants of an article path (loops: the result must not be an
+     * AMP variant itself, so that normalising twice changes nothing). */
+    while (nseg >= 2 && seg_is(&segs[nseg - 1], "amp"))
         nseg--;
-    if (nseg >= 2 && seg_is(&segs[0], "amp")) {
+    while (nseg >= 2 && seg_is(&segs[0], "amp")) {
         memmove(segs, segs + 1, (nseg - 1) * sizeof *segs);
         nseg--;
     }
@@ -382,22 +383,9 @@ static int normalize(const char *url, const struct dd_url_params *p, char **out,
         host[hn++] = (char)lower((unsigned char)*q);
     host[hn] = '\0';
 
-    /* Unwrap AMP caches before anything else: the inner URL is normalised
-     * as a whole, query included. */
-    if (depth < DEPTH_MAX) {
-        char *inner = amp_unwrap(host, hn, ps);
-        if (inner) {
-            rc = normalize(inner, p, out, depth + 1);
-            free(inner);
-            if (rc != VIGIL_EINVAL)
-                goto done;
-            rc = VIGIL_ENOMEM;
-        }
-    }
-
     const char *hp = host;
     size_t hl = hn;
-    if (hl > 4 && !strncmp(hp, "amp.", 4) && memchr(hp + 4, '.', hl - 4)) {
+    while (hl > 4 && !strncmp(hp, "amp.", 4) && memchr(hp + 4, '.', hl - 4)) {
         hp += 4;
         hl -= 4;
     }
@@ -412,6 +400,27 @@ static int normalize(const char *url, const struct dd_url_params *p, char **out,
         goto done;
     if (fs && buf_append(&b, fs, (size_t)(e - fs)))
         goto done;
+    /* AMP caches and viewers: the publisher's URL is in the path; it is
+     * normalised as a whole, query included. When it is no URL the outer
+     * one stands. */
+    for (int pass = 0; pass < 2 && depth < DEPTH_MAX; pass++) {
+        /* the path as written (the viewer's "/amp/" prefix would be taken
+         * for an AMP segment), then normalised ("/c/./s/...") */
+        const char *rest = pass == 0 ? ps : strchr(b.data + (https ? 8 : 7), '/');
+        char *inner = rest ? amp_unwrap(host, hn, rest) : NULL;
+        if (inner) {
+            char *res = NULL;
+            int irc = normalize(inner, p, &res, depth + 1);
+            free(inner);
+            if (irc == VIGIL_OK) {
+                *out = res;
+                rc = VIGIL_OK;
+                goto done;
+            }
+            if (irc != VIGIL_EINVAL)
+                goto done;
+        }
+    }
     *out = buf_steal(&b);
     rc = *out ? VIGIL_OK : VIGIL_ENOMEM;
 done:

@@ -148,6 +148,49 @@ static void test_min_words(void)
     CHECK(!fp_of("just three words", 1).has_sig);
 }
 
+/* Arbitrary bytes (broken UTF-8, control characters, lone surrogates
+ * encoded as UTF-8, long paragraphs): no failure, and the same answer
+ * twice. Run under ASan/UBSan in CI. */
+static void test_arbitrary_bytes(void)
+{
+    static const char *const pieces[] = {"\n\n",
+                                         " ",
+                                         "word",
+                                         "\xff",
+                                         "\xc3",
+                                         "\xed\xa0\x80",
+                                         "\xf0\x9f\x98\x80",
+                                         "\xe6\x97\xa5",
+                                         "'",
+                                         "\t\r\n",
+                                         "\xcc\x81",
+                                         "\xef\xac\x81",
+                                         "ABC",
+                                         "123",
+                                         "\x01"};
+    uint64_t r = 99;
+    char text[4096];
+    for (int i = 0; i < 2000; i++) {
+        size_t n = 0;
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        int count = (int)((r >> 33) % 300);
+        for (int k = 0; k < count; k++) {
+            r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+            const char *p = pieces[(r >> 33) % (sizeof pieces / sizeof pieces[0])];
+            size_t l = strlen(p);
+            if (n + l >= sizeof text)
+                break;
+            memcpy(text + n, p, l);
+            n += l;
+        }
+        text[n] = '\0';
+        struct dd_fp a = fp_of(text, 5), b = fp_of(text, 5);
+        CHECK(a.text_h == b.text_h && a.words == b.words && a.has_sig == b.has_sig);
+        CHECK(memcmp(a.sig, b.sig, sizeof a.sig) == 0);
+        CHECK((a.words == 0) == (a.text_h == 0));
+    }
+}
+
 int main(void)
 {
     RUN(test_exact_hash_ignores_case_space_punctuation);
@@ -156,6 +199,7 @@ int main(void)
     RUN(test_signature_estimates_jaccard);
     RUN(test_layout_and_short_lines_do_not_change_signature);
     RUN(test_min_words);
+    RUN(test_arbitrary_bytes);
     dd_scratch_free(&scr);
     return test_summary();
 }

@@ -192,6 +192,66 @@ static void test_resolve(void)
     CHECK_INT(dd_url_resolve("https://e.com/", "", &out), ==, VIGIL_EINVAL);
 }
 
+static size_t pick(uint64_t *r, size_t n)
+{
+    *r = *r * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (size_t)((*r >> 33) % n);
+}
+
+/* Random URLs from pieces that exercise every rule: normalising is
+ * idempotent, never fails on an http(s) URL with a host, and what it
+ * produces has no tracking parameter, fragment or default port left. */
+static void test_normalising_twice_changes_nothing(void)
+{
+    static const char *const schemes[] = {"http://", "HTTPS://", "https://", "hTTp://"};
+    static const char *const hosts[] = {
+        "Example.COM",  "www.example.com", "amp.example.com", "amp.amp.news.example",
+        "example.com.", "[::1]",           "u:p@example.org", "www-e-com.cdn.ampproject.org"};
+    static const char *const ports[] = {"", ":80", ":443", ":8080", ":", ":0443"};
+    static const char *const segs[] = {"a",          "amp", ".",   "..",          "",
+                                       "%7Euser",    "%2f", "x y", "caf\xc3\xa9", "story.amp",
+                                       "p.amp.html", "c",   "s",   "%zz",         "A+B"};
+    static const char *const params[] = {
+        "id=1",  "utm_source=x", "amp", "amp=1", "q=a+b",  "outputType=amp", "CMP=2",
+        "b=%2B", "=x",           "",    "a=",    "page=2", "fbclid=abc",     "x=%41"};
+    static const char *const frags[] = {"", "#top", "#!/r/1", "#"};
+    uint64_t r = 12345;
+    int checked = 0;
+    for (int i = 0; i < 5000; i++) {
+        char url[1024];
+        size_t n = 0;
+#define PICK(arr) arr[pick(&r, sizeof arr / sizeof arr[0])]
+        n += (size_t)snprintf(url + n, sizeof url - n, "%s%s%s", PICK(schemes), PICK(hosts),
+                              PICK(ports));
+        int ns = (int)pick(&r, 5);
+        for (int k = 0; k < ns; k++)
+            n += (size_t)snprintf(url + n, sizeof url - n, "/%s", PICK(segs));
+        int np = (int)pick(&r, 4);
+        for (int k = 0; k < np; k++)
+            n += (size_t)snprintf(url + n, sizeof url - n, "%c%s", k ? '&' : '?', PICK(params));
+        snprintf(url + n, sizeof url - n, "%s", PICK(frags));
+#undef PICK
+        char *once = NULL, *twice = NULL;
+        int rc = dd_url_normalize(url, NULL, &once);
+        if (rc != VIGIL_OK) {
+            /* only the bracketed host with a bad port may fail */
+            CHECK(strstr(url, "[::1]") != NULL || strstr(url, ":0443") != NULL);
+            continue;
+        }
+        REQUIRE(dd_url_normalize(once, NULL, &twice) == VIGIL_OK);
+        if (strcmp(once, twice) != 0)
+            fprintf(stderr, "  %s\n  -> %s\n  -> %s\n", url, once, twice);
+        CHECK_STR(once, twice);
+        CHECK(!strstr(once, "utm_") && !strstr(once, "fbclid") && !strstr(once, "CMP="));
+        CHECK(!strstr(once, "#top") && !strstr(once, "amp=") && !strstr(once, "outputType"));
+        CHECK(strncmp(once, "https://", 8) == 0 ? !strstr(once, ":443/") : !strstr(once, ":80/"));
+        checked++;
+        free(once);
+        free(twice);
+    }
+    CHECK_INT(checked, >, 4000);
+}
+
 static void test_limits(void)
 {
     char *big = malloc(DD_URL_MAX + 64), *out = NULL;
@@ -220,6 +280,7 @@ int main(void)
     RUN(test_amp_variants);
     RUN(test_key);
     RUN(test_resolve);
+    RUN(test_normalising_twice_changes_nothing);
     RUN(test_limits);
     return test_summary();
 }
