@@ -93,7 +93,7 @@ struct http_mail {
     char *username, *password;
     long use_ssl;      /* CURLUSESSL_* */
     size_t sent;       /* message bytes handed to libcurl so far */
-    char reply[256];   /* last reply line from the server */
+    char reply[256];   /* last refusal (4xx/5xx) line from the server */
 };
 
 struct vigil_http_call {
@@ -1426,16 +1426,18 @@ static size_t on_mail_read(char *out, size_t size, size_t nitems, void *ud)
 }
 
 /* libcurl hands every server reply line of an SMTP session to the header
- * callback: keep the last one, for the error message. */
+ * callback: keep the last refusal (4xx/5xx) for the error message. The
+ * QUIT that follows a refusal must not overwrite it. */
 static size_t on_mail_header(char *data, size_t size, size_t nmemb, void *ud)
 {
     struct vigil_http_call *call = ud;
     size_t n = size * nmemb;
+    if (n < 3 || (data[0] != '4' && data[0] != '5') || data[1] < '0' || data[1] > '9' ||
+        data[2] < '0' || data[2] > '9')
+        return n;
     size_t k = n < sizeof call->mail->reply - 1 ? n : sizeof call->mail->reply - 1;
     while (k && (data[k - 1] == '\n' || data[k - 1] == '\r'))
         k--;
-    if (k == 0)
-        return n;
     for (size_t i = 0; i < k; i++) {
         unsigned char ch = (unsigned char)data[i];
         call->mail->reply[i] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
