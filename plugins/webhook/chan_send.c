@@ -137,6 +137,7 @@ void chan_sender_init(struct chan_sender *s, const struct vigil_host *host,
     s->ins = ins;
     s->what = what;
     s->mail = mail;
+    s->url = dest_url;
     chan_url_origin(dest_url, s->dest, sizeof s->dest);
     s->sent = host->counter(ins, "sent", "deliveries the receiver accepted");
     s->retried = host->counter(ins, "retried", "deliveries answered with a temporary failure");
@@ -146,6 +147,27 @@ void chan_sender_init(struct chan_sender *s, const struct vigil_host *host,
         if (names[i])
             s->by_label[i] = host->counter(ins, names[i], "deliveries by outcome");
     }
+}
+
+/* Replace every copy of the full URL in the reason by its origin. */
+static void redact(const struct chan_sender *s, struct chan_outcome *o)
+{
+    size_t ul = s->url ? strlen(s->url) : 0;
+    if (!ul)
+        return;
+    char out[sizeof o->reason];
+    size_t n = 0;
+    const char *p = o->reason, *hit;
+    while ((hit = strstr(p, s->url)) != NULL) {
+        n += (size_t)snprintf(out + n, sizeof out - n, "%.*s%s", (int)(hit - p), p, s->dest);
+        if (n >= sizeof out)
+            n = sizeof out - 1;
+        p = hit + ul;
+    }
+    if (p == o->reason)
+        return;
+    snprintf(out + n, sizeof out - n, "%s", p);
+    memcpy(o->reason, out, sizeof out);
 }
 
 static void count(struct chan_sender *s, const struct chan_outcome *o)
@@ -207,6 +229,7 @@ static void on_response(void *arg, const struct vigil_http_response *r)
         chan_mail_outcome(r, &o);
     else
         chan_http_outcome(r, &o);
+    redact(s, &o);
     count(s, &o);
     report(s, p->id, p->alert, &o, r->http_code);
     vigil_deliver_cb done = p->done;

@@ -66,6 +66,8 @@ struct chan_sender {
     const struct vigil_host *host;
     struct vigil_instance *ins;
     const char *what;     /* "webhook", "slack", "email": log prefix */
+    const char *url;      /* the destination (borrowed from the conf); never
+                             shown: reasons get it replaced by dest */
     char dest[256];       /* origin of the destination, for logs */
     int mail;             /* 1 = SMTP, 0 = HTTP */
     int stopping;
@@ -75,8 +77,10 @@ struct chan_sender {
     struct vigil_counter *by_label[CHAN_LABELS];
 };
 
-/* Set up counters (create() time, loop thread). dest_url is shown by its
- * origin only. Never fails: a missing counter is simply not counted. */
+/* Set up counters (create() time, loop thread). dest_url (borrowed: it
+ * must outlive the sender) is shown by its origin only, in logs and in
+ * reasons (the client's error texts quote whole URLs, tokens included).
+ * Never fails: a missing counter is simply not counted. */
 void chan_sender_init(struct chan_sender *s, const struct vigil_host *host,
                       struct vigil_instance *ins, const char *what, const char *dest_url,
                       int mail);

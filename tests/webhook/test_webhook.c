@@ -322,6 +322,9 @@ static void test_timeout_and_refused_retry(void)
     CHECK_INT(r.calls, ==, 1);
     CHECK_INT(r.status, ==, VIGIL_RETRY);
     CHECK_CONTAINS(r.reason, "timed out");
+    /* the client quotes the whole URL; the reason shows its origin only */
+    CHECK_NOT_CONTAINS(r.reason, "/slow");
+    CHECK_CONTAINS(r.reason, "(POST http://127.0.0.1:");
     CHECK_INT(chanhost_counter(&f.h, "timeout"), ==, 1);
     chanresult_clear(&r);
     json_decref(a);
