@@ -296,6 +296,8 @@ int chanhost_init(struct chanhost *h)
     return 0;
 }
 
+static int64_t mono_ms(void);
+
 static void on_http_closed(void *arg)
 {
     ((struct chanhost *)arg)->http_closed = 1;
@@ -307,8 +309,11 @@ int chanhost_fini(struct chanhost *h)
     chanhost_run_until(h, &h->http_closed, 10000);
     uv_timer_stop(&h->tick);
     uv_close((uv_handle_t *)&h->tick, NULL);
-    for (int i = 0; i < 1000 && uv_run(&h->loop, UV_RUN_NOWAIT); i++) {
-    }
+    /* requests on the thread pool (fsync) keep the loop alive: wait for
+     * them, boundedly */
+    int64_t deadline = mono_ms() + 10000;
+    while (uv_loop_alive(&h->loop) && mono_ms() < deadline)
+        uv_run(&h->loop, UV_RUN_ONCE);
     int rc = uv_loop_close(&h->loop);
     if (rc != 0) {
         fprintf(stderr, "chanhost: handles left on the loop:\n");
@@ -499,6 +504,19 @@ void chanstage_destroy(struct chanstage *st)
     chanstage_stop(st);
     /* callbacks of canceled work come from the loop */
     chanhost_run_for(st->h, 50);
+    st->p->destroy(st->state);
+    st->state = NULL;
+    core_options_free(st->p, st->conf);
+    free(st->conf);
+    st->conf = NULL;
+    st->h->stopping = 0;
+}
+
+void chanstage_destroy_now(struct chanstage *st)
+{
+    if (!st->state)
+        return;
+    chanstage_stop(st);
     st->p->destroy(st->state);
     st->state = NULL;
     core_options_free(st->p, st->conf);

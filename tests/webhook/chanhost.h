@@ -72,6 +72,9 @@ int chanstage_create(struct chanstage *st, struct chanhost *h, const struct vigi
  * destroy, free conf. */
 void chanstage_destroy(struct chanstage *st);
 void chanstage_stop(struct chanstage *st);
+/* stop (unless done) and destroy at once, without running the loop: what
+ * is still in flight must finish on its own. */
+void chanstage_destroy_now(struct chanstage *st);
 
 /* One delivery and its outcome. The delivery struct lives here, so it stays
  * valid until done is called. */
