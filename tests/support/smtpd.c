@@ -93,8 +93,15 @@ static int reply(struct session *ss, const char *text)
     pthread_mutex_lock(&ss->s->mu);
     int delay = ss->s->delay_ms;
     pthread_mutex_unlock(&ss->s->mu);
-    if (delay > 0)
-        sleep_ms(delay);
+    /* in slices, so smtpd_stop() does not wait for a long delay */
+    for (int waited = 0; waited < delay; waited += 10) {
+        pthread_mutex_lock(&ss->s->mu);
+        int stopping = ss->s->stopping;
+        pthread_mutex_unlock(&ss->s->mu);
+        if (stopping)
+            return -1;
+        sleep_ms(delay - waited < 10 ? delay - waited : 10);
+    }
     return send_all(ss->fd, text, strlen(text));
 }
 
