@@ -91,9 +91,9 @@ struct http_mail {
     char *from;
     struct curl_slist *rcpt;
     char *username, *password;
-    long use_ssl;      /* CURLUSESSL_* */
-    size_t sent;       /* message bytes handed to libcurl so far */
-    char reply[256];   /* last refusal (4xx/5xx) line from the server */
+    long use_ssl;    /* CURLUSESSL_* */
+    size_t sent;     /* message bytes handed to libcurl so far */
+    char reply[256]; /* last refusal (4xx/5xx) line from the server */
 };
 
 struct vigil_http_call {
@@ -667,8 +667,7 @@ static void release_easy(struct core_http *c, CURL *e)
         }                                                                                          \
     } while (0)
 
-static CURLcode setup_mail(struct core_http *c, struct vigil_http_call *call,
-                           const char **whatp);
+static CURLcode setup_mail(struct core_http *c, struct vigil_http_call *call, const char **whatp);
 
 static CURLcode setup_easy(struct core_http *c, struct vigil_http_call *call, const char **whatp)
 {
@@ -830,8 +829,7 @@ static int status_of(CURLcode res)
     }
 }
 
-static void mail_result(struct vigil_http_call *call, CURLcode res, long code,
-                        const char *detail);
+static void mail_result(struct vigil_http_call *call, CURLcode res, long code, const char *detail);
 
 /* Collect the result of a transfer libcurl reported done (or that a
  * callback doomed), give the easy handle back and queue the call for
@@ -1603,10 +1601,9 @@ int core_http_mail(struct core_http *c, const struct vigil_mail_request *req, vi
         return VIGIL_EINVAL;
     /* refuse() logs the URL of an HTTP request: hand it one that carries
      * the mail URL. */
-    struct vigil_http_request shown = {.struct_size = sizeof shown,
-                                       .url = req && req->struct_size >= HTTP_MAIL_V1_SIZE
-                                                  ? req->url
-                                                  : NULL};
+    struct vigil_http_request shown = {
+        .struct_size = sizeof shown,
+        .url = req && req->struct_size >= HTTP_MAIL_V1_SIZE ? req->url : NULL};
     if (c->closing)
         return refuse(c, VIGIL_ESTATE, &shown, "the HTTP client is closing");
     if (!req || !cb)

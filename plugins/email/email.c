@@ -63,11 +63,11 @@ struct email {
     struct vigil_instance *ins;
     const struct email_conf *conf;
     struct chan_sender sender;
-    char *from_header;   /* formatted From */
+    char *from_header; /* formatted From */
     char from_addr[MIME_ADDR_MAX];
-    const char *domain;  /* into from_addr */
-    char **to_header;    /* formatted To entries */
-    char **to_addr;      /* envelope recipients, NULL-terminated */
+    const char *domain; /* into from_addr */
+    char **to_header;   /* formatted To entries */
+    char **to_addr;     /* envelope recipients, NULL-terminated */
     size_t nto;
     char *username, *password;
 };
@@ -128,8 +128,8 @@ static int from_env(const char *opt, const char *var, char **out, struct vigil_e
     return *out ? VIGIL_OK : vigil_error_set(err, VIGIL_ENOMEM, "out of memory");
 }
 
-static int email_create(const struct vigil_host *host, struct vigil_instance *ins,
-                        const void *conf, void **state, struct vigil_error *err)
+static int email_create(const struct vigil_host *host, struct vigil_instance *ins, const void *conf,
+                        void **state, struct vigil_error *err)
 {
     const struct email_conf *c = conf;
     int smtps = strncasecmp(c->url, "smtps://", 8) == 0;
@@ -208,8 +208,8 @@ static int email_deliver(void *state, const struct vigil_delivery *d, vigil_deli
     if (content.thread_id)
         mime_message_id(content.thread_id, e->domain, reply_to, sizeof reply_to);
     chan_oneline(id, 200, alert_id, sizeof alert_id);
-    const char *extra[] = {"X-Vigil-Alert-Id", alert_id, "X-Vigil-Kind",
-                           d->kind ? d->kind : "document", NULL, NULL};
+    const char *extra[] = {
+        "X-Vigil-Alert-Id", alert_id, "X-Vigil-Kind", d->kind ? d->kind : "document", NULL, NULL};
     struct mime_message m = {
         .from = e->from_header,
         .to = (const char *const *)e->to_header,
@@ -228,8 +228,8 @@ static int email_deliver(void *state, const struct vigil_delivery *d, vigil_deli
     email_content_free(&content);
     if (built != 0) {
         buf_free(&msg);
-        struct chan_outcome bad = {.status = VIGIL_FAILED, .retry_after_ms = -1,
-                                   .label = CHAN_L_REFUSED};
+        struct chan_outcome bad = {
+            .status = VIGIL_FAILED, .retry_after_ms = -1, .label = CHAN_L_REFUSED};
         snprintf(bad.reason, sizeof bad.reason, "message larger than %u bytes or out of memory",
                  EMAIL_MESSAGE_MAX);
         chan_sender_finish(&e->sender, d->id, d->kind, &bad, done, arg);

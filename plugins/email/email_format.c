@@ -250,8 +250,7 @@ static void render_digest(struct out *o, const struct chan_view *v)
         if (a.count > 0)
             snprintf(count, sizeof count, " (%lld outlet%s)", (long long)a.count,
                      a.count == 1 ? "" : "s");
-        t(o, "- %s%s%s%s%s\n", label ? "[" : "", label ? label : "", label ? "] " : "", tmp,
-          count);
+        t(o, "- %s%s%s%s%s\n", label ? "[" : "", label ? label : "", label ? "] " : "", tmp, count);
         if (a.url)
             t(o, "  %s\n", url);
         h(o, "<li>");

@@ -14,8 +14,8 @@
 #define EMAIL_MAX_DIGEST 50
 
 struct email_content {
-    char *subject;         /* one line, UTF-8 (not yet RFC 2047 encoded) */
-    char *text;            /* "\n" line ends */
+    char *subject; /* one line, UTF-8 (not yet RFC 2047 encoded) */
+    char *text;    /* "\n" line ends */
     char *html;
     const char *thread_id; /* for an update: the id of its first alert (the
                               Message-ID it replies to); borrowed from the

@@ -7,11 +7,11 @@
 
 #include "hash.h"
 
-#define QP_MAX_LINE 76      /* RFC 2045: encoded lines, soft break "=" included */
-#define HDR_FOLD 78         /* RFC 5322 recommended line length */
-#define EW_MAX 75           /* RFC 2047: one encoded word */
-#define EW_OVERHEAD 12      /* "=?UTF-8?B?" + "?=" */
-#define EW_LINE 76          /* RFC 2047: a line holding encoded words */
+#define QP_MAX_LINE 76 /* RFC 2045: encoded lines, soft break "=" included */
+#define HDR_FOLD 78    /* RFC 5322 recommended line length */
+#define EW_MAX 75      /* RFC 2047: one encoded word */
+#define EW_OVERHEAD 12 /* "=?UTF-8?B?" + "?=" */
+#define EW_LINE 76     /* RFC 2047: a line holding encoded words */
 #define MSGID_ID_MAX 100
 
 static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -37,8 +37,7 @@ int mime_header(struct buf *out, const char *name, const char *value);
  * allowed; the name may be quoted). 0, or -1 when the address is not
  * local@domain without blanks, controls, quotes, '<', '>' or ',', or a part
  * is too long. name gets "" when there is none. */
-int mime_parse_address(const char *spec, char *name, size_t namecap, char *addr,
-                       size_t addrcap);
+int mime_parse_address(const char *spec, char *name, size_t namecap, char *addr, size_t addrcap);
 
 /* "Display Name <addr>" for a header: the name as is when it is atoms and
  * blanks, quoted when it holds specials, encoded words when not ASCII;
@@ -58,16 +57,16 @@ void mime_date(int64_t ms, char *out, size_t outlen);
 
 /* Everything a message is made of. Strings are borrowed. */
 struct mime_message {
-    const char *from;          /* formatted address (mime_format_address) */
-    const char *const *to;     /* formatted addresses */
+    const char *from;      /* formatted address (mime_format_address) */
+    const char *const *to; /* formatted addresses */
     size_t nto;
-    const char *subject;       /* UTF-8 */
+    const char *subject; /* UTF-8 */
     int64_t date_ms;
-    const char *message_id;    /* without < > */
-    const char *in_reply_to;   /* without < >, or NULL */
-    const char *const *extra;  /* NULL-terminated pairs: name, value, ... */
-    const char *text;          /* text/plain part, UTF-8, "\n" line ends */
-    const char *html;          /* text/html part, UTF-8 */
+    const char *message_id;   /* without < > */
+    const char *in_reply_to;  /* without < >, or NULL */
+    const char *const *extra; /* NULL-terminated pairs: name, value, ... */
+    const char *text;         /* text/plain part, UTF-8, "\n" line ends */
+    const char *html;         /* text/html part, UTF-8 */
 };
 
 /* The whole message: headers (Date, From, To, Subject, Message-ID,

@@ -41,8 +41,8 @@ struct exec_conf {
 };
 
 static const struct vigil_option exec_options[] = {
-    {"argv", VIGIL_OPT_STRLIST, NULL, VIGIL_OPT_REQUIRED, offsetof(struct exec_conf, argv), 1,
-     256, NULL, "command and arguments, run without a shell (PATH is searched)"},
+    {"argv", VIGIL_OPT_STRLIST, NULL, VIGIL_OPT_REQUIRED, offsetof(struct exec_conf, argv), 1, 256,
+     NULL, "command and arguments, run without a shell (PATH is searched)"},
     {"timeout", VIGIL_OPT_DURATION, "30s", 0, offsetof(struct exec_conf, timeout_ms), 1, 3600000,
      NULL, "time a run may take; then SIGTERM, and the delivery is retried"},
     {"kill_grace", VIGIL_OPT_DURATION, "5s", 0, offsetof(struct exec_conf, grace_ms), 1, 600000,
@@ -64,7 +64,7 @@ struct job {
     uv_pipe_t in, err;
     uv_timer_t timer;
     uv_write_t wreq;
-    int handles;   /* libuv handles not yet closed */
+    int handles; /* libuv handles not yet closed */
     int pid;
     char *payload; /* what goes to stdin */
     size_t payload_len;
@@ -72,9 +72,9 @@ struct job {
     int exited, err_closed, answered;
     int64_t exit_status;
     int term_signal;
-    int timed_out;  /* SIGTERM sent because of the timeout */
-    int killed;     /* SIGKILL sent */
-    int canceled;   /* stop() ended it */
+    int timed_out;   /* SIGTERM sent because of the timeout */
+    int killed;      /* SIGKILL sent */
+    int canceled;    /* stop() ended it */
     char rbuf[4096]; /* stderr reads land here, then go to tail */
     vigil_deliver_cb done;
     void *arg;
@@ -86,8 +86,8 @@ struct exec_sink {
     const struct vigil_host *host;
     struct vigil_instance *ins;
     const struct exec_conf *conf;
-    char **argv;      /* NULL-terminated view of conf->argv */
-    char **base_env;  /* inherited + option env, without VIGIL_* we set */
+    char **argv;     /* NULL-terminated view of conf->argv */
+    char **base_env; /* inherited + option env, without VIGIL_* we set */
     size_t nbase;
     struct job *jobs;
     int stopping;
@@ -112,8 +112,8 @@ static int env_name_ok(const char *n)
 
 /* Names set per delivery (never inherited, never from options). */
 static const char *const delivery_vars[] = {
-    "VIGIL_ALERT_ID", "VIGIL_DELIVERY_KIND", "VIGIL_KIND",  "VIGIL_ATTEMPT", "VIGIL_PIPELINE",
-    "VIGIL_STAGE",    "VIGIL_TITLE",         "VIGIL_SEVERITY", "VIGIL_URL",    NULL};
+    "VIGIL_ALERT_ID", "VIGIL_DELIVERY_KIND", "VIGIL_KIND",     "VIGIL_ATTEMPT", "VIGIL_PIPELINE",
+    "VIGIL_STAGE",    "VIGIL_TITLE",         "VIGIL_SEVERITY", "VIGIL_URL",     NULL};
 
 /* entry is "NAME=value" or just "NAME". */
 static int ours(const char *entry)
@@ -314,8 +314,8 @@ static void finish(struct job *j)
     } else if (j->timed_out) {
         status = VIGIL_RETRY;
         snprintf(reason, sizeof reason, "timed out after %lld ms (%s sent)%s%s",
-                 e ? (long long)e->conf->timeout_ms : 0LL, j->killed ? "SIGKILL" : "SIGTERM",
-                 sep, tail);
+                 e ? (long long)e->conf->timeout_ms : 0LL, j->killed ? "SIGKILL" : "SIGTERM", sep,
+                 tail);
         count(e, e ? e->timeouts : NULL);
     } else if (j->term_signal) {
         status = VIGIL_RETRY;
@@ -330,8 +330,7 @@ static void finish(struct job *j)
         snprintf(reason, sizeof reason, "exit code 75 (EX_TEMPFAIL)%s%s", sep, tail);
     } else {
         status = VIGIL_FAILED;
-        snprintf(reason, sizeof reason, "exit code %lld%s%s", (long long)j->exit_status, sep,
-                 tail);
+        snprintf(reason, sizeof reason, "exit code %lld%s%s", (long long)j->exit_status, sep, tail);
     }
     if (e) {
         count(e, status == VIGIL_DELIVERED ? e->sent
@@ -556,8 +555,8 @@ static void exec_free(struct exec_sink *e)
     free(e);
 }
 
-static int exec_create(const struct vigil_host *host, struct vigil_instance *ins,
-                       const void *conf, void **state, struct vigil_error *err)
+static int exec_create(const struct vigil_host *host, struct vigil_instance *ins, const void *conf,
+                       void **state, struct vigil_error *err)
 {
     const struct exec_conf *c = conf;
     if (!c->argv.v[0][0])
@@ -587,8 +586,8 @@ static int exec_create(const struct vigil_host *host, struct vigil_instance *ins
     e->signals = host->counter(ins, "signal", "runs ended by a signal");
     e->spawn_errors = host->counter(ins, "spawn_error", "commands that could not be started");
     e->canceled = host->counter(ins, "canceled", "runs ended by shutdown");
-    host->log(ins, VIGIL_LOG_INFO, "exec: running %s (%zu argument%s, timeout %lld ms)",
-              e->argv[0], c->argv.n - 1, c->argv.n == 2 ? "" : "s", (long long)c->timeout_ms);
+    host->log(ins, VIGIL_LOG_INFO, "exec: running %s (%zu argument%s, timeout %lld ms)", e->argv[0],
+              c->argv.n - 1, c->argv.n == 2 ? "" : "s", (long long)c->timeout_ms);
     *state = e;
     return VIGIL_OK;
 }

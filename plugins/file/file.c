@@ -47,13 +47,13 @@ static const struct vigil_option file_options[] = {
     {"path", VIGIL_OPT_STR, NULL, VIGIL_OPT_REQUIRED | VIGIL_OPT_PATH,
      offsetof(struct file_conf, path), VIGIL_NOBOUNDS, NULL,
      "file to append to (created if missing; its directory must exist)"},
-    {"fsync", VIGIL_OPT_ENUM, "batch", 0, offsetof(struct file_conf, fsync_policy),
-     VIGIL_NOBOUNDS, fsync_choices,
+    {"fsync", VIGIL_OPT_ENUM, "batch", 0, offsetof(struct file_conf, fsync_policy), VIGIL_NOBOUNDS,
+     fsync_choices,
      "never; batch (at most every fsync_interval, and on flush); always (before delivered)"},
     {"fsync_interval", VIGIL_OPT_DURATION, "1s", 0, offsetof(struct file_conf, fsync_interval_ms),
      1, 3600000, NULL, "batch: the longest time written lines wait for an fsync"},
-    {"max_size", VIGIL_OPT_SIZE, "100MB", 0, offsetof(struct file_conf, max_size),
-     VIGIL_NOBOUNDS, NULL, "rotate before the file would grow past this; 0 = never"},
+    {"max_size", VIGIL_OPT_SIZE, "100MB", 0, offsetof(struct file_conf, max_size), VIGIL_NOBOUNDS,
+     NULL, "rotate before the file would grow past this; 0 = never"},
     {"keep", VIGIL_OPT_INT, "5", 0, offsetof(struct file_conf, keep), 1, 1000, NULL,
      "rotated files kept: path.1 (newest) ... path.N"},
     {"fields", VIGIL_OPT_STRLIST, "[]", 0, offsetof(struct file_conf, fields), 0, 256, NULL,
@@ -91,10 +91,10 @@ struct file_sink {
     struct vigil_instance *ins;
     const struct file_conf *conf;
     struct fw w;
-    struct wlist waiting;     /* written, waiting for the next fsync */
-    struct fsync_job *job;    /* the fsync running, or NULL */
+    struct wlist waiting;  /* written, waiting for the next fsync */
+    struct fsync_job *job; /* the fsync running, or NULL */
     struct vigil_timer *timer;
-    int dirty;                /* written since the last fsync started */
+    int dirty; /* written since the last fsync started */
     int stopping;
     struct vigil_counter *sent, *retried, *failed, *rotations, *fsyncs, *write_errors;
 };
@@ -252,8 +252,8 @@ static void rotate(struct file_sink *s)
                  (unsigned long long)old_size, s->w.keep);
 }
 
-static int file_create(const struct vigil_host *host, struct vigil_instance *ins,
-                       const void *conf, void **state, struct vigil_error *err)
+static int file_create(const struct vigil_host *host, struct vigil_instance *ins, const void *conf,
+                       void **state, struct vigil_error *err)
 {
     const struct file_conf *c = conf;
     struct file_sink *s = calloc(1, sizeof *s);

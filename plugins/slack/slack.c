@@ -29,12 +29,12 @@ static const struct vigil_option slack_options[] = {
     {"url", VIGIL_OPT_STR, NULL, VIGIL_OPT_REQUIRED | VIGIL_OPT_SECRET,
      offsetof(struct slack_conf, url), VIGIL_NOBOUNDS, NULL,
      "incoming webhook URL (holds the token: use ${VAR})"},
-    {"channel", VIGIL_OPT_STR, NULL, 0, offsetof(struct slack_conf, channel), VIGIL_NOBOUNDS,
-     NULL, "channel override (legacy webhooks, Mattermost)"},
+    {"channel", VIGIL_OPT_STR, NULL, 0, offsetof(struct slack_conf, channel), VIGIL_NOBOUNDS, NULL,
+     "channel override (legacy webhooks, Mattermost)"},
     {"username", VIGIL_OPT_STR, NULL, 0, offsetof(struct slack_conf, username), VIGIL_NOBOUNDS,
      NULL, "display name override"},
-    {"icon_emoji", VIGIL_OPT_STR, NULL, 0, offsetof(struct slack_conf, icon_emoji),
-     VIGIL_NOBOUNDS, NULL, "icon override, e.g. :satellite:"},
+    {"icon_emoji", VIGIL_OPT_STR, NULL, 0, offsetof(struct slack_conf, icon_emoji), VIGIL_NOBOUNDS,
+     NULL, "icon override, e.g. :satellite:"},
     {"timeout", VIGIL_OPT_DURATION, "10s", 0, offsetof(struct slack_conf, timeout_ms), 1, 600000,
      NULL, "time limit of one request"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
@@ -47,8 +47,8 @@ struct slack {
     struct slack_opts opts;
 };
 
-static int slack_create(const struct vigil_host *host, struct vigil_instance *ins,
-                        const void *conf, void **state, struct vigil_error *err)
+static int slack_create(const struct vigil_host *host, struct vigil_instance *ins, const void *conf,
+                        void **state, struct vigil_error *err)
 {
     const struct slack_conf *c = conf;
     /* never quote the URL: it is the token */

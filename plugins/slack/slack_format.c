@@ -13,7 +13,10 @@ int slack_escape(struct buf *out, const char *s)
 {
     size_t start = 0, i = 0;
     for (; s[i]; i++) {
-        const char *rep = s[i] == '&' ? "&amp;" : s[i] == '<' ? "&lt;" : s[i] == '>' ? "&gt;" : NULL;
+        const char *rep = s[i] == '&'   ? "&amp;"
+                          : s[i] == '<' ? "&lt;"
+                          : s[i] == '>' ? "&gt;"
+                                        : NULL;
         if (!rep)
             continue;
         if (buf_append(out, s + start, i - start) != 0 || buf_append_str(out, rep) != 0)
@@ -321,7 +324,8 @@ static char *fallback(const struct chan_view *v)
     buf_init(&b, 8000);
     char t[SLACK_FIELD_MAX + 8];
     const char *label = chan_severity_label(v->severity);
-    int rc = buf_printf(&b, "%s ", chan_severity_emoji(v->kind == CHAN_DIGEST ? NULL : v->severity));
+    int rc =
+        buf_printf(&b, "%s ", chan_severity_emoji(v->kind == CHAN_DIGEST ? NULL : v->severity));
     if (label && v->kind != CHAN_DIGEST)
         rc |= buf_printf(&b, "[%s] ", label);
     if (v->kind == CHAN_UPDATE)

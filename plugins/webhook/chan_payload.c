@@ -8,9 +8,9 @@
 
 static const char *const severities[] = {"info", "low", "medium", "high", "critical"};
 static const char *const severity_labels[] = {"INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"};
-static const char *const severity_emojis[] = {":information_source:", ":large_blue_circle:",
-                                              ":large_orange_circle:", ":red_circle:",
-                                              ":rotating_light:"};
+static const char *const severity_emojis[] = {
+    ":information_source:", ":large_blue_circle:", ":large_orange_circle:", ":red_circle:",
+    ":rotating_light:"};
 
 int chan_severity_rank(const char *severity)
 {

@@ -26,30 +26,30 @@ enum chan_kind {
 /* Every pointer is borrowed from the payload (valid while it lives); NULL
  * when absent. */
 struct chan_view {
-    int kind;                 /* enum chan_kind */
-    const char *id;           /* alert id / document id */
-    const char *title;        /* never NULL: "(untitled)" when missing */
-    const char *severity;     /* info..critical; for documents the highest
-                                 severity among events; NULL if unknown */
-    double confidence;        /* -1 when unknown */
-    const char *evidence;     /* evidence sentence (alert event, or the
-                                 document's most severe event) */
-    const char *why;          /* alert explanation */
-    const char *url;          /* main link: the alert's first document, or
-                                 the document's url */
-    const char *event_type;   /* event.type */
-    const char *rule_id;      /* event.rule.id */
-    const char *first_seen;   /* alert first_seen; document published */
-    const char *updated;      /* alert updated; document fetched */
-    int64_t count;            /* outlets so far (alerts), 0 otherwise */
-    const json_t *entities;   /* array of {id, name, type}: alert entities,
-                                 or a document's entities.summary */
-    const json_t *sources;    /* alert sources [{url, title, source...}] */
-    const json_t *events;     /* document events */
-    const json_t *alerts;     /* digest alerts */
-    const char *period_from;  /* digest period */
+    int kind;                /* enum chan_kind */
+    const char *id;          /* alert id / document id */
+    const char *title;       /* never NULL: "(untitled)" when missing */
+    const char *severity;    /* info..critical; for documents the highest
+                                severity among events; NULL if unknown */
+    double confidence;       /* -1 when unknown */
+    const char *evidence;    /* evidence sentence (alert event, or the
+                                document's most severe event) */
+    const char *why;         /* alert explanation */
+    const char *url;         /* main link: the alert's first document, or
+                                the document's url */
+    const char *event_type;  /* event.type */
+    const char *rule_id;     /* event.rule.id */
+    const char *first_seen;  /* alert first_seen; document published */
+    const char *updated;     /* alert updated; document fetched */
+    int64_t count;           /* outlets so far (alerts), 0 otherwise */
+    const json_t *entities;  /* array of {id, name, type}: alert entities,
+                                or a document's entities.summary */
+    const json_t *sources;   /* alert sources [{url, title, source...}] */
+    const json_t *events;    /* document events */
+    const json_t *alerts;    /* digest alerts */
+    const char *period_from; /* digest period */
     const char *period_to;
-    const char *pipeline;     /* alert pipeline and sink, when present */
+    const char *pipeline; /* alert pipeline and sink, when present */
     const char *sink;
 };
 

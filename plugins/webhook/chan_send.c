@@ -6,12 +6,12 @@
 
 #include "chan_payload.h"
 
-static const char *const http_label_names[CHAN_LABELS] = {
-    "http_2xx", "http_3xx", "http_4xx", "http_5xx", "timeout",
-    "network",  "protocol", "canceled", "refused"};
-static const char *const mail_label_names[CHAN_LABELS] = {
-    "smtp_2xx", NULL, "smtp_4xx", "smtp_5xx", "timeout", "network", "protocol", "canceled",
-    "refused"};
+static const char *const http_label_names[CHAN_LABELS] = {"http_2xx", "http_3xx", "http_4xx",
+                                                          "http_5xx", "timeout",  "network",
+                                                          "protocol", "canceled", "refused"};
+static const char *const mail_label_names[CHAN_LABELS] = {"smtp_2xx", NULL,       "smtp_4xx",
+                                                          "smtp_5xx", "timeout",  "network",
+                                                          "protocol", "canceled", "refused"};
 
 #define CANCELED_REASON "canceled by shutdown"
 
@@ -129,8 +129,7 @@ struct chan_pending {
 };
 
 void chan_sender_init(struct chan_sender *s, const struct vigil_host *host,
-                      struct vigil_instance *ins, const char *what, const char *dest_url,
-                      int mail)
+                      struct vigil_instance *ins, const char *what, const char *dest_url, int mail)
 {
     memset(s, 0, sizeof *s);
     s->host = host;
@@ -281,8 +280,8 @@ int chan_send_http(struct chan_sender *s, const struct vigil_http_request *req,
 int chan_send_mail(struct chan_sender *s, const struct vigil_mail_request *req,
                    const struct vigil_delivery *d, vigil_deliver_cb done, void *arg)
 {
-    if (!s->host->mail_send || s->host->struct_size < offsetof(struct vigil_host, mail_send) +
-                                                          sizeof s->host->mail_send)
+    if (!s->host->mail_send ||
+        s->host->struct_size < offsetof(struct vigil_host, mail_send) + sizeof s->host->mail_send)
         return VIGIL_EUNSUPPORTED;
     return send_common(s, req, d, done, arg);
 }

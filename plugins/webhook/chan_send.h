@@ -65,11 +65,11 @@ struct chan_pending;
 struct chan_sender {
     const struct vigil_host *host;
     struct vigil_instance *ins;
-    const char *what;     /* "webhook", "slack", "email": log prefix */
-    const char *url;      /* the destination (borrowed from the conf); never
-                             shown: reasons get it replaced by dest */
-    char dest[256];       /* origin of the destination, for logs */
-    int mail;             /* 1 = SMTP, 0 = HTTP */
+    const char *what; /* "webhook", "slack", "email": log prefix */
+    const char *url;  /* the destination (borrowed from the conf); never
+                         shown: reasons get it replaced by dest */
+    char dest[256];   /* origin of the destination, for logs */
+    int mail;         /* 1 = SMTP, 0 = HTTP */
     int stopping;
     struct chan_pending *pending; /* deliveries in flight */
     size_t inflight;
@@ -82,8 +82,7 @@ struct chan_sender {
  * reasons (the client's error texts quote whole URLs, tokens included).
  * Never fails: a missing counter is simply not counted. */
 void chan_sender_init(struct chan_sender *s, const struct vigil_host *host,
-                      struct vigil_instance *ins, const char *what, const char *dest_url,
-                      int mail);
+                      struct vigil_instance *ins, const char *what, const char *dest_url, int mail);
 
 /*
  * Start one delivery: the request (borrowed; the client copies it) goes

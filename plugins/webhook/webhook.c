@@ -56,8 +56,8 @@ static const struct vigil_option webhook_options[] = {
     {"hmac_secret", VIGIL_OPT_STR, NULL, VIGIL_OPT_SECRET,
      offsetof(struct webhook_conf, hmac_secret), VIGIL_NOBOUNDS, NULL,
      "sign each body: X-Vigil-Signature: sha256=<HMAC-SHA256 hex>"},
-    {"timeout", VIGIL_OPT_DURATION, "10s", 0, offsetof(struct webhook_conf, timeout_ms), 1,
-     600000, NULL, "time limit of one request"},
+    {"timeout", VIGIL_OPT_DURATION, "10s", 0, offsetof(struct webhook_conf, timeout_ms), 1, 600000,
+     NULL, "time limit of one request"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 struct webhook {
@@ -73,10 +73,11 @@ struct webhook {
 };
 
 /* Headers the plugin sets itself, or that the client must compute. */
-static const char *const reserved_headers[] = {
-    "Content-Type",      "Content-Length",    "Idempotency-Key", "X-Vigil-Signature",
-    "X-Vigil-Timestamp", "X-Vigil-Kind",      "X-Vigil-Attempt", "Host",
-    "Transfer-Encoding", NULL};
+static const char *const reserved_headers[] = {"Content-Type",      "Content-Length",
+                                               "Idempotency-Key",   "X-Vigil-Signature",
+                                               "X-Vigil-Timestamp", "X-Vigil-Kind",
+                                               "X-Vigil-Attempt",   "Host",
+                                               "Transfer-Encoding", NULL};
 
 static int is_tchar(int c)
 {
@@ -99,11 +100,9 @@ static int add_header(struct webhook *w, const char *name, size_t nlen, const ch
     }
     for (const char *const *r = reserved_headers; *r; r++) {
         if (strlen(*r) == nlen && strncasecmp(*r, name, nlen) == 0)
-            return vigil_error_set(err, VIGIL_EINVAL,
-                                   "option 'headers': %s is set by the plugin%s", *r,
-                                   strcasecmp(*r, "Content-Type") == 0
-                                       ? " (use the content_type option)"
-                                       : "");
+            return vigil_error_set(
+                err, VIGIL_EINVAL, "option 'headers': %s is set by the plugin%s", *r,
+                strcasecmp(*r, "Content-Type") == 0 ? " (use the content_type option)" : "");
     }
     for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
         if (*p < 0x20 && *p != '\t')
@@ -190,8 +189,7 @@ static int webhook_create(const struct vigil_host *host, struct vigil_instance *
         return vigil_error_set(err, VIGIL_EINVAL,
                                "option 'url': expected an http:// or https:// URL");
     if (strpbrk(c->content_type, "\r\n") || !*c->content_type)
-        return vigil_error_set(err, VIGIL_EINVAL,
-                               "option 'content_type': empty or contains CR/LF");
+        return vigil_error_set(err, VIGIL_EINVAL, "option 'content_type': empty or contains CR/LF");
     if (c->hmac_secret && !*c->hmac_secret)
         return vigil_error_set(err, VIGIL_EINVAL, "option 'hmac_secret': empty");
     struct webhook *w = calloc(1, sizeof *w);
@@ -247,8 +245,8 @@ static int webhook_deliver(void *state, const struct vigil_delivery *d, vigil_de
 {
     struct webhook *w = state;
     const struct webhook_conf *c = w->conf;
-    struct chan_outcome bad = {.status = VIGIL_FAILED, .retry_after_ms = -1,
-                               .label = CHAN_L_REFUSED};
+    struct chan_outcome bad = {
+        .status = VIGIL_FAILED, .retry_after_ms = -1, .label = CHAN_L_REFUSED};
     char *body = NULL;
     size_t len = 0;
     if (w->tpl) {

@@ -290,8 +290,8 @@ static int append_value(struct buf *out, const json_t *v, int escape)
     return rc;
 }
 
-int tpl_render(const struct tpl *t, const json_t *payload, const struct tpl_vars *vars,
-               int escape, struct buf *out)
+int tpl_render(const struct tpl *t, const json_t *payload, const struct tpl_vars *vars, int escape,
+               struct buf *out)
 {
     char num[32];
     for (size_t i = 0; i < t->n; i++) {

@@ -51,8 +51,8 @@ int tpl_compile(const char *src, struct tpl **out, char *err, size_t errlen);
 
 /* Append the rendering to out. 0, or -1 when out reached its maximum or
  * memory ran out. */
-int tpl_render(const struct tpl *t, const json_t *payload, const struct tpl_vars *vars,
-               int escape, struct buf *out);
+int tpl_render(const struct tpl *t, const json_t *payload, const struct tpl_vars *vars, int escape,
+               struct buf *out);
 
 void tpl_free(struct tpl *t);
 

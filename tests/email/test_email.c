@@ -173,8 +173,8 @@ static void test_temporary_and_permanent(void)
 {
     struct fx f;
     REQUIRE(fx_open(&f,
-                    &(struct smtpd_config){.fail_times = 2, .fail_code = 451,
-                                           .fail_stage = SMTPD_AT_RCPT},
+                    &(struct smtpd_config){
+                        .fail_times = 2, .fail_code = 451, .fail_stage = SMTPD_AT_RCPT},
                     "\"tls\": \"none\"") == 0);
     struct chanresult r;
     json_t *a = chan_fixture("alert.json");
@@ -190,8 +190,8 @@ static void test_temporary_and_permanent(void)
     CHECK_INT(chanhost_counter(&f.h, "retried"), ==, 2);
     CHECK_INT(chanhost_counter(&f.h, "smtp_4xx"), ==, 2);
 
-    smtpd_configure(f.srv, &(struct smtpd_config){.fail_times = 1, .fail_code = 554,
-                                                  .fail_stage = SMTPD_AT_DATA});
+    smtpd_configure(f.srv, &(struct smtpd_config){
+                               .fail_times = 1, .fail_code = 554, .fail_stage = SMTPD_AT_DATA});
     chanstage_deliver(&f.st, &r, a, "id-2", "alert", 1, 10000);
     CHECK_INT(r.status, ==, VIGIL_FAILED);
     CHECK_CONTAINS(r.reason, "SMTP 554 (permanent)");

@@ -17,18 +17,19 @@ static char dir[256];
 static void test_greylisted_then_delivered(void)
 {
     enum { N = 6, FAILS = 3 };
-    struct smtpd *srv = smtpd_start(&(struct smtpd_config){
-        .fail_times = FAILS, .fail_code = 451, .fail_stage = SMTPD_AT_RCPT});
+    struct smtpd *srv = smtpd_start(
+        &(struct smtpd_config){.fail_times = FAILS, .fail_code = 451, .fail_stage = SMTPD_AT_RCPT});
     REQUIRE(srv);
     char url[64], pipeline[2048], path[512], state[512];
     smtpd_url(srv, url, sizeof url);
-    snprintf(pipeline, sizeof pipeline,
-             "{\"sources\": [{\"plugin\": \"gen\", \"options\": {\"count\": %d}}],\n"
-             " \"sinks\": [{\"id\": \"mail\", \"plugin\": \"email\",\n"
-             "   \"retry\": {\"base\": \"10ms\", \"cap\": \"50ms\", \"limit\": 10},\n"
-             "   \"options\": {\"url\": \"%s\", \"tls\": \"none\", \"from\": \"Vigil <v@example.org>\","
-             " \"to\": [\"a@example.org\", \"b@example.org\"]}}]}\n",
-             N, url);
+    snprintf(
+        pipeline, sizeof pipeline,
+        "{\"sources\": [{\"plugin\": \"gen\", \"options\": {\"count\": %d}}],\n"
+        " \"sinks\": [{\"id\": \"mail\", \"plugin\": \"email\",\n"
+        "   \"retry\": {\"base\": \"10ms\", \"cap\": \"50ms\", \"limit\": 10},\n"
+        "   \"options\": {\"url\": \"%s\", \"tls\": \"none\", \"from\": \"Vigil <v@example.org>\","
+        " \"to\": [\"a@example.org\", \"b@example.org\"]}}]}\n",
+        N, url);
     snprintf(path, sizeof path, "%s/p.json", dir);
     snprintf(state, sizeof state, "%s/state", dir);
     FILE *f = fopen(path, "w");
@@ -36,8 +37,9 @@ static void test_greylisted_then_delivered(void)
     fputs(pipeline, f);
     fclose(f);
     struct proc p;
-    char *argv[] = {(char *)vigil, "--plugin-dir", (char *)TEST_PLUGIN_DIR, "run", path, "--once",
-                    "--state-dir", state, NULL};
+    char *argv[] = {(char *)vigil, "--plugin-dir", (char *)TEST_PLUGIN_DIR,
+                    "run",         path,           "--once",
+                    "--state-dir", state,          NULL};
     proc_run(argv, NULL, 60000, &p);
     CHECK_INT(p.status, ==, 0);
     CHECK_CONTAINS(p.err, "SMTP 451 (temporary)");

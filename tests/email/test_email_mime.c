@@ -155,16 +155,23 @@ static void test_addresses(void)
               ==, 0);
     CHECK_STR(name, "Vigil Alerts");
     CHECK_STR(addr, "alerts@example.org");
-    CHECK_INT(mime_parse_address("\"Ops, \\\"Team\\\"\" <ops@example.org>", name, sizeof name,
-                                 addr, sizeof addr),
+    CHECK_INT(mime_parse_address("\"Ops, \\\"Team\\\"\" <ops@example.org>", name, sizeof name, addr,
+                                 sizeof addr),
               ==, 0);
     CHECK_STR(name, "Ops, \"Team\"");
     CHECK_INT(mime_parse_address("<bare@example.org>", name, sizeof name, addr, sizeof addr), ==,
               0);
     CHECK_STR(name, "");
-    static const char *const bad[] = {"", "nobody", "@example.org", "a@", "a b@example.org",
-                                      "a@b@c", "Name <a@example.org", "N <a@example.org> x",
-                                      "a@example.org\r\nBcc: x@y", "x <a,b@example.org>",
+    static const char *const bad[] = {"",
+                                      "nobody",
+                                      "@example.org",
+                                      "a@",
+                                      "a b@example.org",
+                                      "a@b@c",
+                                      "Name <a@example.org",
+                                      "N <a@example.org> x",
+                                      "a@example.org\r\nBcc: x@y",
+                                      "x <a,b@example.org>",
                                       "x <>"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK_INT(mime_parse_address(bad[i], name, sizeof name, addr, sizeof addr), ==, -1);

@@ -111,7 +111,8 @@ static void test_refusals(void)
     } cases[] = {{SMTPD_AT_MAIL, 451}, {SMTPD_AT_RCPT, 452}, {SMTPD_AT_DATA, 451},
                  {SMTPD_AT_MAIL, 550}, {SMTPD_AT_RCPT, 550}, {SMTPD_AT_DATA, 554}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        smtpd_configure(s, &(struct smtpd_config){.fail_times = 1, .fail_code = cases[i].code,
+        smtpd_configure(s, &(struct smtpd_config){.fail_times = 1,
+                                                  .fail_code = cases[i].code,
                                                   .fail_stage = cases[i].stage});
         send_and_wait(&h, &req, &x);
         CHECK_INT(x.status, ==, VIGIL_EPROTO);

@@ -78,12 +78,13 @@ static int64_t now_ms(void)
 static void test_stdin_and_environment(void)
 {
     struct fx f;
-    REQUIRE(fx_open(&f,
-                    "[\"/bin/sh\", \"-c\", \"cat > %D/stdin.json; printf '%s|%s|%s|%s|%s|%s|%s|%s|%s' "
-                    "\\\"$VIGIL_ALERT_ID\\\" \\\"$VIGIL_DELIVERY_KIND\\\" \\\"$VIGIL_KIND\\\" "
-                    "\\\"$VIGIL_ATTEMPT\\\" \\\"$VIGIL_SEVERITY\\\" \\\"$VIGIL_TITLE\\\" "
-                    "\\\"$VIGIL_PIPELINE\\\" \\\"$VIGIL_STAGE\\\" \\\"$EXTRA\\\" > %D/env.txt\"]",
-                    "\"env\": {\"EXTRA\": \"from options\"}") == 0);
+    REQUIRE(
+        fx_open(&f,
+                "[\"/bin/sh\", \"-c\", \"cat > %D/stdin.json; printf '%s|%s|%s|%s|%s|%s|%s|%s|%s' "
+                "\\\"$VIGIL_ALERT_ID\\\" \\\"$VIGIL_DELIVERY_KIND\\\" \\\"$VIGIL_KIND\\\" "
+                "\\\"$VIGIL_ATTEMPT\\\" \\\"$VIGIL_SEVERITY\\\" \\\"$VIGIL_TITLE\\\" "
+                "\\\"$VIGIL_PIPELINE\\\" \\\"$VIGIL_STAGE\\\" \\\"$EXTRA\\\" > %D/env.txt\"]",
+                "\"env\": {\"EXTRA\": \"from options\"}") == 0);
     json_t *a = chan_fixture("update.json");
     struct chanresult r;
     chanstage_deliver(&f.st, &r, a, "7f3a9c0d12e4b5a6:u23", "alert", 3, 10000);
@@ -338,7 +339,8 @@ static void test_bad_options(void)
                         "option 'env': VIGIL_ALERT_ID is set by the plugin for each delivery");
     expect_create_error("{\"argv\": [\"x\"], \"env\": {\"A\": 1}}",
                         "option 'env': the value of 'A' must be a string");
-    expect_create_error("{\"argv\": [\"x\"], \"env\": [\"A=1\"]}", "option 'env': expected an object");
+    expect_create_error("{\"argv\": [\"x\"], \"env\": [\"A=1\"]}",
+                        "option 'env': expected an object");
 }
 
 int main(void)

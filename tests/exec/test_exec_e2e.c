@@ -34,8 +34,9 @@ static void test_bounded_concurrency_and_retry(void)
     fputs(pipeline, f);
     fclose(f);
     struct proc p;
-    char *argv[] = {(char *)vigil, "--plugin-dir", (char *)TEST_PLUGIN_DIR, "run", path, "--once",
-                    "--state-dir", state, NULL};
+    char *argv[] = {(char *)vigil, "--plugin-dir", (char *)TEST_PLUGIN_DIR,
+                    "run",         path,           "--once",
+                    "--state-dir", state,          NULL};
     proc_run(argv, NULL, 60000, &p);
     CHECK_INT(p.status, ==, 0);
     CHECK_CONTAINS(p.err, "exit code 75 (EX_TEMPFAIL)");

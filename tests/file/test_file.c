@@ -218,8 +218,9 @@ static void test_rotation(void)
 static void test_fields_and_documents(void)
 {
     struct fx f;
-    REQUIRE(fx_open(&f, "f.jsonl", "\"fsync\": \"never\", \"fields\": [\"id\", \"title\", "
-                                   "\"severity\"]") == 0);
+    REQUIRE(fx_open(&f, "f.jsonl",
+                    "\"fsync\": \"never\", \"fields\": [\"id\", \"title\", "
+                    "\"severity\"]") == 0);
     json_t *a = chan_fixture("alert.json");
     struct chanresult r;
     chanstage_deliver(&f.st, &r, a, "id", "alert", 1, 1000);
@@ -301,9 +302,9 @@ static void test_bad_options(void)
     REQUIRE(chanhost_init(&h) == 0);
     struct chanstage st;
     char err[512] = "";
-    CHECK_INT(chanstage_create(&st, &h, plugin, "{\"path\": \"no/such/dir/x.jsonl\"}", err,
-                               sizeof err),
-              ==, -1);
+    CHECK_INT(
+        chanstage_create(&st, &h, plugin, "{\"path\": \"no/such/dir/x.jsonl\"}", err, sizeof err),
+        ==, -1);
     CHECK_CONTAINS(err, "option 'path': cannot open");
     CHECK_CONTAINS(err, "No such file or directory");
     CHECK_INT(chanstage_create(&st, &h, plugin, "{\"path\": \"x\", \"keep\": 0}", err, sizeof err),

@@ -34,8 +34,9 @@ static void test_every_line_across_rotations(void)
     snprintf(out, sizeof out, "%s/out", dir);
     REQUIRE(mkdir(out, 0755) == 0);
     struct proc p;
-    char *argv[] = {(char *)vigil, "--plugin-dir", (char *)TEST_PLUGIN_DIR, "run", path, "--once",
-                    "--state-dir", state, NULL};
+    char *argv[] = {(char *)vigil, "--plugin-dir", (char *)TEST_PLUGIN_DIR,
+                    "run",         path,           "--once",
+                    "--state-dir", state,          NULL};
     proc_run(argv, NULL, 60000, &p);
     CHECK_INT(p.status, ==, 0);
     int seen[N] = {0}, files = 0, bad = 0;

@@ -155,8 +155,9 @@ static void test_stop_and_bad_url(void)
     REQUIRE(chanhost_init(&h) == 0);
     struct chanstage st;
     char err[512] = "";
-    CHECK_INT(chanstage_create(&st, &h, plugin, "{\"url\": \"hooks.slack.com/services/T/B/sekrit\"}",
-                               err, sizeof err),
+    CHECK_INT(chanstage_create(&st, &h, plugin,
+                               "{\"url\": \"hooks.slack.com/services/T/B/sekrit\"}", err,
+                               sizeof err),
               ==, -1);
     CHECK_CONTAINS(err, "option 'url': expected an http:// or https:// URL");
     CHECK_NOT_CONTAINS(err, "sekrit");

@@ -25,11 +25,11 @@ static json_t *message(const char *fixture, const char *kind, const struct slack
 
 static const char *block_type(const json_t *m, size_t i)
 {
-    return json_string_value(json_object_get(json_array_get(json_object_get(m, "blocks"), i),
-                                             "type"));
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(m, "blocks"), i), "type"));
 }
 
-/* The text of block i (header, section) or of context element k. */
+/* The text of block i (a header or a section). */
 static const char *block_text(const json_t *m, size_t i)
 {
     const json_t *b = json_array_get(json_object_get(m, "blocks"), i);
@@ -42,8 +42,8 @@ static const char *block_text(const json_t *m, size_t i)
 static const char *context_text(const json_t *m, size_t i, size_t k)
 {
     const json_t *b = json_array_get(json_object_get(m, "blocks"), i);
-    return json_string_value(json_object_get(json_array_get(json_object_get(b, "elements"), k),
-                                             "text"));
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(b, "elements"), k), "text"));
 }
 
 /* Slack's limits hold for every block. */
@@ -87,20 +87,20 @@ static void test_alert_blocks(void)
     EXPECT_STR(block_text(m, 0), ":red_circle: HIGH: Russia acknowledges North Korea troops");
     EXPECT_STR(block_type(m, 1), "section");
     EXPECT_STR(block_text(m, 1), "> Gerasimov confirmed that North Korean servicemen took part in "
-                                "the fighting in the Kursk region.");
+                                 "the fighting in the Kursk region.");
     EXPECT_STR(block_type(m, 2), "context");
     EXPECT_STR(context_text(m, 2, 0), "*Entities:* Russia, North Korea, Valery Gerasimov");
     EXPECT_STR(context_text(m, 2, 1),
-              "*First seen:* 2024-11-04T09:13:05Z · 2 outlets · confidence 0.90");
+               "*First seen:* 2024-11-04T09:13:05Z · 2 outlets · confidence 0.90");
     EXPECT_STR(block_type(m, 3), "section");
     EXPECT_STR(block_text(m, 3),
-              "*Sources*\n• <https://example.org/world/kursk|Gerasimov confirms North Korean "
-              "troops in Kursk>\n• <https://news.example.net/a/123|Moscow admits Pyongyang's "
-              "soldiers fought>");
+               "*Sources*\n• <https://example.org/world/kursk|Gerasimov confirms North Korean "
+               "troops in Kursk>\n• <https://news.example.net/a/123|Moscow admits Pyongyang's "
+               "soldiers fought>");
     EXPECT_STR(json_string_value(json_object_get(m, "text")),
-              ":red_circle: [HIGH] Russia acknowledges North Korea troops\n> Gerasimov confirmed "
-              "that North Korean servicemen took part in the fighting in the Kursk region.\n"
-              "<https://example.org/world/kursk|Gerasimov confirms North Korean troops in Kursk>");
+               ":red_circle: [HIGH] Russia acknowledges North Korea troops\n> Gerasimov confirmed "
+               "that North Korean servicemen took part in the fighting in the Kursk region.\n"
+               "<https://example.org/world/kursk|Gerasimov confirms North Korean troops in Kursk>");
     CHECK(json_object_get(m, "channel") == NULL);
     CHECK(json_object_get(m, "username") == NULL);
     json_decref(m);
@@ -121,15 +121,16 @@ static void test_escaping(void)
     check_limits(m);
     char *all = json_dumps(m, 0);
     /* plain_text headers show text as is; mrkdwn never carries raw < or & */
-    CHECK_CONTAINS(block_text(m, 0), ":rotating_light: CRITICAL: Kursk: <b>troops</b> & \"allies\"");
+    CHECK_CONTAINS(block_text(m, 0),
+                   ":rotating_light: CRITICAL: Kursk: <b>troops</b> & \"allies\"");
     EXPECT_STR(block_text(m, 1), "> He said: \"&lt;script&gt;alert(1)&lt;/script&gt; &amp; more\" "
-                                "second line with = sign and a very long tail that goes on and on "
-                                "and on so that quoted-printable has to wrap this line somewhere "
-                                "in the middle of it, Überall.");
+                                 "second line with = sign and a very long tail that goes on and on "
+                                 "and on so that quoted-printable has to wrap this line somewhere "
+                                 "in the middle of it, Überall.");
     EXPECT_STR(context_text(m, 2, 0), "*Entities:* Олександр Сирський, A&amp;B &lt;Group&gt;");
     EXPECT_STR(block_text(m, 3), "*Sources*\n• evil &lt;link&gt;\n• "
-                                "<https://example.org/a?x=1&amp;y=%3C2%3E%7Cz|Pipes | and "
-                                "&lt;angles&gt; &amp; amps>");
+                                 "<https://example.org/a?x=1&amp;y=%3C2%3E%7Cz|Pipes | and "
+                                 "&lt;angles&gt; &amp; amps>");
     CHECK_NOT_CONTAINS(all, "<script");
     CHECK_NOT_CONTAINS(all, "javascript:alert");
     const char *text = json_string_value(json_object_get(m, "text"));
@@ -138,13 +139,14 @@ static void test_escaping(void)
     json_decref(m);
 
     /* a title cannot mention @channel */
-    json_t *p = chan_json("{\"schema\": \"vigil.alert/1\", \"kind\": \"alert\", \"title\": "
-                          "\"<!channel> look <https://evil.example|here>\", \"severity\": \"low\"}");
+    json_t *p =
+        chan_json("{\"schema\": \"vigil.alert/1\", \"kind\": \"alert\", \"title\": "
+                  "\"<!channel> look <https://evil.example|here>\", \"severity\": \"low\"}");
     m = slack_message(p, "alert", NULL);
     REQUIRE(m);
     EXPECT_STR(json_string_value(json_object_get(m, "text")),
-              ":large_blue_circle: [LOW] &lt;!channel&gt; look "
-              "&lt;https://evil.example|here&gt;");
+               ":large_blue_circle: [LOW] &lt;!channel&gt; look "
+               "&lt;https://evil.example|here&gt;");
     json_decref(m);
     json_decref(p);
 }
@@ -171,10 +173,9 @@ static void test_limits(void)
     memset(t, 'x', 300);
     t[300] = '\0';
     for (int i = 0; i < 60; i++)
-        json_array_append_new(alerts,
-                              json_pack("{s:s, s:s, s:s, s:{s:s}}", "kind", "alert", "title", t,
-                                        "severity", "high", "document", "url",
-                                        "https://example.org/x"));
+        json_array_append_new(alerts, json_pack("{s:s, s:s, s:s, s:{s:s}}", "kind", "alert",
+                                                "title", t, "severity", "high", "document", "url",
+                                                "https://example.org/x"));
     p = json_pack("{s:s, s:s, s:s, s:o}", "schema", "vigil.alert/1", "kind", "digest", "title",
                   "60 alerts", "alerts", alerts);
     m = slack_message(p, "alert", NULL);
@@ -193,7 +194,8 @@ static void test_update(void)
     json_t *m = message("update.json", "alert", NULL);
     REQUIRE(m);
     check_limits(m);
-    EXPECT_STR(block_text(m, 0), ":red_circle: HIGH: Update: Russia acknowledges North Korea troops");
+    EXPECT_STR(block_text(m, 0),
+               ":red_circle: HIGH: Update: Russia acknowledges North Korea troops");
     EXPECT_STR(block_text(m, 1), "*Update:* now reported by 23 outlets");
     const char *src = block_text(m, 4);
     CHECK_CONTAINS(src, "<https://outlet9.example.com/story|Outlet 9 story>");
@@ -219,7 +221,7 @@ static void test_digest(void)
     CHECK_CONTAINS(list, "*CRITICAL* <https://example.org/a?x=1&amp;y=%3C2%3E%7Cz|Kursk: "
                          "&lt;b&gt;troops&lt;/b&gt;");
     EXPECT_STR(json_string_value(json_object_get(m, "text")),
-              ":bell: 3 alerts in the last 15 minutes");
+               ":bell: 3 alerts in the last 15 minutes");
     json_decref(m);
 }
 
@@ -228,12 +230,14 @@ static void test_documents(void)
     json_t *m = message("document.json", "document", NULL);
     REQUIRE(m);
     check_limits(m);
-    EXPECT_STR(block_text(m, 0), ":red_circle: HIGH: Gerasimov confirms North Korean troops in Kursk");
-    EXPECT_STR(block_text(m, 1), "<https://example.org/world/kursk|https://example.org/world/kursk>");
+    EXPECT_STR(block_text(m, 0),
+               ":red_circle: HIGH: Gerasimov confirms North Korean troops in Kursk");
+    EXPECT_STR(block_text(m, 1),
+               "<https://example.org/world/kursk|https://example.org/world/kursk>");
     EXPECT_STR(block_text(m, 2),
-              "• :large_blue_circle: *LOW* Talks mentioned — _Low event._\n• :red_circle: *HIGH* "
-              "Russia acknowledges North Korea troops — _Gerasimov confirmed that North Korean "
-              "servicemen took part in the fighting._");
+               "• :large_blue_circle: *LOW* Talks mentioned — _Low event._\n• :red_circle: *HIGH* "
+               "Russia acknowledges North Korea troops — _Gerasimov confirmed that North Korean "
+               "servicemen took part in the fighting._");
     EXPECT_STR(context_text(m, 3, 0), "*Entities:* Russia, North Korea");
     EXPECT_STR(context_text(m, 3, 1), "*Published:* 2024-11-04T09:12:00Z · confidence 0.90");
     json_decref(m);
@@ -243,7 +247,7 @@ static void test_documents(void)
     check_limits(m);
     EXPECT_STR(block_text(m, 0), ":page_facing_up: A plain page");
     EXPECT_STR(json_string_value(json_object_get(m, "text")),
-              ":bell: A plain page\n<https://example.org/plain|https://example.org/plain>");
+               ":bell: A plain page\n<https://example.org/plain|https://example.org/plain>");
     json_decref(m);
 }
 

@@ -346,7 +346,7 @@ static void *session_main(void *arg)
         if (awaiting_plain) {
             awaiting_plain = 0;
             reply(ss, check_plain(s, line, &user, &pass) ? "235 2.7.0 ok\r\n"
-                                                          : "535 5.7.8 bad credentials\r\n");
+                                                         : "535 5.7.8 bad credentials\r\n");
             continue;
         }
         if (strncasecmp(line, "EHLO ", 5) == 0 || strncasecmp(line, "HELO ", 5) == 0) {

@@ -32,24 +32,24 @@ enum smtpd_stage {
 
 /* Zero-initialise; every field is optional. Strings are copied. */
 struct smtpd_config {
-    int fail_times;            /* the first fail_times transactions get ... */
-    int fail_code;             /* ... this reply code (0 = 451) ... */
-    int fail_stage;            /* ... at this stage (enum smtpd_stage) */
-    const char *reject_rcpt;   /* RCPT TO this address always gets 550 */
-    int delay_ms;              /* wait this long before every reply */
-    const char *auth_user;     /* when set: advertise AUTH PLAIN and refuse */
-    const char *auth_pass;     /*   MAIL before a successful login (530) */
-    size_t max_message;        /* advertised SIZE and enforced (552); 0 = 10 MB */
+    int fail_times;          /* the first fail_times transactions get ... */
+    int fail_code;           /* ... this reply code (0 = 451) ... */
+    int fail_stage;          /* ... at this stage (enum smtpd_stage) */
+    const char *reject_rcpt; /* RCPT TO this address always gets 550 */
+    int delay_ms;            /* wait this long before every reply */
+    const char *auth_user;   /* when set: advertise AUTH PLAIN and refuse */
+    const char *auth_pass;   /*   MAIL before a successful login (530) */
+    size_t max_message;      /* advertised SIZE and enforced (552); 0 = 10 MB */
 };
 
 /* One accepted message. smtpd_get_message() fills a deep copy. */
 struct smtpd_message {
-    char *helo;   /* EHLO/HELO argument */
-    char *from;   /* MAIL FROM address, without < > */
-    char **rcpt;  /* RCPT TO addresses, without < > */
+    char *helo;  /* EHLO/HELO argument */
+    char *from;  /* MAIL FROM address, without < > */
+    char **rcpt; /* RCPT TO addresses, without < > */
     size_t nrcpt;
-    char *data;   /* the message as received, dot-unstuffed, CRLF kept,
-                     without the final ".\r\n"; NUL-terminated */
+    char *data; /* the message as received, dot-unstuffed, CRLF kept,
+                   without the final ".\r\n"; NUL-terminated */
     size_t len;
     char *auth_user; /* who logged in on that session, NULL if nobody */
     char *auth_pass;

@@ -119,7 +119,8 @@ static void test_severity(void)
 
 static void test_text_helpers(void)
 {
-    const char *s = "ab\xc3\xa9" "cd"; /* "abécd": é is 2 bytes at offset 2 */
+    const char *s = "ab\xc3\xa9"
+                    "cd"; /* "abécd": é is 2 bytes at offset 2 */
     CHECK_INT(chan_utf8_prefix(s, strlen(s), 3), ==, 2);
     CHECK_INT(chan_utf8_prefix(s, strlen(s), 4), ==, 4);
     CHECK_INT(chan_utf8_prefix(s, strlen(s), 100), ==, 6);

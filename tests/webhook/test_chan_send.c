@@ -7,8 +7,11 @@
 
 static struct vigil_http_response http(int status, long code, const char *body, int64_t ra)
 {
-    struct vigil_http_response r = {.struct_size = sizeof r, .status = status, .http_code = code,
-                                    .retry_after_ms = ra, .body = body,
+    struct vigil_http_response r = {.struct_size = sizeof r,
+                                    .status = status,
+                                    .http_code = code,
+                                    .retry_after_ms = ra,
+                                    .body = body,
                                     .body_len = body ? strlen(body) : 0};
     if (status != VIGIL_OK)
         r.error = "something broke (POST http://127.0.0.1:1/x)";

@@ -288,7 +288,8 @@ static void test_4xx_and_3xx_fail(void)
     struct fx f;
     REQUIRE(fx_open(&f, "/bad", NULL) == 0);
     httpd_route(f.srv, "/bad",
-                &(struct httpd_response){.status = 400, .content_type = "application/json",
+                &(struct httpd_response){.status = 400,
+                                         .content_type = "application/json",
                                          .body = "{\"error\": \"invalid_payload\"}\n"});
     json_t *a = chan_fixture("alert.json");
     struct chanresult r;
@@ -454,8 +455,8 @@ static void test_bad_options(void)
                         "the value of 'X' must be a string", NULL);
     expect_create_error("{\"url\": \"http://e.org\", \"headers\": [\"no colon\"]}",
                         "item 0 must be a \"Name: value\" string", NULL);
-    expect_create_error("{\"url\": \"http://e.org\", \"headers\": \"X: y\"}",
-                        "expected an object", NULL);
+    expect_create_error("{\"url\": \"http://e.org\", \"headers\": \"X: y\"}", "expected an object",
+                        NULL);
     expect_create_error("{\"url\": \"http://e.org\", \"template\": \"{{title\"}",
                         "option 'template': unterminated {{ at byte 0", NULL);
     expect_create_error("{\"url\": \"http://e.org\", \"timeout\": \"0ms\"}", "timeout", NULL);

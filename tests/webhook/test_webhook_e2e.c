@@ -32,12 +32,12 @@ static void test_recovers_and_delivers_every_document(void)
     struct httpd *srv = httpd_start();
     REQUIRE(srv);
     enum { N = 50, HOOK_FAILS = 20, CHAT_FAILS = 5 };
-    httpd_route(srv, "/hook",
-                &(struct httpd_response){.status = 200, .fail_times = HOOK_FAILS,
-                                         .fail_status = 503});
+    httpd_route(
+        srv, "/hook",
+        &(struct httpd_response){.status = 200, .fail_times = HOOK_FAILS, .fail_status = 503});
     httpd_route(srv, "/chat",
-                &(struct httpd_response){.status = 200, .body = "ok", .fail_times = CHAT_FAILS,
-                                         .fail_status = 500});
+                &(struct httpd_response){
+                    .status = 200, .body = "ok", .fail_times = CHAT_FAILS, .fail_status = 500});
     char *hook = httpd_url(srv, "/hook"), *chat = httpd_url(srv, "/chat");
     char pipeline[2048];
     snprintf(pipeline, sizeof pipeline,
@@ -59,8 +59,9 @@ static void test_recovers_and_delivers_every_document(void)
     snprintf(path, sizeof path, "%s/p.json", dir);
     snprintf(state, sizeof state, "%s/state", dir);
     struct proc p;
-    char *argv[] = {(char *)vigil, "--plugin-dir", (char *)TEST_PLUGIN_DIR, "run", path, "--once",
-                    "--state-dir", state, NULL};
+    char *argv[] = {(char *)vigil, "--plugin-dir", (char *)TEST_PLUGIN_DIR,
+                    "run",         path,           "--once",
+                    "--state-dir", state,          NULL};
     proc_run(argv, NULL, 60000, &p);
     CHECK_INT(p.status, ==, 0);
     char want[128];

@@ -43,12 +43,13 @@ static void test_json_body_is_valid_json(void)
 {
     json_t *a = chan_fixture("alert_special.json");
     REQUIRE(a);
-    char *s = render("{\"text\": \"{{severity}}: {{title}}\", \"why\": \"{{event.evidence.text}}\", "
-                     "\"conf\": {{confidence}}, \"n\": {{count}}, \"ents\": {{json entities}}, "
-                     "\"missing\": {{json nope}}, \"empty\": \"{{nope}}\", \"id\": \"{{@id}}\", "
-                     "\"kind\": \"{{@kind}}\", \"attempt\": {{@attempt}}, "
-                     "\"link\": \"{{sources.1.url}}\", \"rule\": \"{{/event/rule/id}}\"}",
-                     a, TPL_JSON);
+    char *s =
+        render("{\"text\": \"{{severity}}: {{title}}\", \"why\": \"{{event.evidence.text}}\", "
+               "\"conf\": {{confidence}}, \"n\": {{count}}, \"ents\": {{json entities}}, "
+               "\"missing\": {{json nope}}, \"empty\": \"{{nope}}\", \"id\": \"{{@id}}\", "
+               "\"kind\": \"{{@kind}}\", \"attempt\": {{@attempt}}, "
+               "\"link\": \"{{sources.1.url}}\", \"rule\": \"{{/event/rule/id}}\"}",
+               a, TPL_JSON);
     REQUIRE(s);
     json_error_t je;
     json_t *out = json_loads(s, 0, &je);
@@ -60,9 +61,8 @@ static void test_json_body_is_valid_json(void)
     snprintf(want, sizeof want, "critical: %s", json_string_value(json_object_get(a, "title")));
     CHECK_STR(json_string_value(json_object_get(out, "text")), want);
     CHECK_STR(json_string_value(json_object_get(out, "why")),
-              json_string_value(json_object_get(json_object_get(json_object_get(a, "event"),
-                                                                "evidence"),
-                                                "text")));
+              json_string_value(json_object_get(
+                  json_object_get(json_object_get(a, "event"), "evidence"), "text")));
     CHECK(json_number_value(json_object_get(out, "conf")) == 0.75);
     CHECK_INT(json_integer_value(json_object_get(out, "n")), ==, 2);
     CHECK(json_equal(json_object_get(out, "ents"), json_object_get(a, "entities")));
@@ -89,8 +89,9 @@ static void test_json_body_is_valid_json(void)
 
 static void test_text_values(void)
 {
-    json_t *p = chan_json("{\"s\": \"a\\\"b\\\\c\\n\\u0001\", \"t\": true, \"f\": false, \"z\": null,"
-                          " \"i\": -12, \"r\": 0.1, \"o\": {\"k\": [1, \"x\"]}}");
+    json_t *p =
+        chan_json("{\"s\": \"a\\\"b\\\\c\\n\\u0001\", \"t\": true, \"f\": false, \"z\": null,"
+                  " \"i\": -12, \"r\": 0.1, \"o\": {\"k\": [1, \"x\"]}}");
     REQUIRE(p);
     char *s = render("[{{s}}|{{t}}|{{f}}|{{z}}|{{i}}|{{r}}|{{o}}]", p, TPL_RAW);
     CHECK_STR(s, "[a\"b\\c\n\x01|true|false||-12|0.1|{\"k\":[1,\"x\"]}]");
