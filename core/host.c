@@ -321,10 +321,10 @@ static int h_mail_send(struct vigil_instance *ins, const struct vigil_mail_reque
     struct core_http *c = http_client(ins);
     if (!c)
         return VIGIL_EIO;
+    /* the client logs why, with the URL unless it may hold credentials */
     int rc = core_http_mail(c, req, cb, arg, call);
     if (rc != VIGIL_OK)
-        h_log(ins, VIGIL_LOG_DEBUG, "mail refused: %s (%s)", vigil_strerror(rc),
-              req && req->url ? req->url : "no URL");
+        h_log(ins, VIGIL_LOG_DEBUG, "mail refused: %s", vigil_strerror(rc));
     return rc;
 }
 

@@ -1615,8 +1615,11 @@ int core_http_mail(struct core_http *c, const struct vigil_mail_request *req, vi
     char key[512];
     const char *why = NULL;
     int rc = check_mail_url(req->url, key, sizeof key, &why);
-    if (rc != VIGIL_OK)
+    if (rc != VIGIL_OK) {
+        if (strchr(req->url, '@'))
+            shown.url = "(URL not shown: it may hold credentials)";
         return refuse(c, rc, &shown, why ? why : "out of memory");
+    }
     if (!mail_addr_ok(req->from))
         return refuse(c, VIGIL_EINVAL, &shown, "envelope sender missing or malformed");
     size_t nrcpt = 0;

@@ -46,7 +46,8 @@ static void test_recovers_and_delivers_every_document(void)
              " \"sinks\": [\n"
              "  {\"id\": \"hook\", \"plugin\": \"webhook\", \"max_inflight\": 4,\n"
              "   \"retry\": {\"base\": \"10ms\", \"cap\": \"50ms\", \"limit\": 40},\n"
-             "   \"options\": {\"url\": \"%s\", \"hmac_secret\": \"${E2E_HOOK_SECRET}\"}},\n"
+             "   \"options\": {\"url\": \"%s\", \"hmac_secret\": \"${E2E_HOOK_SECRET}\",\n"
+             "    \"headers\": {\"Authorization\": \"Bearer ${E2E_TOKEN}\"}}},\n"
              "  {\"id\": \"chat\", \"plugin\": \"slack\",\n"
              "   \"retry\": {\"base\": \"10ms\", \"cap\": \"50ms\", \"limit\": 40},\n"
              "   \"options\": {\"url\": \"%s\", \"username\": \"vigil\"}}]}\n",
@@ -55,6 +56,7 @@ static void test_recovers_and_delivers_every_document(void)
     free(chat);
     write_file("p.json", pipeline);
     setenv("E2E_HOOK_SECRET", "e2e-secret", 1);
+    setenv("E2E_TOKEN", "tok-123", 1);
     char path[512], state[512];
     snprintf(path, sizeof path, "%s/p.json", dir);
     snprintf(state, sizeof state, "%s/state", dir);
@@ -99,6 +101,10 @@ static void test_recovers_and_delivers_every_document(void)
     for (unsigned i = 0; i < maclen; i++)
         snprintf(expect + 7 + 2 * i, 3, "%02x", mac[i]);
     CHECK_STR(sig, expect);
+    char auth[64];
+    httpd_request_header(srv, "/hook", total - 1, "Authorization", auth, sizeof auth);
+    CHECK_STR(auth, "Bearer tok-123");
+    CHECK_NOT_CONTAINS(p.err, "tok-123");
     json_t *doc = json_loads(body, 0, NULL);
     CHECK(doc && json_string_value(json_object_get(doc, "id")) != NULL);
     json_decref(doc);
