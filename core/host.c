@@ -320,6 +320,25 @@ static int h_http_request(struct vigil_instance *ins, const struct vigil_http_re
     return rc;
 }
 
+static int h_mail_send(struct vigil_instance *ins, const struct vigil_mail_request *req,
+                       vigil_http_cb cb, void *arg, struct vigil_http_call **call)
+{
+    if (!core_engine_on_loop(eng(ins))) {
+        h_log(ins, VIGIL_LOG_ERROR, "mail_send called outside the loop thread");
+        return VIGIL_ESTATE;
+    }
+    if (eng(ins)->stopping && !eng(ins)->http)
+        return VIGIL_ESTATE;
+    struct core_http *c = http_client(ins);
+    if (!c)
+        return VIGIL_EIO;
+    /* the client logs why, with the URL unless it may hold credentials */
+    int rc = core_http_mail(c, req, cb, arg, call);
+    if (rc != VIGIL_OK)
+        h_log(ins, VIGIL_LOG_DEBUG, "mail refused: %s", vigil_strerror(rc));
+    return rc;
+}
+
 static void h_http_cancel(struct vigil_http_call *call)
 {
     if (call)
@@ -366,4 +385,5 @@ const struct vigil_host core_host_table = {
     .http_request = h_http_request,
     .http_cancel = h_http_cancel,
     .claim = h_claim,
+    .mail_send = h_mail_send,
 };

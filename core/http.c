@@ -85,6 +85,17 @@ struct http_sock {
     struct http_sock *prev, *next;
 };
 
+/* What an SMTP request adds to a call (core_http_mail); the message is
+ * the call's body. */
+struct http_mail {
+    char *from;
+    struct curl_slist *rcpt;
+    char *username, *password;
+    long use_ssl;    /* CURLUSESSL_* */
+    size_t sent;     /* message bytes handed to libcurl so far */
+    char reply[256]; /* last refusal (4xx/5xx) line from the server */
+};
+
 struct vigil_http_call {
     struct core_http *c;
     struct vigil_http_call *prev, *next; /* in exactly one list per state */
@@ -92,6 +103,8 @@ struct vigil_http_call {
     struct http_host *host;
     vigil_http_cb cb;
     void *arg;
+
+    struct http_mail *mail; /* SMTP request (core_http_mail), else NULL */
 
     /* The request, copied. */
     char *url;
@@ -348,8 +361,11 @@ static void call_clear_response(struct vigil_http_call *call)
     call->retry_after_ms = -1;
 }
 
+static void mail_free(struct http_mail *m);
+
 static void call_free(struct core_http *c, struct vigil_http_call *call)
 {
+    mail_free(call->mail);
     call_clear_response(call);
     buf_free(&call->resp);
     host_unref(c, call->host);
@@ -651,8 +667,12 @@ static void release_easy(struct core_http *c, CURL *e)
         }                                                                                          \
     } while (0)
 
+static CURLcode setup_mail(struct core_http *c, struct vigil_http_call *call, const char **whatp);
+
 static CURLcode setup_easy(struct core_http *c, struct vigil_http_call *call, const char **whatp)
 {
+    if (call->mail)
+        return setup_mail(c, call, whatp);
     CURL *e = call->easy;
     CURLcode rc = CURLE_OK;
     const char *what = NULL;
@@ -809,6 +829,8 @@ static int status_of(CURLcode res)
     }
 }
 
+static void mail_result(struct vigil_http_call *call, CURLcode res, long code, const char *detail);
+
 /* Collect the result of a transfer libcurl reported done (or that a
  * callback doomed), give the easy handle back and queue the call for
  * delivery. */
@@ -847,6 +869,8 @@ static void finish_transfer(struct core_http *c, struct vigil_http_call *call, C
     if (fail_status) {
         call->status = fail_status;
         call->error = dup_printf("%s (%s %s)", fail_msg, m, call->url);
+    } else if (call->mail) {
+        mail_result(call, res, code, detail);
     } else if (call->too_big || res == CURLE_FILESIZE_EXCEEDED) {
         call->status = VIGIL_ETOOBIG;
         call->error =
@@ -1358,4 +1382,318 @@ const char *core_http_outcome_name(int outcome)
     if (outcome < 0 || outcome >= CORE_HTTP_OUTCOMES)
         return "unknown";
     return outcome_names[outcome];
+}
+
+/* ------------------------------------------------------------------------
+ * Mail (SMTP/SMTPS) on the same multi handle: core_http_mail(). A mail
+ * call is an ordinary call (queue, caps, cancel, delivery) whose body is the
+ * message and whose transfer is set up by setup_mail().
+ * --------------------------------------------------------------------- */
+
+#define HTTP_MAIL_RCPT_MAX 1000
+#define HTTP_MAIL_ADDR_MAX 320 /* RFC 5321: 64 local + @ + 255 domain */
+/* Size of struct vigil_mail_request when it was introduced (ABI 1.0). */
+#define HTTP_MAIL_V1_SIZE (offsetof(struct vigil_mail_request, timeout_ms) + sizeof(int64_t))
+
+static void mail_free(struct http_mail *m)
+{
+    if (!m)
+        return;
+    free(m->from);
+    curl_slist_free_all(m->rcpt);
+    free(m->username);
+    if (m->password) {
+        explicit_bzero(m->password, strlen(m->password));
+        free(m->password);
+    }
+    free(m);
+}
+
+/* The message, in the pieces libcurl asks for. */
+static size_t on_mail_read(char *out, size_t size, size_t nitems, void *ud)
+{
+    struct vigil_http_call *call = ud;
+    struct http_mail *m = call->mail;
+    size_t room = size * nitems;
+    size_t left = call->body_len - m->sent;
+    size_t n = left < room ? left : room;
+    if (n)
+        memcpy(out, call->body + m->sent, n);
+    m->sent += n;
+    return n;
+}
+
+/* libcurl hands every server reply line of an SMTP session to the header
+ * callback: keep the last refusal (4xx/5xx) for the error message. The
+ * QUIT that follows a refusal must not overwrite it. */
+static size_t on_mail_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct vigil_http_call *call = ud;
+    size_t n = size * nmemb;
+    if (n < 3 || (data[0] != '4' && data[0] != '5') || data[1] < '0' || data[1] > '9' ||
+        data[2] < '0' || data[2] > '9')
+        return n;
+    size_t k = n < sizeof call->mail->reply - 1 ? n : sizeof call->mail->reply - 1;
+    while (k && (data[k - 1] == '\n' || data[k - 1] == '\r'))
+        k--;
+    for (size_t i = 0; i < k; i++) {
+        unsigned char ch = (unsigned char)data[i];
+        call->mail->reply[i] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+    }
+    call->mail->reply[k] = '\0';
+    return n;
+}
+
+/* Nothing is downloaded in an SMTP upload; never let libcurl print. */
+static size_t on_mail_write(char *data, size_t size, size_t nmemb, void *ud)
+{
+    (void)data;
+    (void)ud;
+    return size * nmemb;
+}
+
+#define SETOPT(opt, val)                                                                           \
+    do {                                                                                           \
+        CURLcode r_ = curl_easy_setopt(e, opt, val);                                               \
+        if (r_ != CURLE_OK && rc == CURLE_OK) {                                                    \
+            rc = r_;                                                                               \
+            what = #opt;                                                                           \
+        }                                                                                          \
+    } while (0)
+
+static CURLcode setup_mail(struct core_http *c, struct vigil_http_call *call, const char **whatp)
+{
+    CURL *e = call->easy;
+    struct http_mail *m = call->mail;
+    CURLcode rc = CURLE_OK;
+    const char *what = NULL;
+    int64_t timeout = call->timeout_ms;
+    int64_t connect = c->connect_timeout_ms < timeout ? c->connect_timeout_ms : timeout;
+
+    m->sent = 0;
+    m->reply[0] = '\0';
+    call->errbuf[0] = '\0';
+    SETOPT(CURLOPT_ERRORBUFFER, call->errbuf);
+    SETOPT(CURLOPT_PRIVATE, (char *)call);
+    SETOPT(CURLOPT_URL, call->url);
+    SETOPT(CURLOPT_NOSIGNAL, 1L);
+    SETOPT(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)connect);
+    SETOPT(CURLOPT_TIMEOUT_MS, (long)timeout);
+    SETOPT(CURLOPT_LOW_SPEED_LIMIT, c->low_speed_limit);
+    SETOPT(CURLOPT_LOW_SPEED_TIME, c->low_speed_time_s);
+    /* The HTTP proxy settings are for HTTP: mail goes direct. */
+    SETOPT(CURLOPT_PROXY, "");
+    if (c->share)
+        SETOPT(CURLOPT_SHARE, c->share);
+    SETOPT(CURLOPT_MAIL_FROM, m->from);
+    SETOPT(CURLOPT_MAIL_RCPT, m->rcpt);
+    SETOPT(CURLOPT_UPLOAD, 1L);
+    SETOPT(CURLOPT_READFUNCTION, on_mail_read);
+    SETOPT(CURLOPT_READDATA, call);
+    SETOPT(CURLOPT_INFILESIZE_LARGE, (curl_off_t)call->body_len);
+    SETOPT(CURLOPT_USE_SSL, m->use_ssl);
+    SETOPT(CURLOPT_WRITEFUNCTION, on_mail_write);
+    SETOPT(CURLOPT_HEADERFUNCTION, on_mail_header);
+    SETOPT(CURLOPT_HEADERDATA, call);
+    if (m->username) {
+        SETOPT(CURLOPT_USERNAME, m->username);
+        SETOPT(CURLOPT_PASSWORD, m->password ? m->password : "");
+    }
+    *whatp = what;
+    return rc;
+}
+
+#undef SETOPT
+
+/* Map the end of an SMTP session. The message was accepted only when
+ * libcurl reports success; a command the server refused (4xx temporary,
+ * 5xx permanent, in http_code) is a protocol error whose text carries the
+ * server's own reply. */
+static void mail_result(struct vigil_http_call *call, CURLcode res, long code, const char *detail)
+{
+    const char *reply = call->mail->reply;
+    if (res == CURLE_OK)
+        return; /* VIGIL_OK, http_code 250 */
+    if (code >= 400 && code < 600 && res != CURLE_OPERATION_TIMEDOUT) {
+        call->status = VIGIL_EPROTO;
+        if (reply[0])
+            call->error = dup_printf("%s; server said: %s (MAIL %s)", detail, reply, call->url);
+        else
+            call->error = dup_printf("%s (MAIL %s)", detail, call->url);
+    } else if (res == CURLE_USE_SSL_FAILED) {
+        call->status = VIGIL_EPROTO;
+        call->error = dup_printf("TLS required but not available: %s (MAIL %s)", detail, call->url);
+    } else {
+        call->status = status_of(res);
+        call->error = dup_printf("%s (MAIL %s)", detail, call->url);
+    }
+}
+
+/* smtp:// or smtps:// URLs libcurl can parse, without credentials in them
+ * (they would end up in logs). Fills key like check_url(). */
+static int check_mail_url(const char *url, char *key, size_t keylen, const char **why)
+{
+    size_t n = strlen(url);
+    if (n == 0 || n > HTTP_URL_MAX) {
+        *why = "URL empty or longer than 64 KB";
+        return VIGIL_EINVAL;
+    }
+    if (strncasecmp(url, "smtp://", 7) != 0 && strncasecmp(url, "smtps://", 8) != 0) {
+        *why = "mail goes only to smtp:// and smtps:// URLs";
+        return VIGIL_EINVAL;
+    }
+    CURLU *u = curl_url();
+    if (!u)
+        return VIGIL_ENOMEM;
+    char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
+    int rc = VIGIL_OK;
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+    if (uc == CURLUE_OK && curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+        *why = "credentials in the URL: use username and password";
+        rc = VIGIL_EINVAL;
+    }
+    if (rc == VIGIL_OK && uc == CURLUE_OK)
+        uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+    if (rc == VIGIL_OK && uc == CURLUE_OK)
+        uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+    if (rc == VIGIL_OK && uc == CURLUE_OK)
+        uc = curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+    if (rc != VIGIL_OK) {
+        /* already explained */
+    } else if (uc == CURLUE_OUT_OF_MEMORY) {
+        rc = VIGIL_ENOMEM;
+    } else if (uc != CURLUE_OK) {
+        *why = curl_url_strerror(uc);
+        rc = VIGIL_EINVAL;
+    } else {
+        snprintf(key, keylen, "%s://%s:%s", scheme, host, port);
+        for (char *p = key; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+    }
+    curl_free(user);
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* An envelope address: what goes between < and > in MAIL FROM / RCPT TO. */
+static int mail_addr_ok(const char *a)
+{
+    size_t n = a ? strlen(a) : 0;
+    if (n == 0 || n > HTTP_MAIL_ADDR_MAX)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)a; *p; p++) {
+        if (*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>')
+            return 0;
+    }
+    return 1;
+}
+
+int core_http_mail(struct core_http *c, const struct vigil_mail_request *req, vigil_http_cb cb,
+                   void *arg, struct vigil_http_call **callp)
+{
+    if (callp)
+        *callp = NULL;
+    if (!c)
+        return VIGIL_EINVAL;
+    /* refuse() logs the URL of an HTTP request: hand it one that carries
+     * the mail URL. */
+    struct vigil_http_request shown = {
+        .struct_size = sizeof shown,
+        .url = req && req->struct_size >= HTTP_MAIL_V1_SIZE ? req->url : NULL};
+    if (c->closing)
+        return refuse(c, VIGIL_ESTATE, &shown, "the HTTP client is closing");
+    if (!req || !cb)
+        return refuse(c, VIGIL_EINVAL, &shown, "no request or no callback");
+    if (req->struct_size < HTTP_MAIL_V1_SIZE)
+        return refuse(c, VIGIL_EINVAL, &shown, "struct_size not set");
+    if (!req->url)
+        return refuse(c, VIGIL_EINVAL, &shown, "no URL");
+    char key[512];
+    const char *why = NULL;
+    int rc = check_mail_url(req->url, key, sizeof key, &why);
+    if (rc != VIGIL_OK) {
+        if (strchr(req->url, '@'))
+            shown.url = "(URL not shown: it may hold credentials)";
+        return refuse(c, rc, &shown, why ? why : "out of memory");
+    }
+    if (!mail_addr_ok(req->from))
+        return refuse(c, VIGIL_EINVAL, &shown, "envelope sender missing or malformed");
+    size_t nrcpt = 0;
+    for (const char *const *t = req->to; t && *t; t++, nrcpt++) {
+        if (!mail_addr_ok(*t))
+            return refuse(c, VIGIL_EINVAL, &shown, "envelope recipient malformed");
+    }
+    if (nrcpt == 0 || nrcpt > HTTP_MAIL_RCPT_MAX)
+        return refuse(c, VIGIL_EINVAL, &shown, "no recipient, or more than 1000");
+    if (!req->message || req->message_len == 0)
+        return refuse(c, VIGIL_EINVAL, &shown, "empty message");
+    if (req->tls < VIGIL_MAIL_TLS_TRY || req->tls > VIGIL_MAIL_TLS_NONE)
+        return refuse(c, VIGIL_EINVAL, &shown, "tls is not a vigil_mail_tls value");
+    if (has_crlf(req->username) || (req->username && !*req->username))
+        return refuse(c, VIGIL_EINVAL, &shown, "username empty or with CR/LF");
+    if ((long)c->queue.n >= c->max_queued)
+        return refuse(c, VIGIL_ETOOBIG, &shown, "request queue full");
+
+    struct vigil_http_call *call = calloc(1, sizeof *call);
+    struct http_mail *m = calloc(1, sizeof *m);
+    if (!call || !m) {
+        free(call);
+        free(m);
+        return refuse(c, VIGIL_ENOMEM, &shown, "out of memory");
+    }
+    call->mail = m;
+    call->c = c;
+    call->cb = cb;
+    call->arg = arg;
+    call->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : c->timeout_ms;
+    if (call->timeout_ms > LONG_MAX)
+        call->timeout_ms = LONG_MAX;
+    call->max_body = 1;
+    call->retry_after_ms = -1;
+    buf_init(&call->resp, 1);
+    call->url = dup_str(req->url);
+    call->method = dup_str("MAIL");
+    call->has_body = 1;
+    call->body_len = req->message_len;
+    call->body = malloc(req->message_len + 1);
+    int oom = !call->url || !call->method || !call->body;
+    if (call->body) {
+        memcpy(call->body, req->message, req->message_len);
+        call->body[req->message_len] = '\0';
+    }
+    m->use_ssl = req->tls == VIGIL_MAIL_TLS_REQUIRED ? (long)CURLUSESSL_ALL
+                 : req->tls == VIGIL_MAIL_TLS_NONE   ? (long)CURLUSESSL_NONE
+                                                     : (long)CURLUSESSL_TRY;
+    m->from = dup_str(req->from);
+    oom |= !m->from;
+    for (const char *const *t = req->to; *t && !oom; t++) {
+        struct curl_slist *n = curl_slist_append(m->rcpt, *t);
+        oom |= !n;
+        m->rcpt = n ? n : m->rcpt;
+    }
+    if (!oom && req->username) {
+        m->username = dup_str(req->username);
+        m->password = dup_str(req->password ? req->password : "");
+        oom |= !m->username || !m->password;
+    }
+    if (!oom) {
+        call->host = host_ref(c, key);
+        oom |= !call->host;
+    }
+    if (oom) {
+        call_free(c, call);
+        return refuse(c, VIGIL_ENOMEM, &shown, "out of memory");
+    }
+
+    call->state = CALL_QUEUED;
+    list_push(&c->queue, call);
+    c->st.started++;
+    if (callp)
+        *callp = call;
+    start_queued(c);
+    return VIGIL_OK;
 }

@@ -131,6 +131,32 @@ int core_http_create(uv_loop_t *loop, const struct core_http_config *cfg, struct
 int core_http_request(struct core_http *c, const struct vigil_http_request *req, vigil_http_cb cb,
                       void *arg, struct vigil_http_call **call);
 
+/*
+ * Send one e-mail message (SMTP, or SMTPS from the first byte): the
+ * contract of vigil_host.mail_send. Same queue, caps (per smtp[s]://host:
+ * port), callback, cancel and close rules as core_http_request(); the
+ * returned handle works with core_http_cancel(). req and everything it
+ * points to are borrowed for the call (all copied; the password is wiped
+ * when the call is freed). Only smtp:// and smtps:// are allowed, with no
+ * credentials in the URL; mail never goes through the HTTP proxy.
+ *
+ * In the callback, resp->http_code is the last SMTP reply code (0 when the
+ * server never answered) and body is NULL. status is VIGIL_OK only when the
+ * server accepted the message (250 after DATA); VIGIL_EPROTO when it
+ * refused a command (http_code 4xx = temporary, 5xx = permanent; error
+ * carries the server's last reply line) or when tls is
+ * VIGIL_MAIL_TLS_REQUIRED and STARTTLS is not offered; VIGIL_ETIMEDOUT,
+ * VIGIL_EIO (connect, TLS handshake, reset) or VIGIL_ECANCELED otherwise.
+ *
+ * Synchronous errors: VIGIL_EINVAL (req or cb NULL, struct_size too small,
+ * URL not smtp[s]:// or with credentials, a sender or recipient that is
+ * empty or contains blanks, controls, '<' or '>', no recipient or more than
+ * 1000, an empty message, a tls value out of range, a username that is
+ * empty or holds CR/LF), VIGIL_ETOOBIG, VIGIL_ESTATE, VIGIL_ENOMEM.
+ */
+int core_http_mail(struct core_http *c, const struct vigil_mail_request *req, vigil_http_cb cb,
+                   void *arg, struct vigil_http_call **call);
+
 /* Cancel a request that has not completed: the transfer (or its place in
  * the queue) is dropped now and cb runs with VIGIL_ECANCELED on a later
  * loop iteration, not inside this call. A request whose transfer already

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config git
-  libuv1-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev
+  libuv1-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev libssl-dev
   libxml2-dev libicu-dev libvectorscan-dev libmicrohttpd-dev
   libexttextcat-dev libstemmer-dev)
 # The sanitizer build and the fuzzers use clang's runtimes as well.
