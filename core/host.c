@@ -315,8 +315,7 @@ static int h_http_request(struct vigil_instance *ins, const struct vigil_http_re
         return VIGIL_EIO;
     int rc = core_http_request(c, req, cb, arg, call);
     if (rc != VIGIL_OK)
-        h_log(ins, VIGIL_LOG_DEBUG, "HTTP request refused: %s (%s)", vigil_strerror(rc),
-              req && req->url ? req->url : "no URL");
+        h_log(ins, VIGIL_LOG_DEBUG, "HTTP request refused: %s", vigil_strerror(rc));
     return rc;
 }
 

@@ -190,6 +190,21 @@ static void http_log(struct core_http *c, int level, const char *fmt, ...)
     c->log(c->log_arg, level, msg);
 }
 
+/* What a log line may show of a URL: all of it, or only its origin when
+ * the request says the URL holds a secret. */
+static const char *log_url(const char *url, unsigned flags, char *buf, size_t len)
+{
+    if (!url)
+        return "no URL";
+    if (!(flags & VIGIL_HTTP_SECRET_URL))
+        return url;
+    const char *host = strstr(url, "://");
+    host = host ? host + 3 : url;
+    size_t n = strcspn(host, "/?#");
+    snprintf(buf, len, "%.*s%.*s/(secret)", (int)(host - url), url, (int)n, host);
+    return buf;
+}
+
 static char *dup_str(const char *s)
 {
     if (!s)
@@ -967,13 +982,17 @@ static void deliver(struct core_http *c)
                 r.body = call->resp.data;
                 r.body_len = call->resp.len;
             }
+            char ub[512];
             http_log(c, VIGIL_LOG_DEBUG,
                      "%s %s -> %ld in %.3f s, %zu bytes (%" PRIu64 " on the wire)", method_of(call),
-                     call->url, call->http_code, call->total_time_s, r.body_len, call->wire_bytes);
+                     log_url(call->url, call->flags, ub, sizeof ub), call->http_code,
+                     call->total_time_s, r.body_len, call->wire_bytes);
         } else {
             r.error = call->error ? call->error : vigil_strerror(call->status);
-            http_log(c, VIGIL_LOG_DEBUG, "%s %s -> %s in %.3f s: %s", method_of(call), call->url,
-                     vigil_strerror(call->status), call->total_time_s, r.error);
+            char ub[512];
+            http_log(c, VIGIL_LOG_DEBUG, "%s %s -> %s in %.3f s: %s", method_of(call),
+                     log_url(call->url, call->flags, ub, sizeof ub), vigil_strerror(call->status),
+                     call->total_time_s, r.error);
         }
         call->cb(call->arg, &r);
         call_free(c, call);
@@ -1190,8 +1209,9 @@ static int refuse(struct core_http *c, int code, const struct vigil_http_request
                   const char *why)
 {
     c->st.refused++;
+    char ub[512];
     http_log(c, VIGIL_LOG_DEBUG, "request refused: %s: %s (%s)", vigil_strerror(code), why,
-             req && req->url ? req->url : "no URL");
+             log_url(req ? req->url : NULL, req ? req->flags : 0, ub, sizeof ub));
     return code;
 }
 

@@ -237,7 +237,10 @@ typedef void (*vigil_ack_cb)(void *arg, int status);
  * --------------------------------------------------------------------- */
 enum vigil_http_flags {
     VIGIL_HTTP_NO_REDIRECTS = 1u << 0, /* do not follow redirects */
-    VIGIL_HTTP_NO_DECODE = 1u << 1     /* keep Content-Encoding as sent */
+    VIGIL_HTTP_NO_DECODE = 1u << 1,    /* keep Content-Encoding as sent */
+    VIGIL_HTTP_SECRET_URL = 1u << 2    /* the URL carries a secret (a webhook
+                                          token): logs show only
+                                          scheme://host:port */
 };
 
 /* Borrowed for the duration of http_request(); the client copies what it

@@ -90,7 +90,7 @@ static int slack_deliver(void *state, const struct vigil_delivery *d, vigil_deli
         .body_len = strlen(body),
         .timeout_ms = s->conf->timeout_ms,
         .max_body = SLACK_RESPONSE_MAX,
-        .flags = VIGIL_HTTP_NO_REDIRECTS,
+        .flags = VIGIL_HTTP_NO_REDIRECTS | VIGIL_HTTP_SECRET_URL,
     };
     int rc = chan_send_http(&s->sender, &req, d, done, arg);
     free(body);

@@ -310,7 +310,7 @@ static int webhook_deliver(void *state, const struct vigil_delivery *d, vigil_de
         .body_len = len,
         .timeout_ms = c->timeout_ms,
         .max_body = WEBHOOK_RESPONSE_MAX,
-        .flags = VIGIL_HTTP_NO_REDIRECTS,
+        .flags = VIGIL_HTTP_NO_REDIRECTS | VIGIL_HTTP_SECRET_URL,
     };
     int rc = chan_send_http(&w->sender, &req, d, done, arg);
     free(body); /* the client copied it */
