@@ -280,8 +280,13 @@ static void test_fast_producer_slow_consumer(void)
     }
     CHECK_INT(proc_wait(&p, 120000), ==, 0);
     /* 150,000 documents of 2 KB are 300 MB; at most 1,000 in flight are
-     * about 2 MB. */
+     * about 2 MB. (AddressSanitizer keeps freed memory in quarantine, so
+     * RSS says nothing there: the bound is checked in the normal build.) */
+#ifndef VIGIL_SANITIZED
     CHECK_INT(peak, <, 64 * 1024);
+#else
+    (void)peak;
+#endif
     CHECK_CONTAINS(p.err, "150000 documents emitted, 150000 finished");
     CHECK_CONTAINS(p.err, "delivered 150000");
     proc_free(&p);
