@@ -62,7 +62,7 @@ struct ev_attr {
 struct ev_sent {
     uint32_t start, end;
     uint8_t field; /* 0 text, 1 title */
-    uint8_t marked, matched, analysed;
+    uint8_t matched, analysed;
     uint32_t w0, nw;
     uint32_t o0, no;
     uint32_t a0, na;
@@ -71,6 +71,12 @@ struct ev_sent {
 
 struct ev_rx {
     uint32_t pat, from, to;
+    uint8_t field;
+};
+
+/* A prefilter match, kept until sentences are known. */
+struct ev_hit {
+    uint32_t pat, from;
     uint8_t field;
 };
 
@@ -115,6 +121,12 @@ struct ev_worker {
     size_t msort_cap;
     struct ev_rx *rx;
     size_t rx_cap, nrx;
+    uint64_t *bits; /* prefilter groups seen, per sentence */
+    size_t bits_cap;
+    uint64_t *docbits; /* prefilter groups seen anywhere in the document */
+    size_t docbits_cap;
+    struct ev_hit *hits;
+    size_t hits_cap, nhits;
     int *act;
     int8_t *memo;
     size_t memo_cap;
@@ -125,6 +137,7 @@ struct ev_worker {
     struct tok_word tw[EV_MAX_WORDS + 1];
     struct ev_event *ev;
     size_t ev_cap, nev;
+    struct ev_stats stats;
 };
 
 struct ev_doc {
@@ -140,6 +153,9 @@ struct ev_doc {
     uint32_t nm;
     int explain;
     int oom;
+    uint32_t gw; /* 64-bit words of group bits per sentence */
+    json_t *doc;
+    int mentions_loaded;
 };
 
 static int grow(void **v, size_t *cap, size_t need, size_t size)
@@ -195,6 +211,9 @@ void ev_worker_free(struct ev_worker *w)
     free(w->ment);
     free(w->msort);
     free(w->rx);
+    free(w->bits);
+    free(w->docbits);
+    free(w->hits);
     free(w->act);
     free(w->memo);
     free(w->stems);
@@ -204,6 +223,11 @@ void ev_worker_free(struct ev_worker *w)
     }
     free(w->ev);
     free(w);
+}
+
+void ev_worker_stats(const struct ev_worker *w, struct ev_stats *out)
+{
+    *out = w->stats;
 }
 
 static struct sb_stemmer *stemmer(struct ev_worker *w, int lang)
@@ -384,12 +408,22 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     struct ev_doc *d = sc->d;
     const struct rules_pattern *p = &d->rs->pats[id];
     (void)flags;
-    int si;
+    if (p->width)
+        from = to - p->width; /* compiled without start of match */
     if (!p->regex && !tok_word_starts_at(sc->base, (size_t)from))
         return 0;
-    si = sc->field ? (int)d->ntext : sent_at(d, (uint32_t)from);
-    if (si < 0)
-        return 0;
+    for (uint32_t k = 0; k < p->ng; k++) {
+        uint32_t g = d->rs->groups[p->g0 + k];
+        d->w->docbits[g / 64] |= 1ull << (g % 64);
+    }
+    if (p->ng > 0) {
+        if (ENSURE(d->w, hits, d->w->nhits + 1)) {
+            d->oom = 1;
+            return 1;
+        }
+        d->w->hits[d->w->nhits++] =
+            (struct ev_hit){.pat = id, .from = (uint32_t)from, .field = (uint8_t)sc->field};
+    }
     if (p->regex) {
         if (d->w->act[p->termset] != (int)p->list)
             return 0;
@@ -401,12 +435,19 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
             (struct ev_rx){.pat = id, .from = (uint32_t)from, .to = (uint32_t)to,
                            .field = (uint8_t)sc->field};
     }
-    d->w->sent[si].marked = 1;
     return 0;
 }
 
+/* Scan text and title once for every prefilter literal and regex term:
+ * which rule words occur where (docbits, hits) and regex matches (rx). */
 static int scan(struct ev_doc *d)
 {
+    d->gw = (d->rs->ngroups + 63) / 64;
+    if (d->gw == 0)
+        d->gw = 1;
+    if (ENSURE(d->w, docbits, d->gw))
+        return -1;
+    memset(d->w->docbits, 0, d->gw * sizeof *d->w->docbits);
     if (!d->rs->db)
         return 0;
     struct scan_ctx sc = {d, d->text, 0};
@@ -416,10 +457,40 @@ static int scan(struct ev_doc *d)
         return -1;
     sc.base = d->title;
     sc.field = 1;
-    if (d->has_title &&
+    if (d->tlen > 0 &&
         hs_scan((const hs_database_t *)d->rs->db, d->title, (unsigned int)d->tlen, 0,
                 d->w->scratch, on_match, &sc) == HS_SCAN_TERMINATED && d->oom)
         return -1;
+    return 0;
+}
+
+static int has_bits(const uint64_t *bits, const uint32_t *req, uint32_t n)
+{
+    for (uint32_t q = 0; q < n; q++)
+        if (!(bits[req[q] / 64] >> (req[q] % 64) & 1))
+            return 0;
+    return 1;
+}
+
+/* Group bits per sentence, from the hits of the scan. */
+static int place_hits(struct ev_doc *d)
+{
+    struct ev_worker *w = d->w;
+    if (ENSURE(w, bits, (size_t)d->ns * d->gw + 1))
+        return -1;
+    memset(w->bits, 0, ((size_t)d->ns * d->gw + 1) * sizeof *w->bits);
+    for (size_t i = 0; i < w->nhits; i++) {
+        const struct ev_hit *h = &w->hits[i];
+        int si = h->field ? (d->has_title ? (int)d->ntext : -1) : sent_at(d, h->from);
+        if (si < 0)
+            continue;
+        const struct rules_pattern *p = &d->rs->pats[h->pat];
+        uint64_t *bits = w->bits + (size_t)si * d->gw;
+        for (uint32_t k = 0; k < p->ng; k++) {
+            uint32_t g = d->rs->groups[p->g0 + k];
+            bits[g / 64] |= 1ull << (g % 64);
+        }
+    }
     return 0;
 }
 
@@ -495,6 +566,7 @@ static int match_sent(struct ev_doc *d, uint32_t si)
     if (s->matched)
         return 0;
     s->matched = 1;
+    w->stats.matched++;
     const char *base = field_text(d, s->field);
     size_t n = tok_words(base, s->start, s->end, w->tw, EV_MAX_WORDS + 1, NULL);
     if (n > EV_MAX_WORDS)
@@ -552,9 +624,12 @@ static int match_sent(struct ev_doc *d, uint32_t si)
                     if (try_entry(d, s, &es[k], i, 0))
                         return -1;
             }
-            for (uint32_t k = 0; k < rs->nprefixed; k++) {
+            for (uint32_t k = 0; k < rs->nprefixed && wd->flen > 0; k++) {
                 const struct rules_entry *pe = &rs->prefixed[k];
-                if (rs->sets[pe->termset].lists[pe->list].lang == lang &&
+                const struct rules_word *fw =
+                    &rs->sets[pe->termset].lists[pe->list].t[pe->term].v[pe->variant].w[0];
+                if (fw->key[0] == fold_of(d, wd)[0] &&
+                    rs->sets[pe->termset].lists[pe->list].lang == lang &&
                     try_entry(d, s, pe, i, 0))
                     return -1;
             }
@@ -724,7 +799,7 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth);
 static int32_t previous_speaker(struct ev_doc *d, uint32_t si)
 {
     struct ev_worker *w = d->w;
-    if (si == 0 || si >= d->ntext || !w->sent[si - 1].analysed)
+    if (si == 0 || si > d->ntext || !w->sent[si - 1].analysed)
         return -1;
     const struct ev_sent *p = &w->sent[si - 1];
     for (uint32_t k = 0; k < p->na; k++)
@@ -746,16 +821,6 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
     struct ev_sent *s = &w->sent[si];
     if (s->analysed)
         return 0;
-    if (depth == 0 && si < d->ntext) {
-        /* Speakers may come from earlier sentences ("He said"): analyse up
-         * to three of them first, oldest first, without going further. */
-        uint32_t j = si;
-        while (j > 0 && si - j < 3 && !w->sent[j - 1].analysed)
-            j--;
-        for (uint32_t k = j; k < si; k++)
-            if (match_sent(d, k) || analyse(d, k, 1))
-                return -1;
-    }
     s->analysed = 1;
     s->a0 = (uint32_t)w->nattr;
     s->na = 0;
@@ -851,16 +916,10 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
                     const struct ev_attr *p = &w->attr[w->nattr - 1];
                     for (int i = 0; i < p->nspk; i++)
                         a->spk[a->nspk++] = p->spk[i];
-                    a->spk_pronoun = p->spk_pronoun;
+                    a->spk_pronoun = p->spk_pronoun == 2 ? 3 : p->spk_pronoun;
                 }
-                if (a->nspk == 0 && occ_of(d, s, RULES_LEX_SELF, lo, c0 - 1) >= 0) {
-                    /* "He said ...": who the previous sentence was about. */
-                    int32_t ps = previous_speaker(d, si);
-                    if (ps >= 0) {
-                        a->spk[a->nspk++] = ps;
-                        a->spk_pronoun = 1;
-                    }
-                }
+                if (a->nspk == 0 && occ_of(d, s, RULES_LEX_SELF, lo, c0 - 1) >= 0)
+                    a->spk_pronoun = 2; /* "He said": resolved below */
                 int cstart = c1 + 1;
                 if (that >= 0) {
                     a->a0 = (int16_t)(c1 + 1);
@@ -883,6 +942,32 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
         prev_cue_end = o->w1;
         w->nattr++;
         s->na++;
+    }
+    /* "He said ...": the speaker is who the previous sentence was about.
+     * Its analysis appends after this sentence's block, so do it last, and
+     * look back at most three sentences. */
+    for (uint32_t k = 0; k < s->na; k++) {
+        if (w->attr[s->a0 + k].spk_pronoun != 2)
+            continue;
+        w->attr[s->a0 + k].spk_pronoun = 0;
+        if (depth >= 3 || si == 0 || si >= d->ntext)
+            continue;
+        if (match_sent(d, si - 1) || analyse(d, si - 1, depth + 1))
+            return -1;
+        int32_t ps = previous_speaker(d, si);
+        struct ev_attr *a = &w->attr[s->a0 + k];
+        if (ps >= 0) {
+            a->spk[a->nspk++] = ps;
+            a->spk_pronoun = 1;
+            /* ", adding that ..." after it goes on with the same speaker. */
+            for (uint32_t j = k + 1; j < s->na; j++) {
+                struct ev_attr *b = &w->attr[s->a0 + j];
+                if (b->nspk == 0 && b->spk_pronoun == 3) {
+                    b->spk[b->nspk++] = ps;
+                    b->spk_pronoun = 1;
+                }
+            }
+        }
     }
     return 0;
 }
@@ -2034,7 +2119,9 @@ static int try_trigger(struct ev_eval *e, struct ev_explain *x)
 {
     const struct rules_rule *r = e->r;
     struct ev_doc *d = e->d;
-    unsigned roles = r->roles | (1u << r->actor_role) | (1u << RULES_ROLE_OBJECT);
+    /* Only roles that conditions name are searched; the others (and the
+     * reported actor) keep their first candidate. */
+    unsigned roles = r->roles | (r->actor_role != RULES_ROLE_ACTOR ? 1u << r->actor_role : 0);
     int use_s = (roles & ((1u << RULES_ROLE_SPEAKER) | (1u << RULES_ROLE_ACTOR))) != 0;
     int use_a = (roles & ((1u << RULES_ROLE_AGENT) | (1u << RULES_ROLE_ACTOR))) != 0;
     int ns = use_s ? e->nspk + 1 : 1, na = use_a ? e->nagt + 1 : 1, no = e->nobj + 1;
@@ -2158,8 +2245,15 @@ static int run_rule(struct ev_doc *d, const struct rules_rule *r, json_t *explai
     const struct rules_termset *ts = &d->rs->sets[r->trigger];
     for (uint32_t si = 0; si < d->ns && tried < EV_MAX_TRIGGERS; si++) {
         struct ev_sent *s = &w->sent[si];
-        if (!s->marked)
-            continue;
+        if (!has_bits(w->bits + (size_t)si * d->gw, r->req, r->nreq))
+            continue; /* a word the rule needs here is missing */
+        if (!d->mentions_loaded) {
+            d->mentions_loaded = 1;
+            if (load_mentions(d, d->doc)) {
+                json_decref(x.list);
+                return -1;
+            }
+        }
         if (match_sent(d, si) || analyse(d, si, 0) || d->oom) {
             json_decref(x.list);
             return -1;
@@ -2180,6 +2274,7 @@ static int run_rule(struct ev_doc *d, const struct rules_rule *r, json_t *explai
             e.tocc = s->o0 + k;
             e.memo = w->memo;
             tried++;
+            w->stats.triggers++;
             if (!thr_ok) {
                 if (d->explain)
                     explain_add(&e, &x, "failed", "trigger terms score %g, below the threshold %g",
@@ -2200,8 +2295,14 @@ static int run_rule(struct ev_doc *d, const struct rules_rule *r, json_t *explai
                               x.list);
         if (!o)
             return -1;
-        if (tried == 0)
-            json_object_set_new(o, "reason", json_string("no trigger term in the document"));
+        if (tried == 0) {
+            uint32_t tg = r->req[0]; /* the trigger's group comes first */
+            int trig = r->nreq > 0 && (d->w->docbits[tg / 64] >> (tg % 64) & 1);
+            json_object_set_new(o, "reason",
+                                json_string(trig ? "no sentence has a trigger term together with "
+                                                   "every term the rule requires there"
+                                                 : "no trigger term in the document"));
+        }
         json_array_append_new(explain, o);
     }
     return 0;
@@ -2261,7 +2362,16 @@ int ev_process(const struct ruleset *rs, struct ev_worker *w, json_t *doc,
         if (need[i])
             d.langs[d.nlangs++] = (uint8_t)i;
 
-    if (load_sentences(&d, doc) || load_mentions(&d, doc) || scan(&d))
+    /* Scan first: a document without every word some rule needs is done
+     * without reading its sentences or mentions. */
+    w->nhits = 0;
+    d.doc = doc;
+    if (scan(&d))
+        return vigil_error_set(err, VIGIL_ENOMEM, "events: out of memory");
+    int any = 0;
+    for (uint32_t i = 0; i < rs->nrules && !any; i++)
+        any = has_bits(w->docbits, rs->rules[i].req, rs->rules[i].nreq);
+    if (any && (load_sentences(&d, doc) || place_hits(&d)))
         return vigil_error_set(err, VIGIL_ENOMEM, "events: out of memory");
     json_t *explain = d.explain ? json_array() : NULL;
     if (d.explain && !explain)
@@ -2302,6 +2412,9 @@ int ev_process(const struct ruleset *rs, struct ev_worker *w, json_t *doc,
             return vigil_error_set(err, VIGIL_ENOMEM, "events: out of memory");
         }
     }
+    w->stats.documents++;
+    w->stats.sentences += d.ns;
+    w->stats.events += w->nev;
     for (size_t i = 0; i < w->nev; i++) {
         json_array_append(events, w->ev[i].json);
         json_decref(w->ev[i].json);

@@ -23,10 +23,20 @@ struct ev_opts {
     int explain;           /* 1: always explain; 0: only when meta.explain is true */
 };
 
+/* What a worker did since it was created (for benchmarks and tuning). */
+struct ev_stats {
+    uint64_t documents;
+    uint64_t sentences; /* text sentences and titles seen */
+    uint64_t matched;   /* sentences tokenized and matched against terms */
+    uint64_t triggers;  /* trigger occurrences evaluated */
+    uint64_t events;    /* events added */
+};
+
 /* A worker for rs (which must outlive it). Returns VIGIL_OK or a negative
  * status with err filled. */
 int ev_worker_new(const struct ruleset *rs, struct ev_worker **out, struct vigil_error *err);
 void ev_worker_free(struct ev_worker *w);
+void ev_worker_stats(const struct ev_worker *w, struct ev_stats *out);
 
 /*
  * Evaluate every rule of rs on doc (borrowed, modified in place): appends

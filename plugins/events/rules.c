@@ -63,6 +63,8 @@ struct build {
     size_t ntmp, cap_tmp;
     char **pat_src;
     unsigned *pat_flags;
+    uint32_t (*pairs)[2]; /* (pattern, termset) links, grouped at the end */
+    size_t npairs, cap_pairs;
     char **lex_paths;
     size_t nlex_paths;
     int oom;
@@ -414,6 +416,22 @@ static char *prefix_pattern(const char *key, size_t len)
     return out;
 }
 
+static void link_pattern(struct build *b, uint32_t pat, uint32_t set)
+{
+    if (b->rs->sets[set].pf < 0)
+        return;
+    for (size_t i = 0; i < b->npairs; i++)
+        if (b->pairs[i][0] == pat && b->pairs[i][1] == set)
+            return;
+    if (grow((void **)&b->pairs, &b->cap_pairs, b->npairs, sizeof *b->pairs)) {
+        oom(b);
+        return;
+    }
+    b->pairs[b->npairs][0] = pat;
+    b->pairs[b->npairs][1] = set;
+    b->npairs++;
+}
+
 static int add_pattern(struct build *b, char *src, unsigned flags, const struct rules_pattern *p)
 {
     struct ruleset *rs = b->rs;
@@ -422,6 +440,7 @@ static int add_pattern(struct build *b, char *src, unsigned flags, const struct 
         for (uint32_t i = 0; i < rs->npats; i++) {
             if (!rs->pats[i].regex && strcmp(b->pat_src[i], src) == 0) {
                 free(src);
+                link_pattern(b, i, p->termset);
                 return (int)i;
             }
         }
@@ -438,6 +457,7 @@ static int add_pattern(struct build *b, char *src, unsigned flags, const struct 
     rs->pats[rs->npats] = *p;
     b->pat_src[rs->npats] = src;
     b->pat_flags[rs->npats] = flags;
+    link_pattern(b, rs->npats, p->termset);
     return (int)rs->npats++;
 }
 
@@ -452,51 +472,79 @@ static size_t cp_prefix(const char *s, size_t len, size_t n)
     return i;
 }
 
-static size_t cp_count(const char *s, size_t len)
-{
-    size_t i = 0, n = 0;
-    while (i < len) {
-        tok_decode(s, len, &i);
-        n++;
-    }
-    return n;
-}
-
 /*
- * Prefilter patterns for the first word of a trigger variant. A stem is
- * not always a prefix of every inflected form ("deni" for deny, "hope"
- * for hoping), so the prefix is the stem minus its last code point (at
- * least three code points, or the whole stem when shorter); when even that
- * is not a prefix of the word as written, the written word's own prefix is
- * added too.
+ * The prefilter literal for one word: a prefix every inflected form of the
+ * word starts with. A Snowball stem is not always such a prefix ("deni" for
+ * deny, "hope" for hoping, "possibl" for possibility, umlauts folded away
+ * in German), so the stem loses a final "i" or "e" and "bl" becomes "b",
+ * and the result is cut to its common prefix with the word as written; it
+ * keeps at least three code points of the written word. The few words
+ * Snowball treats as exceptions (dying, lying, skies) need explicit forms.
  */
-static void add_prefilter(struct build *b, const struct rules_word *w, const char *folded,
-                          size_t flen)
+static size_t prefilter_prefix(const struct rules_word *w, const char *folded, size_t flen,
+                               char *out, size_t cap)
 {
-    struct rules_pattern p = {0};
     const char *key = w->key;
     size_t len = w->len;
     if (w->mode == RULES_STEM) {
-        size_t ncp = cp_count(key, len);
-        size_t keep = ncp > 3 ? ncp - 1 : ncp;
-        len = cp_prefix(key, len, keep);
-        if (flen < len || memcmp(folded, key, len) != 0) {
-            size_t wn = cp_count(folded, flen);
-            size_t wl = cp_prefix(folded, flen, wn > 3 ? (wn - 1 > 3 ? wn - 1 : 3) : wn);
-            char *src = prefix_pattern(folded, wl);
-            if (!src) {
-                oom(b);
-                return;
-            }
-            add_pattern(b, src, HS_FLAG_CASELESS | HS_FLAG_SOM_LEFTMOST, &p);
-        }
+        if (len > 2 && (key[len - 1] == 'i' || key[len - 1] == 'e'))
+            len--;
+        else if (len > 3 && key[len - 1] == 'l' && key[len - 2] == 'b')
+            len--;
     }
-    char *src = prefix_pattern(key, len);
+    if (w->mode != RULES_CASE) {
+        size_t l = 0;
+        while (l < len && l < flen && key[l] == folded[l])
+            l++;
+        /* Never cut inside a UTF-8 sequence. */
+        while (l > 0 && l < flen && ((unsigned char)folded[l] & 0xC0) == 0x80)
+            l--;
+        len = l;
+        key = folded;
+    } else {
+        key = w->surface;
+        len = strlen(w->surface);
+    }
+    size_t min = cp_prefix(folded, flen, 3);
+    if (len < min && w->mode != RULES_CASE) {
+        key = folded;
+        len = min;
+    }
+    if (len + 1 > cap)
+        len = cap - 1;
+    memcpy(out, key, len);
+    out[len] = '\0';
+    return len;
+}
+
+/* Bytes every case variant of s spans, or 0 when variants differ in length
+ * (then the match start must be asked of Vectorscan, which costs more). */
+static uint32_t fixed_width(const char *s, size_t len)
+{
+    size_t i = 0, w = 0;
+    while (i < len) {
+        size_t at = i;
+        uint32_t c = tok_decode(s, len, &i);
+        char enc[4];
+        for (int k = 0; k < 3; k++)
+            if (tok_encode(tok_case_variant(c, k), enc) != i - at)
+                return 0;
+        w += i - at;
+    }
+    return (uint32_t)w;
+}
+
+static void add_prefilter(struct build *b, const char *prefix, size_t len, uint32_t set)
+{
+    struct rules_pattern p = {0};
+    p.termset = set;
+    p.width = fixed_width(prefix, len);
+    char *src = prefix_pattern(prefix, len);
     if (!src) {
         oom(b);
         return;
     }
-    add_pattern(b, src, HS_FLAG_CASELESS | HS_FLAG_SOM_LEFTMOST, &p);
+    add_pattern(b, src, HS_FLAG_CASELESS | (p.width ? 0 : HS_FLAG_SOM_LEFTMOST), &p);
 }
 
 static void add_entry(struct build *b, const struct rules_word *w, int lang,
@@ -610,10 +658,7 @@ static int compile_words(struct build *b, const char *text, const struct tok_wor
                 RULES_MAX_WORD - 8, text);
             return -1;
         }
-        if (i == 0 && first_folded) {
-            memcpy(first_folded, folded, fl + 1);
-            *first_len = fl;
-        }
+        char pf[RULES_MAX_WORD];
         w->mode = (uint8_t)(prefix && i == n - 1 ? RULES_PREFIX : mode);
         const char *key = folded;
         size_t kl = fl;
@@ -632,6 +677,13 @@ static int compile_words(struct build *b, const char *text, const struct tok_wor
         if (!w->key || (w->mode == RULES_CASE && !w->surface)) {
             oom(b);
             return -1;
+        }
+        /* The prefilter uses the variant's longest literal: any word of a
+         * phrase marks its sentence, and "a lie" should not scan for "a". */
+        size_t pl = prefilter_prefix(w, folded, fl, pf, sizeof pf);
+        if (first_folded && pl > *first_len) {
+            memcpy(first_folded, pf, pl + 1);
+            *first_len = pl;
         }
     }
     return 0;
@@ -758,8 +810,8 @@ static int compile_term(struct build *b, json_t *item, int lang, uint32_t set, u
         if (compile_variant(b, form, lang, mode, v, folded, &flen) == 0) {
             struct rules_entry e = {set, list, ti, t->nv};
             add_entry(b, &v->w[0], lang, &e);
-            if (ts->trigger)
-                add_prefilter(b, &v->w[0], folded, flen);
+            if (ts->pf >= 0)
+                add_prefilter(b, folded, flen, set);
             t->nv++;
         }
         pop(b, o);
@@ -871,7 +923,7 @@ static int compile_list(struct build *b, json_t *arr, int lang, uint32_t set, in
     return 0;
 }
 
-static int new_termset(struct build *b, int trigger)
+static int new_termset(struct build *b, int prefiltered)
 {
     struct ruleset *rs = b->rs;
     if (grow((void **)&rs->sets, &b->cap_sets, rs->nsets, sizeof *rs->sets)) {
@@ -881,7 +933,7 @@ static int new_termset(struct build *b, int trigger)
     struct rules_termset *ts = &rs->sets[rs->nsets];
     memset(ts, 0, sizeof *ts);
     ts->fallback = -1;
-    ts->trigger = (uint8_t)trigger;
+    ts->pf = prefiltered ? (int)rs->ngroups++ : -1;
     return (int)rs->nsets++;
 }
 
@@ -943,9 +995,9 @@ static void compile_terms_into(struct build *b, json_t *v, uint32_t set, int *we
 }
 
 /* A "terms" member plus optional "threshold" of obj into a new termset. */
-static int compile_terms_member(struct build *b, json_t *obj, int trigger)
+static int compile_terms_member(struct build *b, json_t *obj, int prefiltered)
 {
-    int set = new_termset(b, trigger);
+    int set = new_termset(b, prefiltered);
     if (set < 0)
         return -1;
     int weighted = 0;
@@ -1038,10 +1090,21 @@ static void compile_within(struct build *b, json_t *obj, struct rules_cond *c,
 }
 
 static void compile_cond(struct build *b, json_t *v, struct rules_cond *c, struct rules_rule *r,
-                         int depth);
+                         int depth, int required);
+
+static void require(struct build *b, struct rules_rule *r, int set)
+{
+    uint32_t *nr = realloc(r->req, (r->nreq + 1) * sizeof *nr);
+    if (!nr) {
+        oom(b);
+        return;
+    }
+    r->req = nr;
+    r->req[r->nreq++] = (uint32_t)set;
+}
 
 static void compile_group(struct build *b, json_t *obj, const char *key, struct rules_cond *c,
-                          struct rules_rule *r, int depth)
+                          struct rules_rule *r, int depth, int required)
 {
     json_t *arr = json_object_get(obj, key);
     size_t o = push(b, key);
@@ -1061,7 +1124,7 @@ static void compile_group(struct build *b, json_t *obj, const char *key, struct 
             json_array_foreach(arr, i, kid)
             {
                 size_t o2 = push_i(b, i);
-                compile_cond(b, kid, &c->kids[i], r, depth + 1);
+                compile_cond(b, kid, &c->kids[i], r, depth + 1, required);
                 c->binding |= c->kids[i].binding;
                 pop(b, o2);
             }
@@ -1070,8 +1133,10 @@ static void compile_group(struct build *b, json_t *obj, const char *key, struct 
     pop(b, o);
 }
 
+/* required: the condition must hold for the rule to fire (it is reached
+ * from "when" through "all" groups only). */
 static void compile_cond(struct build *b, json_t *v, struct rules_cond *c, struct rules_rule *r,
-                         int depth)
+                         int depth, int required)
 {
     c->words = -1;
     c->sentences = -1;
@@ -1124,22 +1189,29 @@ static void compile_cond(struct build *b, json_t *v, struct rules_cond *c, struc
     switch (c->kind) {
     case RULES_ALL:
         check_keys(b, v, group_keys_all);
-        compile_group(b, v, kind, c, r, depth);
+        compile_group(b, v, kind, c, r, depth, required);
         break;
     case RULES_ANY:
         check_keys(b, v, group_keys_any);
-        compile_group(b, v, kind, c, r, depth);
+        compile_group(b, v, kind, c, r, depth, 0);
         break;
     case RULES_NONE:
         check_keys(b, v, group_keys_none);
-        compile_group(b, v, kind, c, r, depth);
+        compile_group(b, v, kind, c, r, depth, 0);
         break;
     case RULES_TERMS: {
         check_keys(b, v, terms_keys);
-        int set = compile_terms_member(b, v, 0);
-        if (set >= 0)
-            c->termset = (uint32_t)set;
         compile_within(b, v, c, r);
+        /* A required condition about the trigger's own sentence joins the
+         * rule's prefilter: without one of its words the rule cannot fire. */
+        int same_sentence = c->words >= 0 || (c->sentences < 0 ? r->scope == 0 : c->sentences == 0);
+        int pf = required && same_sentence;
+        int set = compile_terms_member(b, v, pf);
+        if (set >= 0) {
+            c->termset = (uint32_t)set;
+            if (pf)
+                require(b, r, set);
+        }
         break;
     }
     case RULES_ENTITY: {
@@ -1398,6 +1470,17 @@ static void compile_rule(struct build *b, json_t *v, struct rules_rule *r)
     if (!r->id || !r->type || !r->title || !r->ptr)
         oom(b);
 
+    json_t *sc = json_object_get(v, "scope");
+    if (sc) {
+        size_t o = push(b, "scope");
+        if (!json_is_object(sc)) {
+            expected(b, "an object like {\"sentences\": 1}", sc);
+        } else {
+            check_keys(b, sc, scope_keys);
+            get_int(b, sc, "sentences", 0, RULES_MAX_WINDOW, &r->scope);
+        }
+        pop(b, o);
+    }
     json_t *tr = json_object_get(v, "trigger");
     r->trigger = UINT32_MAX;
     if (!tr) {
@@ -1412,8 +1495,10 @@ static void compile_rule(struct build *b, json_t *v, struct rules_rule *r)
                 missing(b, "terms", "the trigger terms");
             } else {
                 int set = compile_terms_member(b, tr, 1);
-                if (set >= 0)
+                if (set >= 0) {
                     r->trigger = (uint32_t)set;
+                    require(b, r, set);
+                }
             }
         }
         pop(b, o);
@@ -1425,22 +1510,11 @@ static void compile_rule(struct build *b, json_t *v, struct rules_rule *r)
             oom(b);
         } else {
             size_t o = push(b, "when");
-            compile_cond(b, when, r->when, r, 0);
+            compile_cond(b, when, r->when, r, 0, 1);
             pop(b, o);
         }
     }
     compile_blockers(b, v, r);
-    json_t *sc = json_object_get(v, "scope");
-    if (sc) {
-        size_t o = push(b, "scope");
-        if (!json_is_object(sc)) {
-            expected(b, "an object like {\"sentences\": 1}", sc);
-        } else {
-            check_keys(b, sc, scope_keys);
-            get_int(b, sc, "sentences", 0, RULES_MAX_WINDOW, &r->scope);
-        }
-        pop(b, o);
-    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -1995,6 +2069,37 @@ static int build_table(struct build *b)
     return 0;
 }
 
+static int pair_cmp(const void *a, const void *b)
+{
+    const uint32_t *x = a, *y = b;
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+/* Pattern -> prefilter groups, and rule requirements as group bits. */
+static int build_groups(struct build *b)
+{
+    struct ruleset *rs = b->rs;
+    qsort(b->pairs, b->npairs, sizeof *b->pairs, pair_cmp);
+    rs->groups = calloc(b->npairs ? b->npairs : 1, sizeof *rs->groups);
+    if (!rs->groups)
+        return -1;
+    for (size_t i = 0; i < b->npairs; i++) {
+        struct rules_pattern *p = &rs->pats[b->pairs[i][0]];
+        if (p->ng == 0)
+            p->g0 = (uint32_t)i;
+        p->ng++;
+        rs->groups[i] = (uint32_t)rs->sets[b->pairs[i][1]].pf;
+    }
+    for (uint32_t i = 0; i < rs->nrules; i++) {
+        struct rules_rule *r = &rs->rules[i];
+        for (uint32_t k = 0; k < r->nreq; k++)
+            r->req[k] = (uint32_t)rs->sets[r->req[k]].pf;
+    }
+    return 0;
+}
+
 static int build_db(struct build *b)
 {
     struct ruleset *rs = b->rs;
@@ -2047,7 +2152,8 @@ struct ruleset *rules_load(const char *const *paths, size_t npaths, struct diags
         }
     }
     b.rs->nrules = k;
-    if (!nerrors(&b) && (build_table(&b) != 0 || build_db(&b) != 0) && !nerrors(&b))
+    if (!nerrors(&b) && (build_table(&b) != 0 || build_groups(&b) != 0 || build_db(&b) != 0) &&
+        !nerrors(&b))
         diags_add_at(d, NULL, 0, 0, NULL, "out of memory");
     for (size_t i = 0; i < b.ntmp; i++)
         free(b.tmp[i].key);
@@ -2056,6 +2162,7 @@ struct ruleset *rules_load(const char *const *paths, size_t npaths, struct diags
         free(b.pat_src ? b.pat_src[i] : NULL);
     free(b.pat_src);
     free(b.pat_flags);
+    free(b.pairs);
     for (size_t i = 0; i < b.nlex_paths; i++)
         free(b.lex_paths[i]);
     free(b.lex_paths);
@@ -2093,6 +2200,7 @@ static void free_rule(struct rules_rule *r)
         free_cond(r->when);
         free(r->when);
     }
+    free(r->req);
     memset(r, 0, sizeof *r);
 }
 
@@ -2120,6 +2228,7 @@ void rules_free(struct ruleset *rs)
     free(rs->prefixed);
     hs_free_database((hs_database_t *)rs->db);
     free(rs->pats);
+    free(rs->groups);
     for (uint32_t i = 0; i < rs->nblocs; i++) {
         free(rs->blocs[i].name);
         free_strs(&rs->blocs[i].ids);

@@ -65,7 +65,7 @@ struct rules_termset {
     uint32_t nlists;
     int fallback;     /* list used for documents in an unlisted language, -1 = none */
     double threshold; /* > 0: weighted, the score must reach it */
-    uint8_t trigger;  /* prefiltered by the Vectorscan database */
+    int pf;           /* prefilter group (index of its bit), -1 when not prefiltered */
 };
 
 enum rules_cond_kind {
@@ -156,6 +156,11 @@ struct rules_rule {
     uint8_t actor_role; /* role reported as "actor" */
     uint32_t ncond;
     unsigned roles; /* bit (1u << role) for every role a condition names */
+    /* Prefilter groups that must all be present in a sentence for the rule
+     * to have a chance there: the trigger and every terms condition that
+     * the rule requires in the trigger's sentence. */
+    uint32_t *req;
+    uint32_t nreq;
 };
 
 /* Lexicon categories (files under rules/lexicons/). */
@@ -190,8 +195,10 @@ struct rules_entry {
 
 /* What a Vectorscan pattern id stands for. */
 struct rules_pattern {
-    uint8_t regex;                /* 0: trigger prefilter prefix, 1: regex term */
+    uint8_t regex;                /* 0: prefilter prefix, 1: regex term */
     uint32_t termset, list, term; /* regex terms */
+    uint32_t g0, ng;              /* prefilter groups it signals (ruleset.groups) */
+    uint32_t width;               /* bytes every match spans, 0 = varies (start reported) */
 };
 
 struct rules_key; /* first-word table slot (rules.c) */
@@ -218,6 +225,8 @@ struct ruleset {
     struct hs_database *db; /* NULL when there is no pattern at all */
     struct rules_pattern *pats;
     uint32_t npats;
+    uint32_t *groups; /* prefilter group lists of the patterns */
+    uint32_t ngroups; /* prefiltered termsets (bits per sentence) */
 
     struct rules_bloc *blocs;
     uint32_t nblocs;
