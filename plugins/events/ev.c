@@ -1087,6 +1087,29 @@ static int32_t pronoun(struct ev_eval *e, int lo, int *pos)
 /* Object candidates in [lo, hi], nearest to the trigger first; mentions
  * after a locative ("to Russia", "in Kursk") come after the others, as
  * places an action goes to are rarely its other side. */
+static int word_in_mention(const struct ev_doc *d, const struct ev_sent *s, int i)
+{
+    for (uint32_t k = 0; k < s->nm; k++) {
+        const struct ev_mention *m = &d->w->ment[d->w->msort[s->m0 + k]];
+        if (m->w0 <= i && m->w1 >= i)
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether the mention starting at word w0 follows a locative: "to Russia",
+ * "in the Kursk region" (one plain word may stand between). */
+static int locative_before(const struct ev_doc *d, const struct ev_sent *s, int w0)
+{
+    if (w0 < 1)
+        return 0;
+    if (has_lex(d, s, w0 - 1, RULES_LEX_LOCATIVE))
+        return 1;
+    return w0 >= 2 && has_lex(d, s, w0 - 2, RULES_LEX_LOCATIVE) &&
+           !(W(d, s, w0)->brk & TOK_BRK_SEGMENT) && !(W(d, s, w0 - 1)->brk & TOK_BRK_SEGMENT) &&
+           !word_in_mention(d, s, w0 - 1);
+}
+
 /* A self reference after a speech-act trigger: "rejected claims that it
  * had sent troops". It stands for a mention between the trigger and it,
  * else for the speaker. */
@@ -1121,9 +1144,7 @@ static void nearest_first(struct ev_eval *e, struct ev_cand *c, int *n, int lo, 
                 continue; /* the trigger itself */
             if (excluded_word(e, m->w0) || is_speaker(e, buf[i]))
                 continue;
-            int loc = has_lex(d, e->s, m->w0 - 1, RULES_LEX_LOCATIVE) ||
-                      (has_lex(d, e->s, m->w0 - 2, RULES_LEX_LOCATIVE) &&
-                       !(W(d, e->s, m->w0 - 1)->brk & TOK_BRK_SEGMENT));
+            int loc = locative_before(d, e->s, m->w0);
             if (loc == pass)
                 add_cand(c, n, buf[i], before ? m->w1 : m->w0, flags | (loc ? CAND_LOC : 0), -1);
         }
@@ -1217,8 +1238,9 @@ static void find_roles(struct ev_eval *e)
         for (int pass = 0; pass < 2; pass++) {
             for (int i = 0; i < k; i++) {
                 const struct ev_mention *m = M(d, buf[i]);
-                if (excluded_word(e, m->w0) || is_speaker(e, buf[i]))
-                    continue;
+                if (excluded_word(e, m->w0) || is_speaker(e, buf[i]) ||
+                    locative_before(d, s, m->w0))
+                    continue; /* "in Kursk" is where, not who */
                 int prep = has_lex(d, s, m->w0 - 1, RULES_LEX_PREP) ||
                            has_lex(d, s, m->w0 - 2, RULES_LEX_PREP);
                 if (prep == pass)
@@ -1329,6 +1351,9 @@ static void describe_filter(const struct rules_filter *f, char *buf, size_t len)
     if (f->demonym >= 0 && o < len)
         o += (size_t)snprintf(buf + o, len - o, "%s%sdemonym", o ? ", " : "",
                               f->demonym ? "" : "not a ");
+    if (f->locative >= 0 && o < len)
+        o += (size_t)snprintf(buf + o, len - o, "%s%safter a locative", o ? ", " : "",
+                              f->locative ? "" : "not ");
     if (o == 0)
         snprintf(buf, len, "any entity");
 }
@@ -1505,8 +1530,7 @@ static int filter_ok(const struct rules_filter *f, const struct ev_mention *m, i
 
 static int mention_locative(const struct ev_doc *d, const struct ev_mention *m)
 {
-    const struct ev_sent *s = &d->w->sent[m->sent];
-    return m->w0 > 0 && has_lex(d, s, m->w0 - 1, RULES_LEX_LOCATIVE);
+    return locative_before(d, &d->w->sent[m->sent], m->w0);
 }
 
 static int eval_entity(struct ev_eval *e, const struct rules_cond *c, int positive)
@@ -2152,7 +2176,7 @@ static int try_trigger(struct ev_eval *e, struct ev_explain *x)
                 int clash = 0;
                 for (int role = RULES_ROLE_ACTOR; role <= RULES_ROLE_AGENT && ob; role++) {
                     const struct ev_cand *o = bound(e, role);
-                    if (o && o->m == ob->m && ((r->roles & (1u << role)) || o == ac))
+                    if (o && o->m == ob->m && (r->roles & (1u << role)))
                         clash = 1;
                 }
                 if (clash && !(ob->flags & CAND_PRONOUN))
@@ -2173,6 +2197,21 @@ static int try_trigger(struct ev_eval *e, struct ev_explain *x)
         if (d->explain)
             explain_add(e, x, "failed", "%s", e->why[0] ? e->why : "conditions not met");
         return 0;
+    }
+    /* A reported actor no condition names must not be the object itself:
+     * take the next candidate, or none. */
+    const struct ev_cand *ob = bound(e, RULES_ROLE_OBJECT);
+    if (ob && !(ob->flags & CAND_PRONOUN) && !(r->roles & (1u << r->actor_role))) {
+        for (int guard = 0; guard < 2 * EV_MAX_CAND; guard++) {
+            const struct ev_cand *ac = bound(e, r->actor_role);
+            if (!ac || ac->m != ob->m)
+                break;
+            if (r->actor_role == RULES_ROLE_SPEAKER || (r->actor_role == RULES_ROLE_ACTOR &&
+                                                        e->ngov > 0 && e->bs >= 0))
+                e->bs = e->bs + 1 < e->nspk ? e->bs + 1 : -1;
+            else
+                e->ba = e->ba + 1 < e->nagt ? e->ba + 1 : -1;
+        }
     }
     /* Record what matched, for the span, the terms and the blockers. */
     e->record = 1;

@@ -1768,7 +1768,7 @@ static void dir_of(const char *path, char *out, size_t len)
 static void load_lexicon_file(struct build *b, const char *rules_path, const char *rel)
 {
     char dir[1024], path[2048];
-    if (rel[0] == '/') {
+    if (rel[0] == '/' || !strchr(rules_path, '/')) {
         snprintf(path, sizeof path, "%s", rel);
     } else {
         dir_of(rules_path, dir, sizeof dir);
