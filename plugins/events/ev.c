@@ -385,7 +385,8 @@ static int load_mentions(struct ev_doc *d, json_t *doc)
         w->msort[d->nm] = d->nm;
         d->nm++;
     }
-    qsort_r(w->msort, d->nm, sizeof *w->msort, mention_cmp, w->ment);
+    if (d->nm > 1)
+        qsort_r(w->msort, d->nm, sizeof *w->msort, mention_cmp, w->ment);
     for (uint32_t k = 0; k < d->nm; k++) {
         struct ev_sent *s = &w->sent[w->ment[w->msort[k]].sent];
         if (s->nm == 0)
@@ -657,7 +658,8 @@ static int match_sent(struct ev_doc *d, uint32_t si)
             return -1;
     }
     s->no = (uint32_t)(w->nocc - s->o0);
-    qsort(w->occ + s->o0, s->no, sizeof *w->occ, occ_cmp);
+    if (s->no > 1)
+        qsort(w->occ + s->o0, s->no, sizeof *w->occ, occ_cmp);
     /* One occurrence per term and start word (the longest form). */
     uint32_t k = 0;
     for (uint32_t i = 0; i < s->no; i++) {
@@ -2442,7 +2444,8 @@ int ev_process(const struct ruleset *rs, struct ev_worker *w, json_t *doc,
         }
         w->nev = max;
     }
-    qsort(w->ev, w->nev, sizeof *w->ev, ev_cmp_doc);
+    if (w->nev > 1)
+        qsort(w->ev, w->nev, sizeof *w->ev, ev_cmp_doc);
     json_t *events = json_object_get(doc, VIGIL_DOC_EVENTS);
     if (!json_is_array(events)) {
         events = json_array();

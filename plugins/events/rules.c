@@ -2081,7 +2081,8 @@ static int pair_cmp(const void *a, const void *b)
 static int build_groups(struct build *b)
 {
     struct ruleset *rs = b->rs;
-    qsort(b->pairs, b->npairs, sizeof *b->pairs, pair_cmp);
+    if (b->npairs > 1)
+        qsort(b->pairs, b->npairs, sizeof *b->pairs, pair_cmp);
     rs->groups = calloc(b->npairs ? b->npairs : 1, sizeof *rs->groups);
     if (!rs->groups)
         return -1;

@@ -186,7 +186,8 @@ static int tag_field(const struct mf *mf, const char *text, json_t *out, int tit
             p++;
         }
     }
-    qsort(hits, nh, sizeof *hits, hit_cmp);
+    if (nh > 1)
+        qsort(hits, nh, sizeof *hits, hit_cmp);
     size_t last_end = 0;
     for (size_t i = 0; i < nh; i++) {
         if (hits[i].start < last_end)
