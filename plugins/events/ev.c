@@ -1235,6 +1235,18 @@ static void find_roles(struct ev_eval *e)
         int32_t buf[16];
         int lo = e->zone0;
         int k = mentions_in(d, s, lo, e->t0 - 1, buf, 16);
+        /* The leftmost self reference ("its troops had taken ... prisoner")
+         * competes by position with the mentions. */
+        int pp = -1;
+        int32_t pm = -1;
+        for (int i = lo; i < e->t0 && pp < 0; i++) {
+            if (!has_lex(d, s, i, RULES_LEX_SELF) || word_in_mention(d, s, i))
+                continue;
+            pp = i;
+            int32_t before[8];
+            int nb = mentions_in(d, s, lo, i - 1, before, 8);
+            pm = nb > 0 ? before[nb - 1] : (e->nspk > 0 ? e->spk[0].m : -1);
+        }
         /* Leftmost first; a mention right after a preposition ("in Kursk")
          * is rarely who acts, so those come last. */
         for (int pass = 0; pass < 2; pass++) {
@@ -1245,14 +1257,18 @@ static void find_roles(struct ev_eval *e)
                     continue; /* "in Kursk" is where, not who */
                 int prep = has_lex(d, s, m->w0 - 1, RULES_LEX_PREP) ||
                            has_lex(d, s, m->w0 - 2, RULES_LEX_PREP);
+                if (pass == 0 && pm >= 0 && pp < m->w0 && !prep) {
+                    add_cand(e->agt, &e->nagt, pm, pp, CAND_PRONOUN, -1);
+                    pm = -1;
+                }
                 if (prep == pass)
                     add_cand(e->agt, &e->nagt, buf[i], m->w1, 0, -1);
             }
+            if (pass == 0 && pm >= 0) {
+                add_cand(e->agt, &e->nagt, pm, pp, CAND_PRONOUN, -1);
+                pm = -1;
+            }
         }
-        int pp = -1;
-        int32_t pm = pronoun(e, lo, &pp);
-        if (pm >= 0)
-            add_cand(e->agt, &e->nagt, pm, pp, CAND_PRONOUN, -1);
     }
     if (e->passive || e->nagt == 0)
         for (int i = 0; i < e->nspk; i++)
@@ -1308,13 +1324,30 @@ static void why(struct ev_eval *e, const char *fmt, ...)
     va_end(ap);
 }
 
-static int word_dist(int a0, int a1, int b0, int b1)
+/* Words between two spans of the sentence; a name of several words
+ * ("the Democratic People's Republic of Korea") counts as one word. */
+static int word_dist(const struct ev_eval *e, int a0, int a1, int b0, int b1)
 {
-    if (b0 > a1)
-        return b0 - a1 - 1;
-    if (a0 > b1)
-        return a0 - b1 - 1;
-    return 0;
+    int lo, hi;
+    if (b0 > a1) {
+        lo = a1 + 1;
+        hi = b0 - 1;
+    } else if (a0 > b1) {
+        lo = b1 + 1;
+        hi = a0 - 1;
+    } else {
+        return 0;
+    }
+    int n = hi - lo + 1;
+    const struct ev_sent *s = e->s;
+    for (uint32_t k = 0; k < s->nm && n > 0; k++) {
+        const struct ev_mention *m = &e->d->w->ment[e->d->w->msort[s->m0 + k]];
+        if (m->w0 < 0 || m->w1 < lo || m->w0 > hi)
+            continue;
+        int c0 = m->w0 < lo ? lo : m->w0, c1 = m->w1 > hi ? hi : m->w1;
+        n -= c1 - c0; /* the mention's words count once */
+    }
+    return n;
 }
 
 static const struct rules_term *term_of(const struct ev_doc *d, const struct ev_occ *o)
@@ -1454,9 +1487,9 @@ static int eval_terms(struct ev_eval *e, const struct rules_cond *c, int positiv
                 continue;
             int dist = sd * 10000;
             if (si == (int)e->si)
-                dist += word_dist(e->t0, e->t1, o->w0, o->w1);
+                dist += word_dist(e, e->t0, e->t1, o->w0, o->w1);
             if (c->words >= 0) {
-                int wd = word_dist(a0, a1, o->w0, o->w1);
+                int wd = word_dist(e, a0, a1, o->w0, o->w1);
                 if (wd > c->words)
                     continue;
                 dist = wd;
@@ -1572,7 +1605,7 @@ static int eval_entity(struct ev_eval *e, const struct rules_cond *c, int positi
             int p0 = (b->flags & CAND_PRONOUN) ? b->pos : m->w0;
             int p1 = (b->flags & CAND_PRONOUN) ? b->pos : m->w1;
             if (!anchor_span(e, c->anchor, &a0, &a1) || m->sent != (int)e->si ||
-                word_dist(a0, a1, p0, p1) > c->words) {
+                word_dist(e, a0, a1, p0, p1) > c->words) {
                 why(e, "%s: %s '%s' is not within %d words of the %s", c->ptr,
                     rules_role_names[c->role], m->name, c->words, rules_role_names[c->anchor]);
                 return 0;
@@ -1601,7 +1634,7 @@ static int eval_entity(struct ev_eval *e, const struct rules_cond *c, int positi
             const struct ev_mention *m = M(d, (int32_t)d->w->msort[s->m0 + k]);
             if (m->w0 < 0 || !filter_ok(&c->f, m, mention_locative(d, m)))
                 continue;
-            if (c->words >= 0 && (m->w0 < 0 || word_dist(a0, a1, m->w0, m->w1) > c->words))
+            if (c->words >= 0 && (m->w0 < 0 || word_dist(e, a0, a1, m->w0, m->w1) > c->words))
                 continue;
             if (!positive)
                 snprintf(e->hit, sizeof e->hit, "entity '%s'", m->name);
