@@ -70,7 +70,8 @@ struct ev_sent {
 };
 
 struct ev_rx {
-    uint32_t pat, from, to;
+    uint32_t pat; /* index into ruleset.rxrefs */
+    uint32_t from, to;
     uint8_t field;
 };
 
@@ -127,7 +128,11 @@ struct ev_worker {
     size_t docbits_cap;
     struct ev_hit *hits;
     size_t hits_cap, nhits;
-    int *act;
+    int *act;          /* list of each termset for act_lang (-1 none) */
+    uint32_t *actmask; /* lists that match at all: act, and for lexicons the fallback too */
+    int act_lang;      /* language act was computed for; -2 = none yet */
+    uint8_t langs[RULES_MAX_LANGS];
+    uint32_t nlangs;
     int8_t *memo;
     size_t memo_cap;
     char *stems;
@@ -186,7 +191,9 @@ int ev_worker_new(const struct ruleset *rs, struct ev_worker **out, struct vigil
         return vigil_error_set(err, VIGIL_ENOMEM, "events: cannot allocate Vectorscan scratch");
     }
     w->act = calloc(rs->nsets ? rs->nsets : 1, sizeof *w->act);
-    if (!w->act) {
+    w->actmask = calloc(rs->nsets ? rs->nsets : 1, sizeof *w->actmask);
+    w->act_lang = -2;
+    if (!w->act || !w->actmask) {
         ev_worker_free(w);
         return vigil_error_set(err, VIGIL_ENOMEM, "events: out of memory");
     }
@@ -215,6 +222,7 @@ void ev_worker_free(struct ev_worker *w)
     free(w->docbits);
     free(w->hits);
     free(w->act);
+    free(w->actmask);
     free(w->memo);
     free(w->stems);
     for (size_t i = 0; i < w->nev; i++) {
@@ -343,12 +351,36 @@ static int load_mentions(struct ev_doc *d, json_t *doc)
     json_t *m;
     json_array_foreach(arr, i, m)
     {
-        const char *id = json_string_value(json_object_get(m, "id"));
-        json_t *js = json_object_get(m, "start"), *je = json_object_get(m, "end");
+        /* One pass over the members instead of a lookup per field. */
+        const char *id = NULL, *type = NULL, *name = NULL, *aff = NULL, *surface = NULL;
+        const char *field = NULL;
+        json_t *js = NULL, *je = NULL;
+        int demonym = 0, guessed = 0;
+        const char *key;
+        json_t *val;
+        json_object_foreach(m, key, val)
+        {
+            switch (key[0]) {
+            case 'i': if (!strcmp(key, "id")) id = json_string_value(val); break;
+            case 't': if (!strcmp(key, "type")) type = json_string_value(val); break;
+            case 'n': if (!strcmp(key, "name")) name = json_string_value(val); break;
+            case 'a': if (!strcmp(key, "affiliation")) aff = json_string_value(val); break;
+            case 's':
+                if (!strcmp(key, "start"))
+                    js = val;
+                else if (!strcmp(key, "surface"))
+                    surface = json_string_value(val);
+                break;
+            case 'e': if (!strcmp(key, "end")) je = val; break;
+            case 'f': if (!strcmp(key, "field")) field = json_string_value(val); break;
+            case 'd': if (!strcmp(key, "demonym")) demonym = json_is_true(val); break;
+            case 'g': if (!strcmp(key, "guessed")) guessed = json_is_true(val); break;
+            default: break;
+            }
+        }
         if (!id || !json_is_integer(js) || !json_is_integer(je))
             continue;
         json_int_t s = json_integer_value(js), e = json_integer_value(je);
-        const char *field = json_string_value(json_object_get(m, "field"));
         int in_title = field && strcmp(field, "title") == 0;
         size_t limit = in_title ? d->tlen : d->len;
         if (s < 0 || e <= s || (size_t)e > limit)
@@ -365,23 +397,15 @@ static int load_mentions(struct ev_doc *d, json_t *doc)
         }
         struct ev_mention *x = &w->ment[d->nm];
         x->id = id;
-        x->type = json_string_value(json_object_get(m, "type"));
-        x->name = json_string_value(json_object_get(m, "name"));
-        x->key = json_string_value(json_object_get(m, "affiliation"));
-        if (!x->key)
-            x->key = id;
-        if (!x->name)
-            x->name = json_string_value(json_object_get(m, "surface"));
-        if (!x->name)
-            x->name = id;
-        if (!x->type)
-            x->type = "";
+        x->type = type ? type : "";
+        x->name = name ? name : surface ? surface : id;
+        x->key = aff ? aff : id;
         x->start = (uint32_t)s;
         x->end = (uint32_t)e;
         x->sent = sent;
         x->w0 = x->w1 = -1;
-        x->demonym = json_is_true(json_object_get(m, "demonym"));
-        x->guessed = json_is_true(json_object_get(m, "guessed"));
+        x->demonym = (uint8_t)demonym;
+        x->guessed = (uint8_t)guessed;
         w->msort[d->nm] = d->nm;
         d->nm++;
     }
@@ -425,16 +449,17 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
         d->w->hits[d->w->nhits++] =
             (struct ev_hit){.pat = id, .from = (uint32_t)from, .field = (uint8_t)sc->field};
     }
-    if (p->regex) {
-        if (d->w->act[p->termset] != (int)p->list)
-            return 0;
+    for (uint32_t k = 0; k < p->nr; k++) {
+        uint32_t ref = p->r0 + k;
+        const struct rules_entry *e = &d->rs->rxrefs[ref];
+        if (!(d->w->actmask[e->termset] >> e->list & 1))
+            continue;
         if (ENSURE(d->w, rx, d->w->nrx + 1)) {
             d->oom = 1;
             return 1;
         }
-        d->w->rx[d->w->nrx++] =
-            (struct ev_rx){.pat = id, .from = (uint32_t)from, .to = (uint32_t)to,
-                           .field = (uint8_t)sc->field};
+        d->w->rx[d->w->nrx++] = (struct ev_rx){.pat = ref, .from = (uint32_t)from,
+                                               .to = (uint32_t)to, .field = (uint8_t)sc->field};
     }
     return 0;
 }
@@ -537,7 +562,7 @@ static int try_entry(struct ev_doc *d, const struct ev_sent *s, const struct rul
 {
     const struct rules_variant *v =
         &d->rs->sets[e->termset].lists[e->list].t[e->term].v[e->variant];
-    if (d->w->act[e->termset] != (int)e->list)
+    if (!(d->w->actmask[e->termset] >> e->list & 1))
         return 0;
     if (i + v->n > s->nw)
         return 0;
@@ -652,9 +677,7 @@ static int match_sent(struct ev_doc *d, uint32_t si)
         }
         if (a < 0)
             continue;
-        const struct rules_pattern *p = &rs->pats[x->pat];
-        struct rules_entry e = {p->termset, p->list, p->term, 0};
-        if (add_occ(d, &e, a, b))
+        if (add_occ(d, &rs->rxrefs[x->pat], a, b))
             return -1;
     }
     s->no = (uint32_t)(w->nocc - s->o0);
@@ -2174,6 +2197,21 @@ static void describe_roles(struct ev_eval *e, char *buf, size_t len)
     }
 }
 
+/* Evaluate the conditions that every firing needs and no role affects: the
+ * "all" chain from the root, skipping anything bound to a role. */
+static int precheck(struct ev_eval *e, const struct rules_cond *c)
+{
+    if (c->kind == RULES_ALL) {
+        for (uint32_t i = 0; i < c->nkids; i++)
+            if (!precheck(e, &c->kids[i]))
+                return 0;
+        return 1;
+    }
+    if (c->binding)
+        return 1;
+    return eval(e, c, 1);
+}
+
 static int try_trigger(struct ev_eval *e, struct ev_explain *x)
 {
     const struct rules_rule *r = e->r;
@@ -2187,9 +2225,7 @@ static int try_trigger(struct ev_eval *e, struct ev_explain *x)
     /* Roles no condition names keep their first candidate. */
     int found = 0, evaluated = 0;
     e->why[0] = '\0';
-    if (d->rs->nsets && e->r->ncond)
-        memset(e->memo, -1, r->ncond);
-    e->use_memo = 1;
+    e->use_memo = 1; /* results of precheck() stay valid: same trigger */
     /* Pass 0 wants the actor and the object to be different parties
      * ("Russian troops fought alongside North Korean units": KP before RU);
      * pass 1 accepts the same party ("Pyongyang said it sent its troops"). */
@@ -2328,7 +2364,7 @@ static int run_rule(struct ev_doc *d, const struct rules_rule *r, json_t *explai
                 return -1;
             }
         }
-        if (match_sent(d, si) || analyse(d, si, 0) || d->oom) {
+        if (match_sent(d, si) || d->oom) {
             json_decref(x.list);
             return -1;
         }
@@ -2354,6 +2390,20 @@ static int run_rule(struct ev_doc *d, const struct rules_rule *r, json_t *explai
                     explain_add(&e, &x, "failed", "trigger terms score %g, below the threshold %g",
                                 trigger_score(d, s, r->trigger), ts->threshold);
                 break;
+            }
+            /* Conditions that need no roles first: most candidates fail
+             * there, before any sentence structure is worked out. */
+            e.use_memo = 1;
+            memset(e.memo, -1, r->ncond + 1);
+            e.want_why = d->explain;
+            e.why[0] = '\0';
+            if (r->when && !precheck(&e, r->when)) {
+                explain_add(&e, &x, "failed", "%s", e.why[0] ? e.why : "conditions not met");
+                continue;
+            }
+            if (analyse(d, si, 0) || d->oom) {
+                json_decref(x.list);
+                return -1;
             }
             find_roles(&e);
             fired += try_trigger(&e, &x);
@@ -2425,16 +2475,32 @@ int ev_process(const struct ruleset *rs, struct ev_worker *w, json_t *doc,
     }
     w->nev = 0;
 
-    /* Lists in use for this document's language, and the stemmers they need. */
-    uint8_t need[RULES_MAX_LANGS] = {0};
-    for (uint32_t i = 0; i < rs->nsets; i++) {
-        w->act[i] = rules_active_list(&rs->sets[i], d.lang);
-        if (w->act[i] >= 0)
-            need[rs->sets[i].lists[w->act[i]].lang] = 1;
+    /* Lists in use for this document's language, and the stemmers they
+     * need (kept while consecutive documents share a language). */
+    if (w->act_lang != d.lang) {
+        uint8_t need[RULES_MAX_LANGS] = {0};
+        for (uint32_t i = 0; i < rs->nsets; i++) {
+            const struct rules_termset *ts = &rs->sets[i];
+            w->act[i] = rules_active_list(ts, d.lang);
+            w->actmask[i] = w->act[i] >= 0 && w->act[i] < 32 ? 1u << w->act[i] : 0;
+            /* Lexicon cues of the file's language also apply to documents
+             * in another language: a short English text misdetected as
+             * German keeps its English speech verbs and negations. */
+            for (int c = 0; c < RULES_LEX_N; c++)
+                if (rs->lex[c] == (int)i && ts->fallback >= 0 && ts->fallback < 32)
+                    w->actmask[i] |= 1u << ts->fallback;
+            for (uint32_t l = 0; l < ts->nlists && l < 32; l++)
+                if (w->actmask[i] >> l & 1)
+                    need[ts->lists[l].lang] = 1;
+        }
+        w->nlangs = 0;
+        for (uint32_t i = 0; i < rs->nlangs; i++)
+            if (need[i])
+                w->langs[w->nlangs++] = (uint8_t)i;
+        w->act_lang = d.lang;
     }
-    for (uint32_t i = 0; i < rs->nlangs; i++)
-        if (need[i])
-            d.langs[d.nlangs++] = (uint8_t)i;
+    memcpy(d.langs, w->langs, sizeof d.langs);
+    d.nlangs = w->nlangs;
 
     /* Scan first: a document without every word some rule needs is done
      * without reading its sentences or mentions. */

@@ -65,6 +65,11 @@ struct build {
     unsigned *pat_flags;
     uint32_t (*pairs)[2]; /* (pattern, termset) links, grouped at the end */
     size_t npairs, cap_pairs;
+    struct rx_link {
+        uint32_t pat;
+        struct rules_entry e;
+    } *rxl; /* (pattern, regex term) links */
+    size_t nrxl, cap_rxl;
     char **lex_paths;
     size_t nlex_paths;
     int oom;
@@ -432,17 +437,32 @@ static void link_pattern(struct build *b, uint32_t pat, uint32_t set)
     b->npairs++;
 }
 
-static int add_pattern(struct build *b, char *src, unsigned flags, const struct rules_pattern *p)
+static void link_regex(struct build *b, uint32_t pat, const struct rules_entry *e)
+{
+    if (grow((void **)&b->rxl, &b->cap_rxl, b->nrxl, sizeof *b->rxl)) {
+        oom(b);
+        return;
+    }
+    b->rxl[b->nrxl].pat = pat;
+    b->rxl[b->nrxl].e = *e;
+    b->nrxl++;
+}
+
+/* Add a pattern, or reuse an equal one: a prefix or a regex used by several
+ * rules is scanned for once. termset is the prefiltered group it signals;
+ * rx the regex term it stands for (NULL for prefixes). */
+static int add_pattern(struct build *b, char *src, unsigned flags, const struct rules_pattern *p,
+                       uint32_t termset, const struct rules_entry *rx)
 {
     struct ruleset *rs = b->rs;
-    if (!p->regex) {
-        /* Prefilter prefixes are shared: one pattern per distinct source. */
-        for (uint32_t i = 0; i < rs->npats; i++) {
-            if (!rs->pats[i].regex && strcmp(b->pat_src[i], src) == 0) {
-                free(src);
-                link_pattern(b, i, p->termset);
-                return (int)i;
-            }
+    for (uint32_t i = 0; i < rs->npats; i++) {
+        if (rs->pats[i].regex == p->regex && b->pat_flags[i] == flags &&
+            strcmp(b->pat_src[i], src) == 0) {
+            free(src);
+            link_pattern(b, i, termset);
+            if (rx)
+                link_regex(b, i, rx);
+            return (int)i;
         }
     }
     size_t cap = b->cap_pats, cap2 = b->cap_pats, cap3 = b->cap_pats;
@@ -457,7 +477,9 @@ static int add_pattern(struct build *b, char *src, unsigned flags, const struct 
     rs->pats[rs->npats] = *p;
     b->pat_src[rs->npats] = src;
     b->pat_flags[rs->npats] = flags;
-    link_pattern(b, rs->npats, p->termset);
+    link_pattern(b, rs->npats, termset);
+    if (rx)
+        link_regex(b, rs->npats, rx);
     return (int)rs->npats++;
 }
 
@@ -473,48 +495,93 @@ static size_t cp_prefix(const char *s, size_t len, size_t n)
 }
 
 /*
- * The prefilter literal for one word: a prefix every inflected form of the
- * word starts with. A Snowball stem is not always such a prefix ("deni" for
- * deny, "hope" for hoping, "possibl" for possibility, umlauts folded away
- * in German), so the stem loses a final "i" or "e" and "bl" becomes "b",
- * and the result is cut to its common prefix with the word as written; it
- * keeps at least three code points of the written word. The few words
- * Snowball treats as exceptions (dying, lying, skies) need explicit forms.
+ * Prefilter literals for one word: strings every inflected form of the
+ * word starts with. An English Snowball stem is such a prefix except where
+ * Porter2 rewrites an ending, which is covered by a second literal: "deni"
+ * (denies, denied) and "deny" (denying); "side" and "siding"; "possibl" and
+ * "possibil". Other languages fold letters away (German umlauts), so their
+ * literal is the stem's common prefix with the word as written, at least
+ * three code points. Exact words ("stem": false, case-sensitive) must also
+ * end there (a word boundary follows). The few English words Porter2 treats
+ * as exceptions (dying, lying, skies) need explicit forms.
  */
-static size_t prefilter_prefix(const struct rules_word *w, const char *folded, size_t flen,
-                               char *out, size_t cap)
+struct pf_lits {
+    char s[2][RULES_MAX_WORD + 4];
+    size_t len[2];
+    int n;
+    int whole; /* the literal is the entire word */
+};
+
+static void pf_set(struct pf_lits *l, int i, const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen + blen >= sizeof l->s[0])
+        alen = blen = 0;
+    memcpy(l->s[i], a, alen);
+    memcpy(l->s[i] + alen, b, blen);
+    l->len[i] = alen + blen;
+    l->s[i][l->len[i]] = '\0';
+}
+
+static void prefilter_literals(const struct rules_word *w, const char *folded, size_t flen,
+                               int english, struct pf_lits *l)
 {
     const char *key = w->key;
     size_t len = w->len;
-    if (w->mode == RULES_STEM) {
-        if (len > 2 && (key[len - 1] == 'i' || key[len - 1] == 'e'))
-            len--;
-        else if (len > 3 && key[len - 1] == 'l' && key[len - 2] == 'b')
-            len--;
+    l->n = 1;
+    l->whole = 0;
+    if (w->mode == RULES_CASE || w->mode == RULES_EXACT) {
+        const char *x = w->mode == RULES_CASE ? w->surface : folded;
+        pf_set(l, 0, x, strlen(x), "", 0);
+        l->whole = 1;
+        return;
     }
-    if (w->mode != RULES_CASE) {
-        size_t l = 0;
-        while (l < len && l < flen && key[l] == folded[l])
-            l++;
-        /* Never cut inside a UTF-8 sequence. */
-        while (l > 0 && l < flen && ((unsigned char)folded[l] & 0xC0) == 0x80)
-            l--;
-        len = l;
-        key = folded;
-    } else {
-        key = w->surface;
-        len = strlen(w->surface);
+    if (w->mode == RULES_PREFIX) {
+        pf_set(l, 0, key, len, "", 0);
+        return;
     }
+    if (english) {
+        if (len > 2 && key[len - 1] == 'i') {
+            pf_set(l, 0, key, len, "", 0);
+            pf_set(l, 1, key, len - 1, "y", 1);
+            l->n = 2;
+        } else if (len > 2 && key[len - 1] == 'e') {
+            pf_set(l, 0, key, len, "", 0);
+            pf_set(l, 1, key, len - 1, "ing", 3);
+            l->n = 2;
+        } else if (len > 3 && key[len - 1] == 'l' && key[len - 2] == 'b') {
+            pf_set(l, 0, key, len, "", 0);
+            pf_set(l, 1, key, len - 1, "il", 2);
+            l->n = 2;
+        } else {
+            pf_set(l, 0, key, len, "", 0);
+        }
+        return;
+    }
+    size_t c = 0;
+    while (c < len && c < flen && key[c] == folded[c])
+        c++;
+    while (c > 0 && c < flen && ((unsigned char)folded[c] & 0xC0) == 0x80)
+        c--; /* never cut inside a UTF-8 sequence */
     size_t min = cp_prefix(folded, flen, 3);
-    if (len < min && w->mode != RULES_CASE) {
-        key = folded;
-        len = min;
+    pf_set(l, 0, folded, c < min ? min : c, "", 0);
+}
+
+/* Whether a word is a function word of the lexicons (preposition, article-
+ * like complementizer, auxiliary, clause break): a poor prefilter literal. */
+static int function_word(const struct build *b, const struct rules_word *w, int lang)
+{
+    static const int cats[] = {RULES_LEX_PREP, RULES_LEX_LOCATIVE, RULES_LEX_PASSIVE,
+                               RULES_LEX_THAT, RULES_LEX_AGENT, RULES_LEX_CLAUSE};
+    for (size_t i = 0; i < b->ntmp; i++) {
+        const struct tmp_entry *t = &b->tmp[i];
+        if (t->lang != lang || t->len != w->len || memcmp(t->key, w->key, w->len) != 0 ||
+            t->folded != (w->mode != RULES_STEM))
+            continue;
+        for (size_t k = 0; k < sizeof cats / sizeof cats[0]; k++)
+            if (b->rs->lex[cats[k]] == (int)t->e.termset)
+                return 1;
     }
-    if (len + 1 > cap)
-        len = cap - 1;
-    memcpy(out, key, len);
-    out[len] = '\0';
-    return len;
+    return 0;
 }
 
 /* Bytes every case variant of s spans, or 0 when variants differ in length
@@ -534,17 +601,32 @@ static uint32_t fixed_width(const char *s, size_t len)
     return (uint32_t)w;
 }
 
-static void add_prefilter(struct build *b, const char *prefix, size_t len, uint32_t set)
+static void add_prefilter(struct build *b, const struct pf_lits *l, uint32_t set)
 {
-    struct rules_pattern p = {0};
-    p.termset = set;
-    p.width = fixed_width(prefix, len);
-    char *src = prefix_pattern(prefix, len);
-    if (!src) {
-        oom(b);
-        return;
+    for (int i = 0; i < l->n; i++) {
+        struct rules_pattern p = {0};
+        p.width = fixed_width(l->s[i], l->len[i]);
+        char *src = prefix_pattern(l->s[i], l->len[i]);
+        if (!src) {
+            oom(b);
+            return;
+        }
+        unsigned char last = l->len[i] ? (unsigned char)l->s[i][l->len[i] - 1] : 0;
+        if (l->whole && last < 0x80 && isalnum(last)) {
+            /* An exact word ends here: "no" must not scan for "north". */
+            size_t n = strlen(src);
+            char *t = realloc(src, n + 3);
+            if (!t) {
+                free(src);
+                oom(b);
+                return;
+            }
+            memcpy(t + n, "\\b", 3);
+            src = t;
+        }
+        add_pattern(b, src, HS_FLAG_CASELESS | (p.width ? 0 : HS_FLAG_SOM_LEFTMOST), &p, set,
+                    NULL);
     }
-    add_pattern(b, src, HS_FLAG_CASELESS | (p.width ? 0 : HS_FLAG_SOM_LEFTMOST), &p);
 }
 
 static void add_entry(struct build *b, const struct rules_word *w, int lang,
@@ -598,13 +680,13 @@ static void free_term(struct rules_term *t)
 
 static int compile_words(struct build *b, const char *text, const struct tok_word *words,
                          size_t n, int prefix, int lang, int mode, struct rules_variant *v,
-                         char *first_folded, size_t *first_len);
+                         struct pf_lits *pf);
 
 /* Compile one written form into v. mode is RULES_STEM, RULES_EXACT or
  * RULES_CASE; a trailing "*" makes the last word a prefix. On failure v is
  * left empty. */
 static int compile_variant(struct build *b, const char *text, int lang, int mode,
-                           struct rules_variant *v, char *first_folded, size_t *first_len)
+                           struct rules_variant *v, struct pf_lits *pf)
 {
     size_t tlen = strlen(text);
     int prefix = 0;
@@ -637,17 +719,29 @@ static int compile_variant(struct build *b, const char *text, int lang, int mode
         return -1;
     }
     v->n = (uint32_t)n;
-    if (compile_words(b, text, words, n, prefix, lang, mode, v, first_folded, first_len) != 0) {
+    if (compile_words(b, text, words, n, prefix, lang, mode, v, pf) != 0) {
         free_variant(v);
         return -1;
+    }
+    if (pf && n > 1 && pf->len[0] < 3) {
+        /* Only tiny words ("F-16", "S-400"): scan for the phrase as written,
+         * folded, punctuation included. */
+        size_t fl = tok_fold(text + words[0].start, words[n - 1].end - words[0].start, pf->s[0],
+                             RULES_MAX_WORD);
+        if (fl != (size_t)-1) {
+            pf->len[0] = fl;
+            pf->n = 1;
+            pf->whole = 0;
+        }
     }
     return 0;
 }
 
 static int compile_words(struct build *b, const char *text, const struct tok_word *words,
                          size_t n, int prefix, int lang, int mode, struct rules_variant *v,
-                         char *first_folded, size_t *first_len)
+                         struct pf_lits *pf)
 {
+    int best = -1000;
     for (size_t i = 0; i < n; i++) {
         struct rules_word *w = &v->w[i];
         char folded[RULES_MAX_WORD], stemmed[RULES_MAX_WORD];
@@ -658,7 +752,7 @@ static int compile_words(struct build *b, const char *text, const struct tok_wor
                 RULES_MAX_WORD - 8, text);
             return -1;
         }
-        char pf[RULES_MAX_WORD];
+
         w->mode = (uint8_t)(prefix && i == n - 1 ? RULES_PREFIX : mode);
         const char *key = folded;
         size_t kl = fl;
@@ -678,12 +772,20 @@ static int compile_words(struct build *b, const char *text, const struct tok_wor
             oom(b);
             return -1;
         }
-        /* The prefilter uses the variant's longest literal: any word of a
-         * phrase marks its sentence, and "a lie" should not scan for "a". */
-        size_t pl = prefilter_prefix(w, folded, fl, pf, sizeof pf);
-        if (first_folded && pl > *first_len) {
-            memcpy(first_folded, pf, pl + 1);
-            *first_len = pl;
+        /* The prefilter uses one word of a phrase, the longest literal
+         * that is not a function word: any word marks its sentence, and
+         * "a lie" should not scan for "a", nor "come into force" for "into". */
+        if (pf) {
+            struct pf_lits l;
+            const char *algo = b->rs->algo[lang];
+            prefilter_literals(w, folded, fl, algo && !strcmp(algo, "english"), &l);
+            int score = (int)(l.n == 2 && l.len[1] < l.len[0] ? l.len[1] : l.len[0]);
+            if (function_word(b, w, lang))
+                score -= 100;
+            if (score > best) {
+                best = score;
+                *pf = l;
+            }
         }
     }
     return 0;
@@ -769,13 +871,14 @@ static int compile_term(struct build *b, json_t *item, int lang, uint32_t set, u
         pop(b, o);
         t->text = xstrdup(regex);
         char *src = xstrdup(regex);
-        struct rules_pattern p = {.regex = 1, .termset = set, .list = list, .term = ti};
+        struct rules_pattern p = {.regex = 1};
+        struct rules_entry e = {set, list, ti, 0};
         if (!t->text || !src) {
             free(src);
             oom(b);
             return -1;
         }
-        t->regex = add_pattern(b, src, HS_FLAG_CASELESS | HS_FLAG_SOM_LEFTMOST, &p);
+        t->regex = add_pattern(b, src, HS_FLAG_CASELESS | HS_FLAG_SOM_LEFTMOST, &p, set, &e);
         return 0;
     }
     mode = !stem ? RULES_EXACT : RULES_STEM;
@@ -804,14 +907,14 @@ static int compile_term(struct build *b, json_t *item, int lang, uint32_t set, u
             }
             form = json_string_value(f);
         }
-        char folded[RULES_MAX_WORD];
-        size_t flen = 0;
+        struct pf_lits pf;
+        memset(&pf, 0, sizeof pf);
         struct rules_variant *v = &t->v[t->nv];
-        if (compile_variant(b, form, lang, mode, v, folded, &flen) == 0) {
+        if (compile_variant(b, form, lang, mode, v, &pf) == 0) {
             struct rules_entry e = {set, list, ti, t->nv};
             add_entry(b, &v->w[0], lang, &e);
             if (ts->pf >= 0)
-                add_prefilter(b, folded, flen, set);
+                add_prefilter(b, &pf, set);
             t->nv++;
         }
         pop(b, o);
@@ -2077,6 +2180,14 @@ static int pair_cmp(const void *a, const void *b)
     return x[1] < y[1] ? -1 : x[1] > y[1];
 }
 
+static int rxl_cmp(const void *a, const void *b)
+{
+    const struct rx_link *x = a, *y = b;
+    if (x->pat != y->pat)
+        return x->pat < y->pat ? -1 : 1;
+    return x->e.termset < y->e.termset ? -1 : x->e.termset > y->e.termset;
+}
+
 /* Pattern -> prefilter groups, and rule requirements as group bits. */
 static int build_groups(struct build *b)
 {
@@ -2097,6 +2208,20 @@ static int build_groups(struct build *b)
         struct rules_rule *r = &rs->rules[i];
         for (uint32_t k = 0; k < r->nreq; k++)
             r->req[k] = (uint32_t)rs->sets[r->req[k]].pf;
+    }
+    /* Links were added pattern by pattern in increasing order except for
+     * reuse: sort them so each pattern's terms are one range. */
+    if (b->nrxl > 1)
+        qsort(b->rxl, b->nrxl, sizeof *b->rxl, rxl_cmp);
+    rs->rxrefs = calloc(b->nrxl ? b->nrxl : 1, sizeof *rs->rxrefs);
+    if (!rs->rxrefs)
+        return -1;
+    for (size_t i = 0; i < b->nrxl; i++) {
+        struct rules_pattern *p = &rs->pats[b->rxl[i].pat];
+        if (p->nr == 0)
+            p->r0 = (uint32_t)i;
+        p->nr++;
+        rs->rxrefs[i] = b->rxl[i].e;
     }
     return 0;
 }
@@ -2159,11 +2284,10 @@ struct ruleset *rules_load(const char *const *paths, size_t npaths, struct diags
     for (size_t i = 0; i < b.ntmp; i++)
         free(b.tmp[i].key);
     free(b.tmp);
-    for (uint32_t i = 0; i < b.rs->npats; i++)
-        free(b.pat_src ? b.pat_src[i] : NULL);
-    free(b.pat_src);
+    b.rs->pat_src = b.pat_src; /* kept for diagnostics; freed with the ruleset */
     free(b.pat_flags);
     free(b.pairs);
+    free(b.rxl);
     for (size_t i = 0; i < b.nlex_paths; i++)
         free(b.lex_paths[i]);
     free(b.lex_paths);
@@ -2228,8 +2352,12 @@ void rules_free(struct ruleset *rs)
     free(rs->entries);
     free(rs->prefixed);
     hs_free_database((hs_database_t *)rs->db);
+    for (uint32_t i = 0; i < rs->npats && rs->pat_src; i++)
+        free(rs->pat_src[i]);
+    free(rs->pat_src);
     free(rs->pats);
     free(rs->groups);
+    free(rs->rxrefs);
     for (uint32_t i = 0; i < rs->nblocs; i++) {
         free(rs->blocs[i].name);
         free_strs(&rs->blocs[i].ids);

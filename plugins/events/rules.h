@@ -195,10 +195,10 @@ struct rules_entry {
 
 /* What a Vectorscan pattern id stands for. */
 struct rules_pattern {
-    uint8_t regex;                /* 0: prefilter prefix, 1: regex term */
-    uint32_t termset, list, term; /* regex terms */
-    uint32_t g0, ng;              /* prefilter groups it signals (ruleset.groups) */
-    uint32_t width;               /* bytes every match spans, 0 = varies (start reported) */
+    uint8_t regex;   /* 0: prefilter prefix, 1: regex term */
+    uint32_t r0, nr; /* regex terms it is (ruleset.rxrefs): one regex may serve several */
+    uint32_t g0, ng; /* prefilter groups it signals (ruleset.groups) */
+    uint32_t width;  /* bytes every match spans, 0 = varies (start reported) */
 };
 
 struct rules_key; /* first-word table slot (rules.c) */
@@ -227,6 +227,8 @@ struct ruleset {
     uint32_t npats;
     uint32_t *groups; /* prefilter group lists of the patterns */
     uint32_t ngroups; /* prefiltered termsets (bits per sentence) */
+    struct rules_entry *rxrefs; /* regex terms of the patterns (variant unused) */
+    char **pat_src;             /* Vectorscan source of each pattern, for diagnostics */
 
     struct rules_bloc *blocs;
     uint32_t nblocs;

@@ -168,6 +168,23 @@ static void test_languages(void)
     CHECK_INT(nevents(d), ==, 1);
     json_decref(d);
     rules_free(rs);
+    /* Lexicon cues: the document's language and the lexicon's own (English)
+     * both apply, so a misdetected language keeps English speech verbs. */
+    rs = compile("{\"lexicons\": LEX, \"rules\": [{\"id\": \"r\", \"type\": \"t\", "
+                 "\"trigger\": {\"terms\": [\"troops\", \"Truppen\"]}, "
+                 "\"when\": {\"entity\": {\"affiliation\": \"RU\"}, \"role\": \"speaker\"}}]}");
+    REQUIRE(rs != NULL);
+    d = run_doc(rs, NULL, "Kremlin-Sprecher Peskov bestätigte, dass Truppen in Kursk sind.", "de",
+                NULL);
+    CHECK_INT(nevents(d), ==, 1); /* German speech verb, speaker Kremlin */
+    json_decref(d);
+    d = run_doc(rs, NULL, "Moscow said troops are in Kursk.", "de", NULL);
+    CHECK_INT(nevents(d), ==, 1); /* English text tagged German: English "said" */
+    json_decref(d);
+    d = run_doc(rs, NULL, "Moscow denied that troops are in Kursk.", "de", NULL);
+    CHECK_INT(nevents(d), ==, 0); /* and English negations */
+    json_decref(d);
+    rules_free(rs);
 }
 
 static void test_weights_and_threshold(void)
