@@ -20,6 +20,12 @@
 #define EV_THAT_WINDOW 6      /* words after a speech verb searched for "that" */
 #define EV_EVIDENCE_MAX 600   /* evidence text bytes; longer sentences are cut around the match */
 #define EV_WHY 320
+/* Vectorscan 5.4.9 (Debian 12, seen on AVX-512 hosts) misses multi-literal
+ * matches that end within 31 bytes of the end of the scanned buffer. Every
+ * scan therefore runs over a copy followed by this many NUL bytes, and
+ * matches ending in the padding are ignored. tests/events/test_engine.c
+ * (test_matches_at_the_end) guards it. */
+#define EV_SCAN_PAD 64
 
 /* ------------------------------------------------------------------ */
 /* Per-document state, kept in the worker and reused                   */
@@ -45,7 +51,7 @@ struct ev_occ {
     int16_t w0, w1;
 };
 
-enum { ATTR_FIRST = 0, ATTR_LAST, ATTR_SOURCE, ATTR_PASSIVE };
+enum { ATTR_FIRST = 0, ATTR_LAST, ATTR_SOURCE, ATTR_PASSIVE, ATTR_COLON };
 
 struct ev_attr {
     int16_t cue0, cue1;
@@ -128,6 +134,8 @@ struct ev_worker {
     size_t docbits_cap;
     struct ev_hit *hits;
     size_t hits_cap, nhits;
+    char *scanbuf; /* text or title plus EV_SCAN_PAD NUL bytes */
+    size_t scanbuf_cap;
     int *act;          /* list of each termset for act_lang (-1 none) */
     uint32_t *actmask; /* lists that match at all: act, and for lexicons the fallback too */
     int act_lang;      /* language act was computed for; -2 = none yet */
@@ -135,6 +143,9 @@ struct ev_worker {
     uint32_t nlangs;
     int8_t *memo;
     size_t memo_cap;
+    uint32_t *tbest; /* per term of a list: best occurrence and its distance */
+    int *tdist;
+    size_t tbest_cap, tdist_cap;
     char *stems;
     size_t stems_cap;
     uint32_t stem_off[EV_MAX_WORDS];
@@ -221,9 +232,12 @@ void ev_worker_free(struct ev_worker *w)
     free(w->bits);
     free(w->docbits);
     free(w->hits);
+    free(w->scanbuf);
     free(w->act);
     free(w->actmask);
     free(w->memo);
+    free(w->tbest);
+    free(w->tdist);
     free(w->stems);
     for (size_t i = 0; i < w->nev; i++) {
         free(w->ev[i].key);
@@ -423,6 +437,7 @@ static int load_mentions(struct ev_doc *d, json_t *doc)
 struct scan_ctx {
     struct ev_doc *d;
     const char *base;
+    size_t len;
     int field;
 };
 
@@ -433,6 +448,8 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     struct ev_doc *d = sc->d;
     const struct rules_pattern *p = &d->rs->pats[id];
     (void)flags;
+    if (to > sc->len)
+        return 0; /* in the padding */
     if (p->width)
         from = to - p->width; /* compiled without start of match */
     if (!p->regex && !tok_word_starts_at(sc->base, (size_t)from))
@@ -476,17 +493,22 @@ static int scan(struct ev_doc *d)
     memset(d->w->docbits, 0, d->gw * sizeof *d->w->docbits);
     if (!d->rs->db)
         return 0;
-    struct scan_ctx sc = {d, d->text, 0};
-    if (d->len > 0 &&
-        hs_scan((const hs_database_t *)d->rs->db, d->text, (unsigned int)d->len, 0,
-                d->w->scratch, on_match, &sc) == HS_SCAN_TERMINATED && d->oom)
-        return -1;
-    sc.base = d->title;
-    sc.field = 1;
-    if (d->tlen > 0 &&
-        hs_scan((const hs_database_t *)d->rs->db, d->title, (unsigned int)d->tlen, 0,
-                d->w->scratch, on_match, &sc) == HS_SCAN_TERMINATED && d->oom)
-        return -1;
+    for (int field = 0; field < 2; field++) {
+        const char *text = field ? d->title : d->text;
+        size_t len = field ? d->tlen : d->len;
+        if (len == 0)
+            continue;
+        if (ENSURE(d->w, scanbuf, len + EV_SCAN_PAD))
+            return -1;
+        memcpy(d->w->scanbuf, text, len);
+        memset(d->w->scanbuf + len, 0, EV_SCAN_PAD);
+        struct scan_ctx sc = {d, text, len, field};
+        if (hs_scan((const hs_database_t *)d->rs->db, d->w->scanbuf,
+                    (unsigned int)(len + EV_SCAN_PAD), 0, d->w->scratch, on_match,
+                    &sc) == HS_SCAN_TERMINATED &&
+            d->oom)
+            return -1;
+    }
     return 0;
 }
 
@@ -853,6 +875,34 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
         return 0;
     int n = (int)s->nw;
     int prev_cue_end = -1;
+    /* A headline or quote introduced by its speaker: "Gerasimov: North
+     * Korean servicemen fought ...". A colon within the first six words,
+     * with a mention before it. */
+    for (int k = 1; k < n && k <= 6; k++) {
+        if (W(d, s, k)->brk & TOK_BRK_COLON) {
+            if (ENSURE(w, attr, w->nattr + 1))
+                return -1;
+            struct ev_attr *a = &w->attr[w->nattr];
+            memset(a, 0, sizeof *a);
+            a->form = ATTR_COLON;
+            a->cue0 = (int16_t)k;
+            a->cue1 = (int16_t)(k - 1); /* no verb: an empty cue */
+            a->x0 = a->a0 = 1;
+            a->x1 = a->a1 = 0;
+            a->cue_occ = UINT32_MAX;
+            speakers(d, s, a, 0, k - 1);
+            a->c0 = (int16_t)k;
+            a->c1 = (int16_t)(n - 1);
+            if (a->nspk > 0) {
+                w->nattr++;
+                s->na++;
+                prev_cue_end = k - 1;
+            }
+            break;
+        }
+        if (W(d, s, k)->brk & (TOK_BRK_CLAUSE | TOK_BRK_STOP))
+            break;
+    }
     for (uint32_t oi = 0; oi < s->no; oi++) {
         const struct ev_occ *o = &w->occ[s->o0 + oi];
         int is_src = rs->lex[RULES_LEX_SOURCE] >= 0 && o->set == (uint32_t)rs->lex[RULES_LEX_SOURCE];
@@ -934,6 +984,11 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
                     int fe = seg_end(d, s, cs);
                     if (fe < c0)
                         speakers(d, s, a, cs, fe);
+                    /* "The chief of the general staff, Valery Gerasimov,
+                     * reported": else the nearest earlier segment naming
+                     * someone. */
+                    for (int k = ss - 1; a->nspk == 0 && k > fe; k = seg_start(d, s, k) - 1)
+                        speakers(d, s, a, seg_start(d, s, k), k);
                 }
                 if (a->nspk == 0 && ss == c0 && c0 > 0 && (W(d, s, c0)->brk & TOK_BRK_COMMA) &&
                     w->nattr > s->a0) {
@@ -1000,6 +1055,10 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
 static const char *occ_text(const struct ev_doc *d, const struct ev_sent *s, int w0, int w1,
                             char *buf, size_t len)
 {
+    if (w1 < w0) {
+        snprintf(buf, len, ":"); /* a colon attribution has no verb */
+        return buf;
+    }
     const char *base = field_text(d, s->field);
     uint32_t a = W(d, s, w0)->start, b = W(d, s, w1)->end;
     size_t n = b - a < len - 1 ? b - a : len - 1;
@@ -1474,10 +1533,13 @@ static int eval_terms(struct ev_eval *e, const struct rules_cond *c, int positiv
     }
     const struct rules_list *l = &ts->lists[w->act[c->termset]];
     /* Best occurrence per distinct term: nearest sentence, then nearest word. */
-    enum { MAXT = 64 };
-    uint32_t best[MAXT];
-    int bdist[MAXT];
-    uint32_t n = l->n < MAXT ? l->n : MAXT;
+    uint32_t n = l->n;
+    if (ENSURE(w, tbest, n + 1) || ENSURE(w, tdist, n + 1)) {
+        d->oom = 1;
+        return 0;
+    }
+    uint32_t *best = w->tbest;
+    int *bdist = w->tdist;
     for (uint32_t i = 0; i < n; i++)
         bdist[i] = -1;
     int a0 = 0, a1 = 0;
@@ -2327,15 +2389,18 @@ static double trigger_score(struct ev_doc *d, const struct ev_sent *s, uint32_t 
     if (li < 0)
         return 0;
     double score = 0;
-    uint8_t seen[64] = {0};
+    /* Distinct terms: occurrences are sorted by position, so look back. */
     for (uint32_t k = 0; k < s->no; k++) {
         const struct ev_occ *o = &d->w->occ[s->o0 + k];
-        if (o->set != set || o->term >= 64 * 8)
+        if (o->set != set)
             continue;
-        if (!(seen[o->term / 8] & (1u << (o->term % 8)))) {
-            seen[o->term / 8] |= (uint8_t)(1u << (o->term % 8));
-            score += ts->lists[li].t[o->term].weight;
+        int seen = 0;
+        for (uint32_t j = 0; j < k && !seen; j++) {
+            const struct ev_occ *p = &d->w->occ[s->o0 + j];
+            seen = p->set == set && p->term == o->term;
         }
+        if (!seen)
+            score += ts->lists[li].t[o->term].weight;
     }
     return score;
 }

@@ -163,9 +163,9 @@ static uint8_t break_of(uint32_t c, int glued_left, int glued_right)
     case 0x3001: /* ideographic comma */
     case 0xFF0C: return glued_left && glued_right ? 0 : TOK_BRK_COMMA; /* 10,000 */
     case ';':
+    case 0xFF1B: return glued_left && glued_right ? 0 : TOK_BRK_CLAUSE;
     case ':':
-    case 0xFF1B:
-    case 0xFF1A: return glued_left && glued_right ? 0 : TOK_BRK_CLAUSE;
+    case 0xFF1A: return glued_left && glued_right ? 0 : TOK_BRK_CLAUSE | TOK_BRK_COLON;
     case '"':
     case 0x201C:
     case 0x201D:

@@ -25,12 +25,13 @@
 /* Breaks recorded before a word (or after the last word of a span). */
 enum tok_break {
     TOK_BRK_COMMA = 1u << 0,  /* , */
-    TOK_BRK_CLAUSE = 1u << 1, /* ; : */
+    TOK_BRK_CLAUSE = 1u << 1, /* ; : (a colon also sets TOK_BRK_COLON) */
     TOK_BRK_QUOTE = 1u << 2,  /* " “ ” « » „ and ' used as a quote mark */
     TOK_BRK_DASH = 1u << 3,   /* — – or a spaced hyphen */
     TOK_BRK_PAREN = 1u << 4,  /* ( ) [ ] */
     TOK_BRK_STOP = 1u << 5,   /* . ! ? inside a span (sentence-like end) */
-    TOK_BRK_APOS = 1u << 6    /* an apostrophe glued to both words: Korea's */
+    TOK_BRK_APOS = 1u << 6,   /* an apostrophe glued to both words: Korea's */
+    TOK_BRK_COLON = 1u << 7   /* the clause break is a colon (with TOK_BRK_CLAUSE) */
 };
 /* Breaks that end a segment for attribution analysis. */
 #define TOK_BRK_SEGMENT (TOK_BRK_COMMA | TOK_BRK_CLAUSE | TOK_BRK_QUOTE | TOK_BRK_DASH |           \
