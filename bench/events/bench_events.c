@@ -10,7 +10,8 @@
  * entity mentions come from the test mention finder
  * (tests/events/mentions.c), so only the events stage is timed.
  *
- *   bench_events ... --no-proxy    (events only, for profiling)
+ *   bench_events ... --no-proxy        (events only, for profiling)
+ *   bench_events ... --aliases FILE    (another alias list for the mention finder)
  *
  * Times are this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), best of N
  * passes. For scale it also times an "entities proxy": one Vectorscan scan
@@ -352,6 +353,7 @@ int main(int argc, char **argv)
     const char *corpus = NULL;
     char *rules[64];
     int nrules = 0, iterations = 3, show = 0, proxy = 1;
+    const char *aliases = VIGIL_SOURCE_DIR "/tests/events/fixtures/aliases.json";
     char cbuf[1024];
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--corpus") && i + 1 < argc)
@@ -364,9 +366,11 @@ int main(int argc, char **argv)
             show = 1;
         else if (!strcmp(argv[i], "--no-proxy"))
             proxy = 0;
+        else if (!strcmp(argv[i], "--aliases") && i + 1 < argc)
+            aliases = argv[++i];
         else {
             fprintf(stderr, "usage: %s [--corpus FILE.tsv] [--rules FILE]... [--iterations N] "
-                            "[--show] [--no-proxy]\n",
+                            "[--show] [--no-proxy] [--aliases FILE]\n",
                     argv[0]);
             return 2;
         }
@@ -397,8 +401,7 @@ int main(int argc, char **argv)
         printf("corpus: absent, generated text\n");
     }
     char msg[256];
-    struct mf *mf = mf_load(VIGIL_SOURCE_DIR "/tests/events/fixtures/aliases.json", msg,
-                            sizeof msg);
+    struct mf *mf = mf_load(aliases, msg, sizeof msg);
     if (!mf) {
         fprintf(stderr, "%s\n", msg);
         return 1;

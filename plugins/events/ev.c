@@ -2434,10 +2434,15 @@ static int run_rule(struct ev_doc *d, const struct rules_rule *r, json_t *explai
             return -1;
         }
         int thr_ok = ts->threshold <= 0 || trigger_score(d, s, r->trigger) >= ts->threshold;
+        int last0 = -1, last1 = -1;
         for (uint32_t k = 0; k < s->no && tried < EV_MAX_TRIGGERS; k++) {
             const struct ev_occ *o = &w->occ[s->o0 + k];
             if (o->set != r->trigger)
                 continue;
+            if (o->w0 == last0 && o->w1 <= last1)
+                continue; /* "deployed" is both "deploy" and "deployment" */
+            last0 = o->w0;
+            last1 = o->w1;
             struct ev_eval e;
             memset(&e, 0, sizeof e);
             e.d = d;
