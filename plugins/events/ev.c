@@ -949,7 +949,8 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
              * Putin said at a ceremony in Moscow') than after a comma. */
             int quoted = ss > 0 && (W(d, s, ss)->brk & TOK_BRK_QUOTE);
             int maxtail = quoted ? 8 : 4;
-            if (ss > 0 && ss >= cs && that < 0 && ends && (tail <= maxtail || nafter > 0) &&
+            if (ss > 0 && ss >= cs && that < 0 && ends &&
+                (tail <= maxtail || (nafter > 0 && tail <= 8)) &&
                 (W(d, s, ss)->brk & (TOK_BRK_COMMA | TOK_BRK_QUOTE | TOK_BRK_DASH |
                                      TOK_BRK_PAREN))) {
                 /* '"...," Gerasimov said.' or '..., said Peskov.' or a
@@ -1182,7 +1183,8 @@ static int word_in_mention(const struct ev_doc *d, const struct ev_sent *s, int 
 }
 
 /* Whether the mention starting at word w0 follows a locative: "to Russia",
- * "in the Kursk region" (one plain word may stand between). */
+ * "in the Kursk region" (one short word, an article, may stand between;
+ * "to show North Korean ..." is not a place). */
 static int locative_before(const struct ev_doc *d, const struct ev_sent *s, int w0)
 {
     if (w0 < 1)
@@ -1191,7 +1193,7 @@ static int locative_before(const struct ev_doc *d, const struct ev_sent *s, int 
         return 1;
     return w0 >= 2 && has_lex(d, s, w0 - 2, RULES_LEX_LOCATIVE) &&
            !(W(d, s, w0)->brk & TOK_BRK_SEGMENT) && !(W(d, s, w0 - 1)->brk & TOK_BRK_SEGMENT) &&
-           !word_in_mention(d, s, w0 - 1);
+           W(d, s, w0 - 1)->flen <= 3 && !word_in_mention(d, s, w0 - 1);
 }
 
 /* A self reference after a speech-act trigger: "rejected claims that it
