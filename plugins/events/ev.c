@@ -20,6 +20,7 @@
 #define EV_THAT_WINDOW 6      /* words after a speech verb searched for "that" */
 #define EV_EVIDENCE_MAX 600   /* evidence text bytes; longer sentences are cut around the match */
 #define EV_WHY 320
+#define EV_MAX_TEXT (32 << 20) /* bytes of text (and of title) per document */
 /* Vectorscan 5.4.9 (Debian 12, seen on AVX-512 hosts) misses multi-literal
  * matches that end within 31 bytes of the end of the scanned buffer. Every
  * scan therefore runs over a copy followed by this many NUL bytes, and
@@ -2535,8 +2536,9 @@ int ev_process(const struct ruleset *rs, struct ev_worker *w, json_t *doc,
         d.text = "";
     if (!d.title)
         d.title = "";
-    if (d.len > UINT32_MAX / 2 || d.tlen > UINT32_MAX / 2)
-        return vigil_error_set(err, VIGIL_ETOOBIG, "events: text too large");
+    if (d.len > EV_MAX_TEXT || d.tlen > EV_MAX_TEXT)
+        return vigil_error_set(err, VIGIL_ETOOBIG, "events: text or title larger than %d MB",
+                               EV_MAX_TEXT >> 20);
     json_t *meta = json_object_get(doc, VIGIL_DOC_META);
     d.explain = (opts && opts->explain) || json_is_true(json_object_get(meta, "explain"));
     d.lang = rules_lang(rs, json_string_value(json_object_get(doc, VIGIL_DOC_LANG)));

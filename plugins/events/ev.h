@@ -44,7 +44,8 @@ void ev_worker_stats(const struct ev_worker *w, struct ev_stats *out);
  * explaining, sets meta.explain_events. Reads text, title, lang,
  * sentences (falls back to tok_sentences() when absent or malformed) and
  * entities.mentions. Returns VIGIL_OK, or a negative status with err
- * filled (out of memory; the document is then left without new events).
+ * filled: VIGIL_ETOOBIG for a text or title over 32 MB, VIGIL_ENOMEM; the
+ * document then has no new events.
  */
 int ev_process(const struct ruleset *rs, struct ev_worker *w, json_t *doc,
                const struct ev_opts *opts, struct vigil_error *err);

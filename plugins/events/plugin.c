@@ -121,6 +121,14 @@ static int events_process(void *state, void *wstate, json_t *doc, struct vigil_e
     size_t before = json_is_array(events) ? json_array_size(events) : 0;
     int rc = ev_process(st->rs, w, doc, &st->opts, err);
     ev_worker_free(tmp);
+    if (rc == VIGIL_ETOOBIG) {
+        /* Too big to look at: the document goes on without events. */
+        const char *id = vigil_doc_str(doc, VIGIL_DOC_ID);
+        st->host->log(st->ins, VIGIL_LOG_WARN, "document %s: %s", id ? id : "?", err->msg);
+        vigil_doc_add_error(doc, st->host->stage_id ? st->host->stage_id(st->ins) : "events", rc,
+                            err->msg);
+        return VIGIL_PASS;
+    }
     if (rc != VIGIL_OK)
         return rc;
     size_t after = json_array_size(json_object_get(doc, VIGIL_DOC_EVENTS));

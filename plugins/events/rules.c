@@ -54,6 +54,7 @@ struct build {
     json_t *vocab;
     char ptr[MAX_PTR];
     int in_lexicon; /* term items may carry "position" */
+    int validating; /* vocabularies: check the terms, match nothing */
 
     struct sb_stemmer *st[RULES_MAX_LANGS];
     uint8_t st_tried[RULES_MAX_LANGS];
@@ -633,6 +634,8 @@ static void add_entry(struct build *b, const struct rules_word *w, int lang,
                       const struct rules_entry *e)
 {
     struct ruleset *rs = b->rs;
+    if (b->validating)
+        return;
     if (w->mode == RULES_PREFIX) {
         if (grow((void **)&rs->prefixed, &b->cap_prefixed, rs->nprefixed, sizeof *rs->prefixed)) {
             oom(b);
@@ -877,6 +880,10 @@ static int compile_term(struct build *b, json_t *item, int lang, uint32_t set, u
             free(src);
             oom(b);
             return -1;
+        }
+        if (b->validating) {
+            free(src);
+            return 0;
         }
         t->regex = add_pattern(b, src, HS_FLAG_CASELESS | HS_FLAG_SOM_LEFTMOST, &p, set, &e);
         return 0;
@@ -2034,10 +2041,12 @@ static void load_file(struct build *b, const char *path)
                 size_t o2 = push(b, name);
                 int set = new_termset(b, 0);
                 int weighted = 0;
+                b->validating = 1;
                 if (set >= 0 && !(json_is_string(val) && json_string_value(val)[0] == '@'))
                     compile_terms_into(b, val, (uint32_t)set, &weighted, 0);
                 else if (set >= 0)
                     expected(b, "terms (an array or an object of language code to terms)", val);
+                b->validating = 0;
                 pop(b, o2);
             }
         }

@@ -270,6 +270,21 @@ static void test_options_reach_the_engine(void)
     CHECK(json_is_array(x) && json_array_size(x) >= 6);
     CHECK(json_is_true(json_object_get(json_array_get(x, 0), "fired")));
     json_decref(doc);
+    /* A document too big to look at passes on with an error noted. */
+    size_t big = (32u << 20) + 1;
+    char *text = malloc(big + 1);
+    REQUIRE(text != NULL);
+    memset(text, 'a', big);
+    text[big] = '\0';
+    doc = json_pack("{s:s, s:s%}", "id", "big", "text", text, big);
+    free(text);
+    CHECK_INT(p->process(state, NULL, doc, &err), ==, VIGIL_PASS);
+    json_t *errs = json_object_get(json_object_get(doc, "meta"), "errors");
+    CHECK_INT(json_array_size(errs), ==, 1);
+    CHECK_CONTAINS(json_string_value(json_object_get(json_array_get(errs, 0), "message")),
+                   "larger than 32 MB");
+    CHECK(json_object_get(doc, "events") == NULL);
+    json_decref(doc);
     p->destroy(state);
     free(conf);
 }
