@@ -175,11 +175,10 @@ static int proxy_hit(unsigned id, unsigned long long from, unsigned long long to
         (to < c->len && tok_is_word_cp(tok_decode(c->text, c->len, &j))))
         return 0;
     const json_t *e = json_array_get(c->ents, c->ent_of[id]);
-    json_array_append_new(c->mentions,
-                          json_pack("{s:O, s:O, s:O, s:i, s:i}", "id", json_object_get(e, "id"),
-                                    "type", json_object_get(e, "type"), "name",
-                                    json_object_get(e, "name"), "start", (int)from, "end",
-                                    (int)to));
+    json_array_append_new(
+        c->mentions, json_pack("{s:O, s:O, s:O, s:i, s:i}", "id", json_object_get(e, "id"), "type",
+                               json_object_get(e, "type"), "name", json_object_get(e, "name"),
+                               "start", (int)from, "end", (int)to));
     return 0;
 }
 
@@ -245,7 +244,8 @@ static double entities_proxy(const char *aliases, json_t *docs, size_t *nm, size
     hs_compile_error_t *ce = NULL;
     hs_scratch_t *scratch = NULL;
     *npat = n;
-    if (hs_compile_multi(pats, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS ||
+    if (hs_compile_multi(pats, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &db, &ce) !=
+            HS_SUCCESS ||
         hs_alloc_scratch(db, &scratch) != HS_SUCCESS) {
         fprintf(stderr, "proxy compile failed\n");
         return -1;
@@ -369,8 +369,9 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--aliases") && i + 1 < argc)
             aliases = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--corpus FILE.tsv] [--rules FILE]... [--iterations N] "
-                            "[--show] [--no-proxy] [--aliases FILE]\n",
+            fprintf(stderr,
+                    "usage: %s [--corpus FILE.tsv] [--rules FILE]... [--iterations N] "
+                    "[--show] [--no-proxy] [--aliases FILE]\n",
                     argv[0]);
             return 2;
         }

@@ -11,14 +11,14 @@
 #include "stem.h"
 #include "tok.h"
 
-#define EV_MAX_WORDS 400      /* words looked at per sentence (the rest is ignored) */
-#define EV_MAX_CAND 6         /* candidates per role */
-#define EV_MAX_TRIGGERS 256   /* trigger occurrences evaluated per rule and document */
-#define EV_MAX_EXPLAIN 40     /* explained candidates per rule */
-#define EV_DEFAULT_EVENTS 50  /* events per document unless max_events says otherwise */
-#define EV_GOV_WINDOW 3       /* words before a governing verb searched for its negation */
-#define EV_THAT_WINDOW 6      /* words after a speech verb searched for "that" */
-#define EV_EVIDENCE_MAX 600   /* evidence text bytes; longer sentences are cut around the match */
+#define EV_MAX_WORDS 400     /* words looked at per sentence (the rest is ignored) */
+#define EV_MAX_CAND 6        /* candidates per role */
+#define EV_MAX_TRIGGERS 256  /* trigger occurrences evaluated per rule and document */
+#define EV_MAX_EXPLAIN 40    /* explained candidates per rule */
+#define EV_DEFAULT_EVENTS 50 /* events per document unless max_events says otherwise */
+#define EV_GOV_WINDOW 3      /* words before a governing verb searched for its negation */
+#define EV_THAT_WINDOW 6     /* words after a speech verb searched for "that" */
+#define EV_EVIDENCE_MAX 600  /* evidence text bytes; longer sentences are cut around the match */
 #define EV_WHY 320
 #define EV_MAX_TEXT (32 << 20) /* bytes of text (and of title) per document */
 /* Vectorscan 5.4.9 (Debian 12, seen on AVX-512 hosts) misses multi-literal
@@ -376,20 +376,44 @@ static int load_mentions(struct ev_doc *d, json_t *doc)
         json_object_foreach(m, key, val)
         {
             switch (key[0]) {
-            case 'i': if (!strcmp(key, "id")) id = json_string_value(val); break;
-            case 't': if (!strcmp(key, "type")) type = json_string_value(val); break;
-            case 'n': if (!strcmp(key, "name")) name = json_string_value(val); break;
-            case 'a': if (!strcmp(key, "affiliation")) aff = json_string_value(val); break;
+            case 'i':
+                if (!strcmp(key, "id"))
+                    id = json_string_value(val);
+                break;
+            case 't':
+                if (!strcmp(key, "type"))
+                    type = json_string_value(val);
+                break;
+            case 'n':
+                if (!strcmp(key, "name"))
+                    name = json_string_value(val);
+                break;
+            case 'a':
+                if (!strcmp(key, "affiliation"))
+                    aff = json_string_value(val);
+                break;
             case 's':
                 if (!strcmp(key, "start"))
                     js = val;
                 else if (!strcmp(key, "surface"))
                     surface = json_string_value(val);
                 break;
-            case 'e': if (!strcmp(key, "end")) je = val; break;
-            case 'f': if (!strcmp(key, "field")) field = json_string_value(val); break;
-            case 'd': if (!strcmp(key, "demonym")) demonym = json_is_true(val); break;
-            case 'g': if (!strcmp(key, "guessed")) guessed = json_is_true(val); break;
+            case 'e':
+                if (!strcmp(key, "end"))
+                    je = val;
+                break;
+            case 'f':
+                if (!strcmp(key, "field"))
+                    field = json_string_value(val);
+                break;
+            case 'd':
+                if (!strcmp(key, "demonym"))
+                    demonym = json_is_true(val);
+                break;
+            case 'g':
+                if (!strcmp(key, "guessed"))
+                    guessed = json_is_true(val);
+                break;
             default: break;
             }
         }
@@ -476,8 +500,8 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
             d->oom = 1;
             return 1;
         }
-        d->w->rx[d->w->nrx++] = (struct ev_rx){.pat = ref, .from = (uint32_t)from,
-                                               .to = (uint32_t)to, .field = (uint8_t)sc->field};
+        d->w->rx[d->w->nrx++] = (struct ev_rx){
+            .pat = ref, .from = (uint32_t)from, .to = (uint32_t)to, .field = (uint8_t)sc->field};
     }
     return 0;
 }
@@ -551,15 +575,16 @@ static const char *fold_of(const struct ev_doc *d, const struct ev_word *wd)
     return d->w->folds + wd->fold;
 }
 
-static int word_matches(const struct ev_doc *d, const struct ev_sent *s, const struct rules_word *rw,
-                        uint32_t i)
+static int word_matches(const struct ev_doc *d, const struct ev_sent *s,
+                        const struct rules_word *rw, uint32_t i)
 {
     struct ev_worker *w = d->w;
     const struct ev_word *wd = &w->words[s->w0 + i];
     const char *f = fold_of(d, wd);
     switch (rw->mode) {
     case RULES_STEM:
-        return w->stem_len[i] == rw->len && memcmp(w->stems + w->stem_off[i], rw->key, rw->len) == 0;
+        return w->stem_len[i] == rw->len &&
+               memcmp(w->stems + w->stem_off[i], rw->key, rw->len) == 0;
     case RULES_EXACT: return wd->flen == rw->len && memcmp(f, rw->key, rw->len) == 0;
     case RULES_CASE: {
         size_t sl = strlen(rw->surface);
@@ -631,8 +656,8 @@ static int match_sent(struct ev_doc *d, uint32_t si)
         wd->end = w->tw[i].end;
         wd->brk = w->tw[i].brk;
         wd->lex = 0;
-        size_t fl = tok_fold(base + wd->start, wd->end - wd->start, w->folds + w->nfolds,
-                             RULES_MAX_WORD);
+        size_t fl =
+            tok_fold(base + wd->start, wd->end - wd->start, w->folds + w->nfolds, RULES_MAX_WORD);
         if (fl == (size_t)-1) {
             fl = 0; /* longer than any term word: never matches */
             w->folds[w->nfolds] = '\0';
@@ -678,8 +703,7 @@ static int match_sent(struct ev_doc *d, uint32_t si)
                 const struct rules_word *fw =
                     &rs->sets[pe->termset].lists[pe->list].t[pe->term].v[pe->variant].w[0];
                 if (fw->key[0] == fold_of(d, wd)[0] &&
-                    rs->sets[pe->termset].lists[pe->list].lang == lang &&
-                    try_entry(d, s, pe, i, 0))
+                    rs->sets[pe->termset].lists[pe->list].lang == lang && try_entry(d, s, pe, i, 0))
                     return -1;
             }
         }
@@ -794,8 +818,8 @@ static struct ev_mention *M(const struct ev_doc *d, int32_t m)
 }
 
 /* Mentions of s wholly inside [a, b], in text order, into out (max n). */
-static int mentions_in(const struct ev_doc *d, const struct ev_sent *s, int a, int b,
-                       int32_t *out, int max)
+static int mentions_in(const struct ev_doc *d, const struct ev_sent *s, int a, int b, int32_t *out,
+                       int max)
 {
     int n = 0;
     for (uint32_t i = 0; i < s->nm && n < max; i++) {
@@ -906,7 +930,8 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
     }
     for (uint32_t oi = 0; oi < s->no; oi++) {
         const struct ev_occ *o = &w->occ[s->o0 + oi];
-        int is_src = rs->lex[RULES_LEX_SOURCE] >= 0 && o->set == (uint32_t)rs->lex[RULES_LEX_SOURCE];
+        int is_src =
+            rs->lex[RULES_LEX_SOURCE] >= 0 && o->set == (uint32_t)rs->lex[RULES_LEX_SOURCE];
         int is_attr = rs->lex[RULES_LEX_ATTRIBUTION] >= 0 &&
                       o->set == (uint32_t)rs->lex[RULES_LEX_ATTRIBUTION];
         if (!is_src && !is_attr)
@@ -945,15 +970,15 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
             int32_t after[2];
             int nafter = mentions_in(d, s, c1 + 1, c1 + 3 < se ? c1 + 3 : se, after, 2);
             int ends = se == n - 1 || (W(d, s, se + 1)->brk & (TOK_BRK_COMMA | TOK_BRK_QUOTE |
-                                                                TOK_BRK_DASH | TOK_BRK_PAREN));
+                                                               TOK_BRK_DASH | TOK_BRK_PAREN));
             /* After a closing quote the attribution may run longer ('..."
              * Putin said at a ceremony in Moscow') than after a comma. */
             int quoted = ss > 0 && (W(d, s, ss)->brk & TOK_BRK_QUOTE);
             int maxtail = quoted ? 8 : 4;
             if (ss > 0 && ss >= cs && that < 0 && ends &&
                 (tail <= maxtail || (nafter > 0 && tail <= 8)) &&
-                (W(d, s, ss)->brk & (TOK_BRK_COMMA | TOK_BRK_QUOTE | TOK_BRK_DASH |
-                                     TOK_BRK_PAREN))) {
+                (W(d, s, ss)->brk &
+                 (TOK_BRK_COMMA | TOK_BRK_QUOTE | TOK_BRK_DASH | TOK_BRK_PAREN))) {
                 /* '"...," Gerasimov said.' or '..., said Peskov.' or a
                  * parenthetical ", Peskov said,": the rest is content. */
                 a->form = ATTR_LAST;
@@ -1077,11 +1102,11 @@ struct ev_eval {
     const struct rules_rule *r;
     uint32_t si;
     const struct ev_sent *s;
-    int t0, t1;     /* trigger words */
-    uint32_t tocc;  /* trigger occurrence index in the pool */
-    int gov[8];     /* governing attributions (pool indices), innermost first */
+    int t0, t1;    /* trigger words */
+    uint32_t tocc; /* trigger occurrence index in the pool */
+    int gov[8];    /* governing attributions (pool indices), innermost first */
     int ngov;
-    int self;       /* the trigger is the cue of gov[0] */
+    int self; /* the trigger is the cue of gov[0] */
     int passive;
     int zone0, zone1; /* content zone of the innermost attribution, or the clause */
     struct ev_cand spk[EV_MAX_CAND], agt[EV_MAX_CAND], obj[EV_MAX_CAND];
@@ -1251,8 +1276,9 @@ static void find_roles(struct ev_eval *e)
     for (uint32_t k = 0; k < s->na; k++) {
         const struct ev_attr *a = &w->attr[s->a0 + k];
         int self = e->t0 <= a->cue1 && e->t1 >= a->cue0;
-        int gov = self || (e->t0 >= a->c0 && e->t1 <= a->c1 && !(e->t0 >= a->x0 && e->t1 <= a->x1) &&
-                           !(e->t0 >= a->a0 && e->t1 <= a->a1));
+        int gov =
+            self || (e->t0 >= a->c0 && e->t1 <= a->c1 && !(e->t0 >= a->x0 && e->t1 <= a->x1) &&
+                     !(e->t0 >= a->a0 && e->t1 <= a->a1));
         if (!gov || e->ngov >= 8)
             continue;
         int dd = self ? -1 : (a->cue0 > e->t1 ? a->cue0 - e->t1 : e->t0 - a->cue1);
@@ -2295,40 +2321,40 @@ static int try_trigger(struct ev_eval *e, struct ev_explain *x)
      * ("Russian troops fought alongside North Korean units": KP before RU);
      * pass 1 accepts the same party ("Pyongyang said it sent its troops"). */
     for (int pass = 0; pass < 2 && !found; pass++)
-    for (int is = 0; is < ns && !found; is++) {
-        for (int ia = 0; ia < na && !found; ia++) {
-            for (int io = 0; io < no && !found; io++) {
-                e->bs = is < e->nspk ? is : -1;
-                e->ba = ia < e->nagt ? ia : -1;
-                e->bo = io < e->nobj ? io : -1;
-                if (!use_s && e->nspk > 0)
-                    e->bs = 0;
-                if (!use_a && e->nagt > 0)
-                    e->ba = 0;
-                /* The object is never the mention playing another role the
-                 * rule uses (a pronoun may stand for it, though). */
-                const struct ev_cand *ob = bound(e, RULES_ROLE_OBJECT);
-                const struct ev_cand *ac = bound(e, r->actor_role);
-                int clash = 0;
-                for (int role = RULES_ROLE_ACTOR; role <= RULES_ROLE_AGENT && ob; role++) {
-                    const struct ev_cand *o = bound(e, role);
-                    if (o && o->m == ob->m && (r->roles & (1u << role)))
-                        clash = 1;
+        for (int is = 0; is < ns && !found; is++) {
+            for (int ia = 0; ia < na && !found; ia++) {
+                for (int io = 0; io < no && !found; io++) {
+                    e->bs = is < e->nspk ? is : -1;
+                    e->ba = ia < e->nagt ? ia : -1;
+                    e->bo = io < e->nobj ? io : -1;
+                    if (!use_s && e->nspk > 0)
+                        e->bs = 0;
+                    if (!use_a && e->nagt > 0)
+                        e->ba = 0;
+                    /* The object is never the mention playing another role the
+                     * rule uses (a pronoun may stand for it, though). */
+                    const struct ev_cand *ob = bound(e, RULES_ROLE_OBJECT);
+                    const struct ev_cand *ac = bound(e, r->actor_role);
+                    int clash = 0;
+                    for (int role = RULES_ROLE_ACTOR; role <= RULES_ROLE_AGENT && ob; role++) {
+                        const struct ev_cand *o = bound(e, role);
+                        if (o && o->m == ob->m && (r->roles & (1u << role)))
+                            clash = 1;
+                    }
+                    if (clash && !(ob->flags & CAND_PRONOUN))
+                        continue;
+                    int same = ob && ac && strcmp(M(d, ob->m)->key, M(d, ac->m)->key) == 0;
+                    if (same != pass && ob && ac)
+                        continue;
+                    if (pass == 1 && !(ob && ac))
+                        continue; /* tried in pass 0 */
+                    e->want_why = d->explain && !evaluated;
+                    evaluated = 1;
+                    if (!r->when || eval(e, r->when, 1))
+                        found = 1;
                 }
-                if (clash && !(ob->flags & CAND_PRONOUN))
-                    continue;
-                int same = ob && ac && strcmp(M(d, ob->m)->key, M(d, ac->m)->key) == 0;
-                if (same != pass && ob && ac)
-                    continue;
-                if (pass == 1 && !(ob && ac))
-                    continue; /* tried in pass 0 */
-                e->want_why = d->explain && !evaluated;
-                evaluated = 1;
-                if (!r->when || eval(e, r->when, 1))
-                    found = 1;
             }
         }
-    }
     if (!found) {
         if (d->explain)
             explain_add(e, x, "failed", "%s", e->why[0] ? e->why : "conditions not met");
@@ -2342,8 +2368,8 @@ static int try_trigger(struct ev_eval *e, struct ev_explain *x)
             const struct ev_cand *ac = bound(e, r->actor_role);
             if (!ac || ac->m != ob->m)
                 break;
-            if (r->actor_role == RULES_ROLE_SPEAKER || (r->actor_role == RULES_ROLE_ACTOR &&
-                                                        e->ngov > 0 && e->bs >= 0))
+            if (r->actor_role == RULES_ROLE_SPEAKER ||
+                (r->actor_role == RULES_ROLE_ACTOR && e->ngov > 0 && e->bs >= 0))
                 e->bs = e->bs + 1 < e->nspk ? e->bs + 1 : -1;
             else
                 e->ba = e->ba + 1 < e->nagt ? e->ba + 1 : -1;
@@ -2487,9 +2513,9 @@ static int run_rule(struct ev_doc *d, const struct rules_rule *r, json_t *explai
         }
     }
     if (d->explain) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:i, s:o}", "rule", r->id, "file", r->file,
-                              "type", r->type, "fired", fired > 0, "events", fired, "sentences",
-                              x.list);
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:b, s:i, s:o}", "rule", r->id, "file", r->file, "type",
+                      r->type, "fired", fired > 0, "events", fired, "sentences", x.list);
         if (!o)
             return -1;
         if (tried == 0) {

@@ -33,10 +33,10 @@ static const struct vigil_option events_options[] = {
     {"rules", VIGIL_OPT_STRLIST, NULL, VIGIL_OPT_REQUIRED | VIGIL_OPT_PATH,
      offsetof(struct events_conf, rules), 1, 256, NULL,
      "rule files (docs/rules.md), compiled together"},
-    {"min_confidence", VIGIL_OPT_DOUBLE, "0", 0, offsetof(struct events_conf, min_confidence), 0,
-     1, NULL, "events with a lower confidence are dropped"},
-    {"max_events", VIGIL_OPT_INT, "50", 0, offsetof(struct events_conf, max_events), 1, 10000,
-     NULL, "most events kept per document (the most confident)"},
+    {"min_confidence", VIGIL_OPT_DOUBLE, "0", 0, offsetof(struct events_conf, min_confidence), 0, 1,
+     NULL, "events with a lower confidence are dropped"},
+    {"max_events", VIGIL_OPT_INT, "50", 0, offsetof(struct events_conf, max_events), 1, 10000, NULL,
+     "most events kept per document (the most confident)"},
     {"explain", VIGIL_OPT_BOOL, "false", 0, offsetof(struct events_conf, explain), VIGIL_NOBOUNDS,
      NULL, "always add meta.explain_events (otherwise only when meta.explain is true)"},
     {0}};
@@ -75,7 +75,8 @@ static int events_create(const struct vigil_host *host, struct vigil_instance *i
     st->opts.explain = c->explain;
     if (host->counter) {
         st->c_events = host->counter(ins, "events_detected", "events added to documents");
-        st->c_docs = host->counter(ins, "documents_with_events", "documents with at least one event");
+        st->c_docs =
+            host->counter(ins, "documents_with_events", "documents with at least one event");
     }
     host->log(ins, VIGIL_LOG_INFO, "events: %u rules from %u files", rs->nrules, rs->nfiles);
     *state = st;

@@ -12,10 +12,10 @@
 #include "tok.h"
 
 const char *const rules_lex_names[RULES_LEX_N] = {
-    "attribution",         "attribution_source", "negation",      "speculation",
-    "clause_breaks",       "complementizers",    "agent_markers", "passive_auxiliaries",
-    "self_references",     "prepositions",       "locatives"};
-const char *const rules_role_names[RULES_NROLES] = {"",      "actor",   "speaker", "agent",
+    "attribution",     "attribution_source", "negation",      "speculation",
+    "clause_breaks",   "complementizers",    "agent_markers", "passive_auxiliaries",
+    "self_references", "prepositions",       "locatives"};
+const char *const rules_role_names[RULES_NROLES] = {"",       "actor",   "speaker", "agent",
                                                     "object", "trigger", "any"};
 const char *const rules_severity_names[5] = {"info", "low", "medium", "high", "critical"};
 const char *const rules_blocker_names[RULES_BLK_N] = {"negation", "speculation", "question",
@@ -69,7 +69,7 @@ struct build {
     struct rx_link {
         uint32_t pat;
         struct rules_entry e;
-    } *rxl; /* (pattern, regex term) links */
+    } * rxl; /* (pattern, regex term) links */
     size_t nrxl, cap_rxl;
     char **lex_paths;
     size_t nlex_paths;
@@ -115,8 +115,7 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
     return 0;
 }
 
-static void err(struct build *b, enum jsonpos_what what, const char *fmt, ...)
-    JDIAG_PRINTF(3, 4);
+static void err(struct build *b, enum jsonpos_what what, const char *fmt, ...) JDIAG_PRINTF(3, 4);
 static void err(struct build *b, enum jsonpos_what what, const char *fmt, ...)
 {
     va_list ap;
@@ -225,8 +224,7 @@ static int get_str(struct build *b, json_t *obj, const char *key, const char **o
     return 1;
 }
 
-static int get_num(struct build *b, json_t *obj, const char *key, double lo, double hi,
-                   double *out)
+static int get_num(struct build *b, json_t *obj, const char *key, double lo, double hi, double *out)
 {
     json_t *v = json_object_get(obj, key);
     if (!v)
@@ -572,7 +570,7 @@ static void prefilter_literals(const struct rules_word *w, const char *folded, s
 static int function_word(const struct build *b, const struct rules_word *w, int lang)
 {
     static const int cats[] = {RULES_LEX_PREP, RULES_LEX_LOCATIVE, RULES_LEX_PASSIVE,
-                               RULES_LEX_THAT, RULES_LEX_AGENT, RULES_LEX_CLAUSE};
+                               RULES_LEX_THAT, RULES_LEX_AGENT,    RULES_LEX_CLAUSE};
     for (size_t i = 0; i < b->ntmp; i++) {
         const struct tmp_entry *t = &b->tmp[i];
         if (t->lang != lang || t->len != w->len || memcmp(t->key, w->key, w->len) != 0 ||
@@ -625,8 +623,7 @@ static void add_prefilter(struct build *b, const struct pf_lits *l, uint32_t set
             memcpy(t + n, "\\b", 3);
             src = t;
         }
-        add_pattern(b, src, HS_FLAG_CASELESS | (p.width ? 0 : HS_FLAG_SOM_LEFTMOST), &p, set,
-                    NULL);
+        add_pattern(b, src, HS_FLAG_CASELESS | (p.width ? 0 : HS_FLAG_SOM_LEFTMOST), &p, set, NULL);
     }
 }
 
@@ -681,8 +678,8 @@ static void free_term(struct rules_term *t)
     memset(t, 0, sizeof *t);
 }
 
-static int compile_words(struct build *b, const char *text, const struct tok_word *words,
-                         size_t n, int prefix, int lang, int mode, struct rules_variant *v,
+static int compile_words(struct build *b, const char *text, const struct tok_word *words, size_t n,
+                         int prefix, int lang, int mode, struct rules_variant *v,
                          struct pf_lits *pf);
 
 /* Compile one written form into v. mode is RULES_STEM, RULES_EXACT or
@@ -712,8 +709,7 @@ static int compile_variant(struct build *b, const char *text, int lang, int mode
         return -1;
     }
     if (prefix && words[n - 1].end != tlen) {
-        err(b, JSONPOS_VALUE, "expected \"*\" right after a word (\"troop*\"), found \"%s\"",
-            text);
+        err(b, JSONPOS_VALUE, "expected \"*\" right after a word (\"troop*\"), found \"%s\"", text);
         return -1;
     }
     v->w = calloc(n, sizeof *v->w);
@@ -740,8 +736,8 @@ static int compile_variant(struct build *b, const char *text, int lang, int mode
     return 0;
 }
 
-static int compile_words(struct build *b, const char *text, const struct tok_word *words,
-                         size_t n, int prefix, int lang, int mode, struct rules_variant *v,
+static int compile_words(struct build *b, const char *text, const struct tok_word *words, size_t n,
+                         int prefix, int lang, int mode, struct rules_variant *v,
                          struct pf_lits *pf)
 {
     int best = -1000;
@@ -751,7 +747,8 @@ static int compile_words(struct build *b, const char *text, const struct tok_wor
         size_t wl = words[i].end - words[i].start;
         size_t fl = tok_fold(text + words[i].start, wl, folded, sizeof folded);
         if (fl == (size_t)-1) {
-            err(b, JSONPOS_VALUE, "expected words of at most %d bytes, found a longer one in \"%s\"",
+            err(b, JSONPOS_VALUE,
+                "expected words of at most %d bytes, found a longer one in \"%s\"",
                 RULES_MAX_WORD - 8, text);
             return -1;
         }
@@ -794,8 +791,8 @@ static int compile_words(struct build *b, const char *text, const struct tok_wor
     return 0;
 }
 
-static const char *const term_keys[] = {"text", "weight", "stem", "case", "forms", "regex",
-                                        "note", NULL};
+static const char *const term_keys[] = {"text",  "weight", "stem", "case",
+                                        "forms", "regex",  "note", NULL};
 static const char *const lex_term_keys[] = {"text",  "weight", "stem",     "case", "forms",
                                             "regex", "note",   "position", NULL};
 static const char *const positions[] = {"before", "after", "any", NULL};
@@ -959,8 +956,7 @@ static int expand_ref(struct build *b, const char *name, int lang, uint32_t set,
         return -1;
     }
     if (depth > 4) {
-        err(b, JSONPOS_VALUE, "expected vocabulary references at most 4 deep, found \"@%s\"",
-            name);
+        err(b, JSONPOS_VALUE, "expected vocabulary references at most 4 deep, found \"@%s\"", name);
         return -1;
     }
     json_t *arr = v;
@@ -1092,8 +1088,7 @@ static void compile_terms_into(struct build *b, json_t *v, uint32_t set, int *we
             pop(b, o);
         }
     } else {
-        expected(b,
-                 "terms: an array of terms, an object of language code to terms, or \"@vocab\"",
+        expected(b, "terms: an array of terms, an object of language code to terms, or \"@vocab\"",
                  v);
         return;
     }
@@ -1140,13 +1135,13 @@ static const char *const terms_keys[] = {"terms", "threshold", "within", "note",
 static const char *const entity_keys[] = {"entity", "role", "within", "note", NULL};
 static const char *const relation_keys[] = {"relation", "between", "note", NULL};
 static const char *const within_keys[] = {"words", "sentences", "of", NULL};
-static const char *const filter_keys[] = {"id",      "type",    "affiliation",
-                                          "demonym", "guessed", "locative", NULL};
-static const char *const entity_types[] = {"country",  "territory", "person",      "organisation",
-                                           "place",    "military",  "armed_group", NULL};
+static const char *const filter_keys[] = {"id",      "type",     "affiliation", "demonym",
+                                          "guessed", "locative", NULL};
+static const char *const entity_types[] = {"country", "territory", "person",      "organisation",
+                                           "place",   "military",  "armed_group", NULL};
 static const char *const role_choices[] = {"actor", "speaker", "agent", "object", NULL};
-static const char *const anchor_choices[] = {"trigger", "actor", "speaker", "agent", "object",
-                                             NULL};
+static const char *const anchor_choices[] = {"trigger", "actor",  "speaker",
+                                             "agent",   "object", NULL};
 static const char *const rel_choices[] = {"same", "different", "allied", "ally", NULL};
 static const char *const between_a[] = {"actor", "speaker", "agent", "object", NULL};
 static const char *const between_b[] = {"actor", "speaker", "agent", "object", "any", NULL};
@@ -1159,8 +1154,7 @@ static int role_of(const char *s)
     return RULES_ROLE_NONE;
 }
 
-static void compile_within(struct build *b, json_t *obj, struct rules_cond *c,
-                           struct rules_rule *r)
+static void compile_within(struct build *b, json_t *obj, struct rules_cond *c, struct rules_rule *r)
 {
     json_t *w = json_object_get(obj, "within");
     if (!w)
@@ -1177,7 +1171,8 @@ static void compile_within(struct build *b, json_t *obj, struct rules_cond *c,
     if (hw == 0 && hs == 0)
         err(b, JSONPOS_VALUE, "expected \"words\" or \"sentences\" in \"within\", found neither");
     else if (hw != 0 && hs != 0)
-        err(b, JSONPOS_VALUE, "expected either \"words\" or \"sentences\" in \"within\", found both");
+        err(b, JSONPOS_VALUE,
+            "expected either \"words\" or \"sentences\" in \"within\", found both");
     const char *of = NULL;
     if (get_str(b, w, "of", &of) == 1) {
         size_t o2 = push(b, "of");
@@ -1368,8 +1363,8 @@ static void compile_cond(struct build *b, json_t *v, struct rules_cond *c, struc
         if (get_str(b, v, "relation", &rel) == 1) {
             size_t o = push(b, "relation");
             if (!in_list(rel, rel_choices))
-                err(b, JSONPOS_VALUE,
-                    "expected one of same, different, allied, ally, found \"%s\"", rel);
+                err(b, JSONPOS_VALUE, "expected one of same, different, allied, ally, found \"%s\"",
+                    rel);
             else
                 c->rel = (uint8_t)(strcmp(rel, "same") == 0        ? RULES_REL_SAME
                                    : strcmp(rel, "different") == 0 ? RULES_REL_DIFFERENT
@@ -1390,8 +1385,8 @@ static void compile_cond(struct build *b, json_t *v, struct rules_cond *c, struc
                 const char *bb = json_string_value(json_array_get(bt, 1));
                 if (!in_list(a, between_a)) {
                     size_t o2 = push_i(b, 0);
-                    err(b, JSONPOS_VALUE, "expected one of actor, speaker, agent, object, found \"%s\"",
-                        a);
+                    err(b, JSONPOS_VALUE,
+                        "expected one of actor, speaker, agent, object, found \"%s\"", a);
                     pop(b, o2);
                 } else if (!in_list(bb, between_b)) {
                     size_t o2 = push_i(b, 1);
@@ -1416,16 +1411,14 @@ static void compile_cond(struct build *b, json_t *v, struct rules_cond *c, struc
 /* ------------------------------------------------------------------ */
 /* Rules                                                               */
 
-static const char *const rule_keys[] = {"id",       "type",       "description", "severity",
-                                        "confidence", "title",    "trigger",     "when",
-                                        "blockers", "scope",      "actor_role",  "enabled",
-                                        "note",     NULL};
+static const char *const rule_keys[] = {
+    "id",   "type",     "description", "severity",   "confidence", "title", "trigger",
+    "when", "blockers", "scope",       "actor_role", "enabled",    "note",  NULL};
 static const char *const trigger_keys[] = {"terms", "threshold", "note", NULL};
 static const char *const blocker_opt_keys[] = {"before", "after", NULL};
 static const char *const scope_keys[] = {"sentences", NULL};
-static const char *const placeholders[] = {"actor",    "object",    "speaker", "agent",
-                                           "trigger",  "type",      "actor_id", "object_id",
-                                           NULL};
+static const char *const placeholders[] = {"actor", "object",   "speaker",   "agent", "trigger",
+                                           "type",  "actor_id", "object_id", NULL};
 
 static void free_rule(struct rules_rule *r);
 
@@ -1551,8 +1544,8 @@ static void compile_rule(struct build *b, json_t *v, struct rules_rule *r)
                 s = i;
         if (s < 0) {
             size_t o = push(b, "severity");
-            err(b, JSONPOS_VALUE,
-                "expected one of info, low, medium, high, critical, found \"%s\"", sev);
+            err(b, JSONPOS_VALUE, "expected one of info, low, medium, high, critical, found \"%s\"",
+                sev);
             pop(b, o);
         } else {
             r->severity = s;
@@ -1630,13 +1623,12 @@ static void compile_rule(struct build *b, json_t *v, struct rules_rule *r)
 /* ------------------------------------------------------------------ */
 /* Tests declared next to the rules (validated here, run by test tools) */
 
-static const char *const test_keys[] = {"name",   "text",        "title", "lang", "published",
+static const char *const test_keys[] = {"name",     "text",   "title",       "lang", "published",
                                         "entities", "expect", "expect_none", "note", NULL};
 static const char *const expect_keys[] = {"type", "actor", "object", "severity", NULL};
-static const char *const mention_keys[] = {"id",      "type",    "name",   "surface",
-                                           "start",   "end",     "sentence", "affiliation",
-                                           "demonym", "guessed", "title",  "field",
-                                           NULL};
+static const char *const mention_keys[] = {"id",    "type",     "name",        "surface", "start",
+                                           "end",   "sentence", "affiliation", "demonym", "guessed",
+                                           "title", "field",    NULL};
 
 static int file_has_type(json_t *rules, const char *type)
 {
@@ -1685,8 +1677,9 @@ static void check_tests(struct build *b, json_t *tests, json_t *rules)
         json_t *ex = json_object_get(tc, "expect");
         json_t *exn = json_object_get(tc, "expect_none");
         if (!ex && !exn)
-            err(b, JSONPOS_VALUE, "expected \"expect\" or \"expect_none\" in a test case, found "
-                                  "neither");
+            err(b, JSONPOS_VALUE,
+                "expected \"expect\" or \"expect_none\" in a test case, found "
+                "neither");
         if (ex) {
             size_t o3 = push(b, "expect");
             if (!json_is_array(ex)) {
@@ -1698,7 +1691,8 @@ static void check_tests(struct build *b, json_t *tests, json_t *rules)
                 {
                     size_t o4 = push_i(b, k);
                     if (!json_is_object(e)) {
-                        expected(b, "an object like {\"type\": ..., \"actor\": ..., \"object\": ...}",
+                        expected(b,
+                                 "an object like {\"type\": ..., \"actor\": ..., \"object\": ...}",
                                  e);
                     } else {
                         check_keys(b, e, expect_keys);
@@ -1922,9 +1916,8 @@ static void load_lexicon_file(struct build *b, const char *rules_path, const cha
 /* ------------------------------------------------------------------ */
 /* Files                                                               */
 
-static const char *const file_keys[] = {"description", "lang",  "lexicons", "alliances",
-                                        "vocab",       "rules", "tests",    "note",
-                                        NULL};
+static const char *const file_keys[] = {"description", "lang",  "lexicons", "alliances", "vocab",
+                                        "rules",       "tests", "note",     NULL};
 
 /* Rules that need a lexicon category say so at load time, not silently at
  * run time. Lexicons loaded by this file or an earlier one count. */
@@ -2008,8 +2001,7 @@ static void load_file(struct build *b, const char *path)
                     size_t before = diags_count(b->d);
                     load_lexicon_file(b, path, json_string_value(l));
                     /* A missing file is reported at the reference too. */
-                    if (diags_count(b->d) > before && b->d->n > 0 &&
-                        b->d->v[b->d->n - 1].line == 0)
+                    if (diags_count(b->d) > before && b->d->n > 0 && b->d->v[b->d->n - 1].line == 0)
                         err(b, JSONPOS_VALUE, "cannot load lexicon \"%s\"", json_string_value(l));
                 } else if (json_is_object(l)) {
                     load_lexicon_object(b, l);
@@ -2080,8 +2072,8 @@ static void load_file(struct build *b, const char *path)
                 compile_rule(b, r, rule);
                 /* Ids are unique within a file ({file, id} names a rule). */
                 for (uint32_t k = 0; k + 1 < rs->nrules; k++) {
-                    if (rs->rules[k].file == b->file && rule->id && rs->rules[k].id &&
-                        *rule->id && strcmp(rs->rules[k].id, rule->id) == 0) {
+                    if (rs->rules[k].file == b->file && rule->id && rs->rules[k].id && *rule->id &&
+                        strcmp(rs->rules[k].id, rule->id) == 0) {
                         size_t o3 = push(b, "id");
                         err(b, JSONPOS_VALUE,
                             "expected a rule id unique in this file, found \"%s\" again (first at "

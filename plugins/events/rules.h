@@ -106,15 +106,15 @@ struct rules_filter {
 };
 
 struct rules_cond {
-    uint8_t kind;      /* enum rules_cond_kind */
-    uint8_t role;      /* entity: enum rules_role */
-    uint8_t anchor;    /* "within": {"of": ...}: RULES_ROLE_TRIGGER or a role */
-    uint8_t rel;       /* relation: enum rules_rel */
+    uint8_t kind;   /* enum rules_cond_kind */
+    uint8_t role;   /* entity: enum rules_role */
+    uint8_t anchor; /* "within": {"of": ...}: RULES_ROLE_TRIGGER or a role */
+    uint8_t rel;    /* relation: enum rules_rel */
     uint8_t rel_a, rel_b;
-    uint8_t binding;   /* the result depends on role bindings */
-    int words;         /* within N words of the anchor, -1 = not set */
-    int sentences;     /* within N sentences, -1 = the rule's scope */
-    uint32_t termset;  /* terms */
+    uint8_t binding;  /* the result depends on role bindings */
+    int words;        /* within N words of the anchor, -1 = not set */
+    int sentences;    /* within N sentences, -1 = the rule's scope */
+    uint32_t termset; /* terms */
     struct rules_filter f;
     struct rules_cond *kids; /* all/any/none */
     uint32_t nkids;
@@ -149,7 +149,7 @@ struct rules_rule {
     char *ptr;        /* "/rules/3" */
     int severity;     /* enum rules_severity */
     double confidence;
-    uint32_t trigger; /* termset */
+    uint32_t trigger;        /* termset */
     struct rules_cond *when; /* NULL: the trigger alone */
     struct rules_block blk[RULES_BLK_N];
     int scope;          /* default sentence window of conditions */
@@ -169,13 +169,13 @@ enum rules_lex {
     RULES_LEX_SOURCE,          /* according to, citing: speaker after */
     RULES_LEX_NEGATION,
     RULES_LEX_SPECULATION,
-    RULES_LEX_CLAUSE,     /* but, however: clause breaks for blocker scope */
-    RULES_LEX_THAT,       /* complementizers: content starts after them */
-    RULES_LEX_AGENT,      /* by: the agent follows */
-    RULES_LEX_PASSIVE,    /* was, were, been: passive auxiliaries */
-    RULES_LEX_SELF,       /* its, their, it: refer back to a mention */
-    RULES_LEX_PREP,       /* in, at, near: a mention after one is rarely the agent */
-    RULES_LEX_LOCATIVE,   /* in, to, near: a mention after one is rarely the object */
+    RULES_LEX_CLAUSE,   /* but, however: clause breaks for blocker scope */
+    RULES_LEX_THAT,     /* complementizers: content starts after them */
+    RULES_LEX_AGENT,    /* by: the agent follows */
+    RULES_LEX_PASSIVE,  /* was, were, been: passive auxiliaries */
+    RULES_LEX_SELF,     /* its, their, it: refer back to a mention */
+    RULES_LEX_PREP,     /* in, at, near: a mention after one is rarely the agent */
+    RULES_LEX_LOCATIVE, /* in, to, near: a mention after one is rarely the object */
     RULES_LEX_N
 };
 extern const char *const rules_lex_names[RULES_LEX_N];
@@ -211,7 +211,7 @@ struct ruleset {
     uint32_t nsets;
     int lex[RULES_LEX_N]; /* termset of each lexicon category, -1 when none */
 
-    char langs[RULES_MAX_LANGS][8]; /* ISO 639-1 codes in use */
+    char langs[RULES_MAX_LANGS][8];    /* ISO 639-1 codes in use */
     const char *algo[RULES_MAX_LANGS]; /* Snowball algorithm or NULL */
     uint32_t nlangs;
 
@@ -225,8 +225,8 @@ struct ruleset {
     struct hs_database *db; /* NULL when there is no pattern at all */
     struct rules_pattern *pats;
     uint32_t npats;
-    uint32_t *groups; /* prefilter group lists of the patterns */
-    uint32_t ngroups; /* prefiltered termsets (bits per sentence) */
+    uint32_t *groups;           /* prefilter group lists of the patterns */
+    uint32_t ngroups;           /* prefiltered termsets (bits per sentence) */
     struct rules_entry *rxrefs; /* regex terms of the patterns (variant unused) */
     char **pat_src;             /* Vectorscan source of each pattern, for diagnostics */
 

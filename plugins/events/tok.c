@@ -150,9 +150,8 @@ size_t tok_fold(const char *s, size_t len, char *out, size_t cap)
 
 static int is_space_cp(uint32_t c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' ||
-           c == 0xA0 || (c >= 0x2000 && c <= 0x200B) || c == 0x202F || c == 0x205F ||
-           c == 0x3000;
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == 0xA0 ||
+           (c >= 0x2000 && c <= 0x200B) || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 /* Classify a non-word code point; glued = word characters on both sides. */
@@ -160,7 +159,7 @@ static uint8_t break_of(uint32_t c, int glued_left, int glued_right)
 {
     switch (c) {
     case ',':
-    case 0x3001: /* ideographic comma */
+    case 0x3001:                                                       /* ideographic comma */
     case 0xFF0C: return glued_left && glued_right ? 0 : TOK_BRK_COMMA; /* 10,000 */
     case ';':
     case 0xFF1B: return glued_left && glued_right ? 0 : TOK_BRK_CLAUSE;
@@ -246,11 +245,11 @@ size_t tok_words(const char *text, size_t start, size_t end, struct tok_word *ou
 
 /* Abbreviations after which "." does not end a sentence (folded, no dot). */
 static const char *const abbrevs[] = {
-    "mr",  "mrs",  "ms",   "dr",   "prof", "gen",  "col",  "lt",  "sgt", "capt", "maj",
-    "cmdr", "adm", "gov",  "sen",  "rep",  "pres", "st",   "jr",  "sr",  "no",   "vs",
-    "etc", "inc",  "ltd",  "co",   "corp", "dept", "fig",  "jan", "feb", "mar",  "apr",
-    "jun", "jul",  "aug",  "sep",  "sept", "oct",  "nov",  "dec", "approx", "est", "rev",
-    "u.s", "u.k",  "e.g",  "i.e",  "u.n",  "a.m",  "p.m",  NULL};
+    "mr",   "mrs", "ms",  "dr",  "prof", "gen",  "col", "lt",  "sgt",    "capt", "maj",
+    "cmdr", "adm", "gov", "sen", "rep",  "pres", "st",  "jr",  "sr",     "no",   "vs",
+    "etc",  "inc", "ltd", "co",  "corp", "dept", "fig", "jan", "feb",    "mar",  "apr",
+    "jun",  "jul", "aug", "sep", "sept", "oct",  "nov", "dec", "approx", "est",  "rev",
+    "u.s",  "u.k", "e.g", "i.e", "u.n",  "a.m",  "p.m", NULL};
 
 static int abbrev_before(const char *text, size_t dot)
 {
@@ -295,8 +294,7 @@ static int starts_sentence(uint32_t c)
            c == 0x00AB || c == 0x201E;
 }
 
-static size_t emit(const char *text, size_t s, size_t e, struct tok_span *out, size_t max,
-                   size_t n)
+static size_t emit(const char *text, size_t s, size_t e, struct tok_span *out, size_t max, size_t n)
 {
     /* Trim white space on both ends. */
     while (s < e) {

@@ -34,8 +34,8 @@ enum tok_break {
     TOK_BRK_COLON = 1u << 7   /* the clause break is a colon (with TOK_BRK_CLAUSE) */
 };
 /* Breaks that end a segment for attribution analysis. */
-#define TOK_BRK_SEGMENT (TOK_BRK_COMMA | TOK_BRK_CLAUSE | TOK_BRK_QUOTE | TOK_BRK_DASH |           \
-                         TOK_BRK_PAREN | TOK_BRK_STOP)
+#define TOK_BRK_SEGMENT                                                                            \
+    (TOK_BRK_COMMA | TOK_BRK_CLAUSE | TOK_BRK_QUOTE | TOK_BRK_DASH | TOK_BRK_PAREN | TOK_BRK_STOP)
 
 struct tok_word {
     uint32_t start, end; /* byte offsets into the text, end exclusive */

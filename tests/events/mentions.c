@@ -128,15 +128,14 @@ static json_t *mention(const json_t *ent, const char *surface, size_t start, siz
     const char *type = json_string_value(json_object_get(ent, "type"));
     json_object_set_new(m, "id", json_string(id));
     json_object_set_new(m, "type", json_string(type));
-    json_object_set_new(m, "name", json_object_get(ent, "name")
-                                       ? json_copy(json_object_get(ent, "name"))
-                                       : json_string(id));
+    json_object_set_new(m, "name",
+                        json_object_get(ent, "name") ? json_copy(json_object_get(ent, "name"))
+                                                     : json_string(id));
     json_object_set_new(m, "surface", json_stringn(surface, end - start));
     json_object_set_new(m, "start", json_integer((json_int_t)start));
     json_object_set_new(m, "end", json_integer((json_int_t)end));
     /* Countries are affiliated with themselves (docs/documents.md). */
-    json_object_set_new(m, "affiliation",
-                        json_string(aff ? aff : id));
+    json_object_set_new(m, "affiliation", json_string(aff ? aff : id));
     if (demonym)
         json_object_set_new(m, "demonym", json_true());
     if (title) {

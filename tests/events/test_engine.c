@@ -22,8 +22,9 @@ static struct mf *mf;
 static struct ruleset *compile(const char *fmt)
 {
     char lex[2400], body[16384], path[] = "/tmp/vigil_events_engineXXXXXX.json";
-    snprintf(lex, sizeof lex, "[\"%s/rules/lexicons/blockers.json\", \"%s/rules/lexicons/alliances.json\"]",
-             src, src);
+    snprintf(lex, sizeof lex,
+             "[\"%s/rules/lexicons/blockers.json\", \"%s/rules/lexicons/alliances.json\"]", src,
+             src);
     size_t o = 0;
     for (const char *p = fmt; *p && o + 1 < sizeof body; p++) {
         if (strncmp(p, "LEX", 3) == 0) {
@@ -77,7 +78,8 @@ static size_t nevents(const json_t *doc)
 
 static const char *ev_str(const json_t *doc, size_t i, const char *key)
 {
-    return json_string_value(json_object_get(json_array_get(json_object_get(doc, "events"), i), key));
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(doc, "events"), i), key));
 }
 
 /* Number of events for text with rs. */
@@ -92,8 +94,8 @@ static size_t count(const struct ruleset *rs, const char *text)
 /* The explanation reasons of rule 0, joined. */
 static void reasons(const json_t *doc, char *buf, size_t len)
 {
-    const json_t *x = json_array_get(json_object_get(json_object_get(doc, "meta"),
-                                                     "explain_events"), 0);
+    const json_t *x =
+        json_array_get(json_object_get(json_object_get(doc, "meta"), "explain_events"), 0);
     size_t o = 0, i;
     json_t *s;
     buf[0] = '\0';
@@ -116,16 +118,27 @@ static void test_terms_and_inflections(void)
                                  "{\"text\": \"fight\", \"forms\": [\"fought\"]}, "
                                  "\"took part\", {\"regex\": \"\\\\bT-[0-9]+\\\\b\"}]}}]}");
     REQUIRE(rs != NULL);
-    const char *yes[] = {"They confirmed it.", "She confirms.", "Confirming the plan.",
-                         "The confirmation came.", "Russia acknowledged it.",
-                         "The acknowledgement came.", "The deployment began.", "Deployed there.",
-                         "TROOPSHIP sails.", "Troopers came.", "In early may.",
-                         "Two units moved.", "They fought.", "She fights.",
-                         "They took part in it.", "They took, part in it.", "Tanks like T-72.",
+    const char *yes[] = {"They confirmed it.",
+                         "She confirms.",
+                         "Confirming the plan.",
+                         "The confirmation came.",
+                         "Russia acknowledged it.",
+                         "The acknowledgement came.",
+                         "The deployment began.",
+                         "Deployed there.",
+                         "TROOPSHIP sails.",
+                         "Troopers came.",
+                         "In early may.",
+                         "Two units moved.",
+                         "They fought.",
+                         "She fights.",
+                         "They took part in it.",
+                         "They took, part in it.",
+                         "Tanks like T-72.",
                          NULL};
     const char *no[] = {"A conflict broke out.", "Conference season.", "In May 2024.",
-                        "One unit moved.", "The unit's name.", "They took the part.",
-                        "The T-shirt.", "Redeploy", NULL};
+                        "One unit moved.",       "The unit's name.",   "They took the part.",
+                        "The T-shirt.",          "Redeploy",           NULL};
     for (int i = 0; yes[i]; i++) {
         size_t n = count(rs, yes[i]);
         if (n != 1)
@@ -166,9 +179,10 @@ static void test_matches_at_the_end(void)
 
 static void test_languages(void)
 {
-    struct ruleset *rs = compile("{\"lexicons\": LEX, \"rules\": [{\"id\": \"r\", \"type\": \"t\","
-                                 " \"blockers\": false, \"trigger\": {\"terms\": "
-                                 "{\"en\": [\"troops\"], \"de\": [\"Truppen\", \"bestätigt\"]}}}]}");
+    struct ruleset *rs =
+        compile("{\"lexicons\": LEX, \"rules\": [{\"id\": \"r\", \"type\": \"t\","
+                " \"blockers\": false, \"trigger\": {\"terms\": "
+                "{\"en\": [\"troops\"], \"de\": [\"Truppen\", \"bestätigt\"]}}}]}");
     REQUIRE(rs != NULL);
     json_t *d;
     d = run_doc(rs, NULL, "Die Truppen sind da.", "de", NULL);
@@ -218,9 +232,9 @@ static void test_weights_and_threshold(void)
         " \"when\": {\"terms\": [{\"text\": \"alpha\", \"weight\": 2}, \"beta\", \"gamma\"],"
         " \"threshold\": 3}}]}");
     REQUIRE(rs != NULL);
-    CHECK_INT(count(rs, "alpha and beta."), ==, 1);  /* 2 + 1 */
-    CHECK_INT(count(rs, "beta and gamma."), ==, 0);  /* 1 + 1 */
-    CHECK_INT(count(rs, "beta beta beta."), ==, 0);  /* distinct terms count once */
+    CHECK_INT(count(rs, "alpha and beta."), ==, 1); /* 2 + 1 */
+    CHECK_INT(count(rs, "beta and gamma."), ==, 0); /* 1 + 1 */
+    CHECK_INT(count(rs, "beta beta beta."), ==, 0); /* distinct terms count once */
     CHECK_INT(count(rs, "alpha, beta, gamma."), ==, 1);
     json_t *d = run_doc(rs, NULL, "gamma and beta.", NULL, NULL);
     char r[2048];
@@ -355,16 +369,17 @@ static void test_roles(void)
     /* According to X. */
     expect_roles(rs, "According to Seoul, North Korean units fought in Kursk.", "KR", "KP");
     /* A speaker named in apposition, and a speaker before a colon. */
-    expect_roles(rs, "The chief of staff, Valery Gerasimov, told reporters that North Korean units "
-                     "fought in Kursk.",
+    expect_roles(rs,
+                 "The chief of staff, Valery Gerasimov, told reporters that North Korean units "
+                 "fought in Kursk.",
                  "RU", "KP");
     expect_roles(rs, "Zelensky: North Korean units fought in Kursk.", "UA", "KP");
     /* "He said" takes the previous sentence's speaker. */
     expect_roles(rs, "Gerasimov spoke to Putin on Sunday. He said North Korean units fought well.",
                  "RU", "KP");
     /* The title is filled from the roles and the trigger. */
-    json_t *d = run_doc(rs, NULL, "Gerasimov said North Korean units fought for Russia.", NULL,
-                        NULL);
+    json_t *d =
+        run_doc(rs, NULL, "Gerasimov said North Korean units fought for Russia.", NULL, NULL);
     CHECK_STR(ev_str(d, 0, "title"), "Russia on North Korea (fought)");
     json_decref(d);
     /* Without a Russia mention the actor's own name is used. */
@@ -476,12 +491,14 @@ static void test_blockers(void)
 {
     check_blocker("negation", "Moscow said no troops were deployed in Kursk.",
                   "sentence 0: blocked by negation cue 'no' before trigger 'deployed'");
-    check_blocker("negation", "Moscow denied that the troops of the northern army group were "
-                              "deployed in Kursk.",
+    check_blocker("negation",
+                  "Moscow denied that the troops of the northern army group were "
+                  "deployed in Kursk.",
                   "blocked by negation cue 'denied' on the verb 'denied' that governs trigger "
                   "'deployed'");
-    check_blocker("negation", "Moscow did not say that the troops of the northern army group "
-                              "were deployed.",
+    check_blocker("negation",
+                  "Moscow did not say that the troops of the northern army group "
+                  "were deployed.",
                   "blocked by negation cue 'not' before the verb 'say' that governs trigger "
                   "'deployed'");
     check_blocker("negation", "Moscow said reports that troops were deployed were fake.",
@@ -501,9 +518,9 @@ static void test_blockers(void)
 
 static void test_blocker_scope(void)
 {
-    struct ruleset *rs = compile(
-        "{\"lexicons\": LEX, \"rules\": [{\"id\": \"r\", \"type\": \"t\", \"trigger\": "
-        "{\"terms\": [\"deployed\"]}}]}");
+    struct ruleset *rs =
+        compile("{\"lexicons\": LEX, \"rules\": [{\"id\": \"r\", \"type\": \"t\", \"trigger\": "
+                "{\"terms\": [\"deployed\"]}}]}");
     REQUIRE(rs != NULL);
     /* A negation in another clause or far before does not block. */
     CHECK_INT(count(rs, "It was not cold; troops were deployed."), ==, 1);
@@ -616,9 +633,9 @@ static void test_max_events_and_append(void)
 
 static void test_explain_on_request(void)
 {
-    struct ruleset *rs = compile(
-        "{\"lexicons\": LEX, \"rules\": [{\"id\": \"r\", \"type\": \"t\", \"trigger\": "
-        "{\"terms\": [\"deployed\"]}, \"when\": {\"terms\": [\"troops\"]}}]}");
+    struct ruleset *rs =
+        compile("{\"lexicons\": LEX, \"rules\": [{\"id\": \"r\", \"type\": \"t\", \"trigger\": "
+                "{\"terms\": [\"deployed\"]}, \"when\": {\"terms\": [\"troops\"]}}]}");
     REQUIRE(rs != NULL);
     struct ev_worker *w = NULL;
     struct vigil_error err;
@@ -684,9 +701,9 @@ static void test_given_sentences_and_mentions(void)
     json_decref(doc);
     /* Malformed sentences fall back to splitting: then the mention is a
      * sentence away. */
-    doc = json_pack("{s:s, s:[[i,i]], s:{s:[{s:s, s:s, s:i, s:i}]}}", "text", text, "sentences",
-                    5, 999, "entities", "mentions", "id", "KP", "type", "country", "start", 13,
-                    "end", 24);
+    doc = json_pack("{s:s, s:[[i,i]], s:{s:[{s:s, s:s, s:i, s:i}]}}", "text", text, "sentences", 5,
+                    999, "entities", "mentions", "id", "KP", "type", "country", "start", 13, "end",
+                    24);
     CHECK_INT(ev_process(rs, w, doc, NULL, &err), ==, VIGIL_OK);
     CHECK_INT(nevents(doc), ==, 0);
     json_decref(doc);

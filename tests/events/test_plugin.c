@@ -13,7 +13,7 @@
 #include "vigil/plugin.h"
 
 const struct vigil_plugin *vigil_plugin_init_transform_events(const struct vigil_host *host,
-                                                               struct vigil_error *err);
+                                                              struct vigil_error *err);
 
 /* Fake host: a log that keeps its lines, counters that add atomically. */
 struct vigil_counter {

@@ -30,14 +30,16 @@ static void test_fold(void)
     CHECK_STR(out, "north korea");
     const char *up = "\xc3\x84RGER \xd0\x9c\xd0\x9e\xd0\xa1\xd0\x9a\xd0\x92\xd0\x90";
     tok_fold(up, strlen(up), out, sizeof out);
-    CHECK_STR(out, "\xc3\xa4rger \xd0\xbc\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0"); /* ärger москва */
+    CHECK_STR(out,
+              "\xc3\xa4rger \xd0\xbc\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0"); /* ärger москва */
     CHECK_INT(tok_fold("abcdef", 6, out, 4), ==, (long long)(size_t)-1);
 }
 
 static void test_words_and_breaks(void)
 {
-    const char *t = "\"Our comrades fought shoulder-to-shoulder,\" Putin said \xe2\x80\x94 North Korea's "
-                    "troops; it (really) was.";
+    const char *t =
+        "\"Our comrades fought shoulder-to-shoulder,\" Putin said \xe2\x80\x94 North Korea's "
+        "troops; it (really) was.";
     struct tok_word w[32];
     uint8_t trail = 0;
     size_t n = tok_words(t, 0, strlen(t), w, 32, &trail);
@@ -59,14 +61,16 @@ static void test_words_and_breaks(void)
     /* Truncation reports the full count. */
     CHECK_INT(tok_words("a b c d e", 0, 9, w, 2, NULL), ==, 5);
     /* Unicode letters are word characters. */
-    n = tok_words("\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0 d\xc3\xa9ment", 0, 19, w, 32, NULL);
+    n = tok_words("\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0 d\xc3\xa9ment", 0, 19, w, 32,
+                  NULL);
     CHECK_INT(n, ==, 2);
 }
 
 static void test_sentences(void)
 {
-    const char *t = "Gen. Valery Gerasimov told Mr. Putin that the U.S. was wrong. \"They fought,\" "
-                    "he said! Did they?\n\nA new paragraph without a stop\nand 3.5 per cent.";
+    const char *t =
+        "Gen. Valery Gerasimov told Mr. Putin that the U.S. was wrong. \"They fought,\" "
+        "he said! Did they?\n\nA new paragraph without a stop\nand 3.5 per cent.";
     struct tok_span sp[16];
     size_t n = tok_sentences(t, strlen(t), sp, 16);
     REQUIRE(n == 5);
