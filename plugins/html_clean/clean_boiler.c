@@ -69,8 +69,17 @@ static const struct rule rules[] = {
     R("enjoy unlimited", PREFIX, CTA, 200), R("try it free", PREFIX, CTA, 120),
     R("support our journalism", PREFIX, CTA, 200), R("support independent", PREFIX, CTA, 200),
     R("we want to hear from you", PREFIX, CTA, 200),
-    R("delivered to your inbox", ANY, CTA, 300), R("straight to your inbox", ANY, CTA, 300),
-    R("in your inbox", ANY, CTA, 200), R("to your inbox", ANY, CTA, 200),
+    R("delivered to your inbox", ANY, CTA, 160), R("straight to your inbox", ANY, CTA, 160),
+    R("in your inbox", ANY, CTA, 120), R("to your inbox", ANY, CTA, 120),
+    R("already a subscriber", ANY, CTA, 200), R("cancel anytime", ANY, CTA, 200),
+    R("cancel at any time", ANY, CTA, 200), R("from our advertisers", ANY, CTA, 300),
+    R("of our advertisers", ANY, CTA, 300), R("advertising disclosure", WHOLE, CTA, 60),
+    R("advertiser disclosure", WHOLE, CTA, 60), R("download as pdf", ANY, CTA, 80),
+    R("download pdf", ANY, CTA, 80), R("views expressed", ANY, CTA, 250),
+    R("do not necessarily reflect", ANY, CTA, 250), R("affiliate link", ANY, CTA, 300),
+    R("we may earn", ANY, CTA, 300), R("we earn a commission", ANY, CTA, 300),
+    R("may earn a commission", ANY, CTA, 300), R("may receive a commission", ANY, CTA, 300),
+    R("earn a small commission", ANY, CTA, 300), R("contains affiliate links", ANY, CTA, 300),
     R("enable javascript", ANY, CTA, 300), R("javascript is disabled", ANY, CTA, 300),
     R("javascript must be enabled", ANY, CTA, 300),
     R("your browser does not support", ANY, CTA, 300),
@@ -85,7 +94,9 @@ static const struct rule rules[] = {
     R("hier klicken", PREFIX, CTA, 160), R("zum newsletter", PREFIX, CTA, 160),
     R("newsletter abonnieren", PREFIX, CTA, 160), R("jetzt lesen", PREFIX, CTA, 120),
     R("jetzt testen", PREFIX, CTA, 160), R("kommentare", WHOLE, CTA, 40),
-    R("javascript aktivieren", ANY, CTA, 300),
+    R("javascript aktivieren", ANY, CTA, 300), R("als pdf herunterladen", ANY, CTA, 80),
+    R("jederzeit kündbar", ANY, CTA, 200), R("gibt die meinung", ANY, CTA, 200),
+    R("anzeige -", PREFIX, AD, 160), R("anzeige:", PREFIX, AD, 160), R("anzeige |", PREFIX, AD, 160),
     /* Spanish */
     R("suscríbete", PREFIX, CTA, 300), R("suscribete", PREFIX, CTA, 300),
     R("suscríbase", PREFIX, CTA, 300), R("regístrate", PREFIX, CTA, 300),
@@ -97,6 +108,7 @@ static const struct rule rules[] = {
     R("descarga nuestra", PREFIX, CTA, 160), R("compartir", WHOLE, CTA, 40),
     R("comparte", PREFIX, CTA, 80), R("únete", PREFIX, CTA, 200),
     R("recibe", PREFIX, CTA, 200), R("comentarios", WHOLE, CTA, 40),
+    R("cancela cuando quieras", ANY, CTA, 200), R("cancela en cualquier momento", ANY, CTA, 200),
     /* French */
     R("abonnez-vous", PREFIX, CTA, 300), R("inscrivez-vous", PREFIX, CTA, 300),
     R("suivez-nous", PREFIX, CTA, 200), R("suivez", PREFIX, CTA, 80),
@@ -106,6 +118,7 @@ static const struct rule rules[] = {
     R("rejoignez", PREFIX, CTA, 200), R("partager", WHOLE, CTA, 40),
     R("partagez", PREFIX, CTA, 80), R("commentaires", WHOLE, CTA, 40),
     R("réagir", WHOLE, CTA, 40), R("déjà abonné", PREFIX, CTA, 120),
+    R("sans engagement", ANY, CTA, 200),
 
     /* Related-content headings and links. */
     R("related", WHOLE, RELATED, 40), R("related:", PREFIX, RELATED, 200),
@@ -126,6 +139,7 @@ static const struct rule rules[] = {
     R("see also", PREFIX, RELATED, 200), R("further reading", PREFIX, RELATED, 60),
     R("top stories", PREFIX, RELATED, 60), R("latest news", PREFIX, RELATED, 60),
     R("latest stories", PREFIX, RELATED, 60), R("editor's picks", PREFIX, RELATED, 60),
+    R("weitere informationen", WHOLE, RELATED, 40), R("weitere artikel", PREFIX, RELATED, 60),
     R("mehr zum thema", PREFIX, RELATED, 200), R("lesen sie auch", PREFIX, RELATED, 200),
     R("lesen sie mehr", PREFIX, RELATED, 200), R("auch interessant", PREFIX, RELATED, 200),
     R("das könnte sie auch interessieren", PREFIX, RELATED, 120),
@@ -136,6 +150,12 @@ static const struct rule rules[] = {
     R("lire aussi", PREFIX, RELATED, 200), R("à lire aussi", PREFIX, RELATED, 200),
     R("a lire aussi", PREFIX, RELATED, 200), R("voir aussi", PREFIX, RELATED, 200),
     R("sur le même sujet", PREFIX, RELATED, 80), R("les plus lus", PREFIX, RELATED, 60),
+    R("articles liés", PREFIX, RELATED, 60),
+    /* a few more languages, same shapes */
+    R("zobacz także", PREFIX, RELATED, 200), R("zobacz też", PREFIX, RELATED, 200),
+    R("czytaj także", PREFIX, RELATED, 200), R("czytaj też", PREFIX, RELATED, 200),
+    R("leggi anche", PREFIX, RELATED, 200), R("leia também", PREFIX, RELATED, 200),
+    R("veja também", PREFIX, RELATED, 200), R("lees ook", PREFIX, RELATED, 200),
 
     /* Navigation. */
     R("skip to", PREFIX, NAV, 60), R("jump to", PREFIX, NAV, 60), R("back to top", PREFIX, NAV, 40),
@@ -163,6 +183,7 @@ static const struct rule rules[] = {
     R("bildquelle", PREFIX, CREDIT, 300), R("quelle:", PREFIX, CREDIT, 160),
     R("imagen:", PREFIX, CREDIT, 400), R("fuente:", PREFIX, CREDIT, 160),
     R("crédit", PREFIX, CREDIT, 300), R("crédits", PREFIX, CREDIT, 300),
+    R("©", TAIL, CREDIT, 300), R("nur mit genehmigung", ANY, CREDIT, 120),
     R("all rights reserved", ANY, CREDIT, 300), R("alle rechte vorbehalten", ANY, CREDIT, 300),
     R("todos los derechos reservados", ANY, CREDIT, 300),
     R("tous droits réservés", ANY, CREDIT, 300),
@@ -312,6 +333,44 @@ static int is_share_bar(const char *s, size_t len)
     return strong >= 2 && words_total > 0 && words_social * 10 >= words_total * 8;
 }
 
+static int has_word(const char *s, size_t len, const char *w)
+{
+    size_t wl = strlen(w);
+    for (const char *p = s; (p = find(p, len - (size_t)(p - s), w, wl)); p += wl) {
+        int before = p == s || !isalnum((unsigned char)p[-1]);
+        int after = (size_t)(p - s) + wl >= len || !isalnum((unsigned char)p[wl]);
+        if (before && after)
+            return 1;
+    }
+    return 0;
+}
+
+/* "Download our app", "Join our Telegram channel", "Síguenos en
+ * Instagram", "¡Mira nuestro canal de YouTube!": a channel plus a call to
+ * act, in a short line. */
+static int is_channel_prompt(const char *low, size_t len)
+{
+    static const char *const topics[] = {"app", "apps", "podcast", "channel", "canal",
+                                         "telegram", "whatsapp", "youtube", "instagram",
+                                         "facebook", "twitter", "tiktok", "kanal", "chaîne",
+                                         "newsletters", NULL};
+    static const char *const acts[] = {"download", "join", "subscribe", "follow", "sign up",
+                                       "únete", "unete", "suscríbete", "síguenos", "siguenos",
+                                       "mira", "descarga", "abonnieren", "folgen",
+                                       "herunterladen", "laden sie", "téléchargez",
+                                       "rejoignez", "abonnez", "suivez", NULL};
+    int topic = 0;
+    for (int k = 0; topics[k] && !topic; k++)
+        topic = has_word(low, len, topics[k]);
+    if (!topic)
+        return 0;
+    for (int k = 0; acts[k]; k++) {
+        if (has_word(low, len, acts[k]))
+            return 1;
+    }
+    return 0;
+}
+
 /* "By Jane Doe", "Von Max Muster und Erika Beispiel", "Por ..., Par ...":
  * a short line whose words after the marker are mostly capitalised. */
 static int is_byline_shape(const char *orig, const char *low, size_t len)
@@ -391,16 +450,18 @@ int clean_boiler_classify(const char *line, size_t len)
 
     /* Newsletter and cookie prompts are phrased in endless ways; they are
      * recognised by a topic word plus an action word in a short line. */
-    if (len <= 300 && find(low, len, "newsletter", 10)) {
-        static const char *const act[] = {"sign", "subscri", "inbox", "regist", "get ",
-                                          "receive", "deliver", "join", "abonn", "anmeld",
-                                          "bestell", "suscri", "recib", "inscri", "recev",
-                                          "free", "kostenlos", "gratis", "gratuit", NULL};
+    if (len <= 200 && find(low, len, "newsletter", 10)) {
+        static const char *const act[] = {"sign up", "sign-up", "signup", "signing up", "subscribe",
+                                          "register", "join", "get our", "get the",
+                                          "receive", "abonn", "anmeld", "bestell", "suscr",
+                                          "recib", "inscri", "recev", NULL};
         for (int k = 0; act[k]; k++) {
             if (find(low, len, act[k], strlen(act[k])))
                 return CLEAN_BOILER_CTA;
         }
     }
+    if (len <= 160 && is_channel_prompt(low, len))
+        return CLEAN_BOILER_CTA;
     if (len <= 600 && (find(low, len, "cookie", 6))) {
         static const char *const act[] = {"we use", "uses cookies", "use of cookies", "accept",
                                           "consent", "privacy", "verwende", "nutzt", "akzept",

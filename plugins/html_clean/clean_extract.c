@@ -16,8 +16,8 @@
  * Tags.
  * --------------------------------------------------------------------- */
 enum {
-    T_OTHER = 0, T_A, T_ARTICLE, T_BODY, T_BR, T_H, T_HEAD, T_HTML, T_LINK, T_MAIN, T_META,
-    T_SCRIPT, T_TIME, T_TITLE
+    T_OTHER = 0, T_A, T_ARTICLE, T_BODY, T_BR, T_FIGURE, T_H, T_HEAD, T_HTML, T_LINK, T_MAIN,
+    T_META, T_SCRIPT, T_TIME, T_TITLE
 };
 
 /* Tag properties; the special tags above need code, the rest only flags. */
@@ -55,8 +55,8 @@ static const struct tag tags[] = {
     {"dt", T_OTHER, 0, B | CX_LIST},
     {"embed", T_OTHER, 0, CX_SKIP},
     {"fieldset", T_OTHER, 0, B},
-    {"figcaption", T_OTHER, 0, B | CX_BOILER},
-    {"figure", T_OTHER, 0, B | CX_BOILER},
+    {"figcaption", T_FIGURE, 0, B | CX_BOILER},
+    {"figure", T_FIGURE, 0, B | CX_BOILER},
     {"footer", T_OTHER, 0, B | CX_BOILER},
     {"form", T_OTHER, 0, B},
     {"frame", T_OTHER, 0, CX_SKIP},
@@ -96,6 +96,8 @@ static const struct tag tags[] = {
     {"param", T_OTHER, 0, CX_SKIP},
     {"picture", T_OTHER, 0, CX_SKIP},
     {"pre", T_OTHER, 0, B | CX_PRE},
+    {"rp", T_OTHER, 0, CX_SKIP},
+    {"rt", T_OTHER, 0, CX_SKIP},
     {"progress", T_OTHER, 0, CX_SKIP},
     {"script", T_SCRIPT, 0, CX_SKIP},
     {"section", T_OTHER, 0, B},
@@ -163,34 +165,37 @@ const char *clean_attr(xmlNodePtr n, const char *name)
  * page's prose (a "content has-sidebar" wrapper). */
 struct hint_word {
     const char *w;
+    size_t len;
     uint8_t stem; /* match inside tokens */
     uint8_t weak; /* 1: layout word; 2: comment word (never voided) */
 };
 
+#define HW(w, stem, weak) {w, sizeof(w) - 1, stem, weak}
 static const struct hint_word neg_words[] = {
-    {"comment", 1, 2},    {"disqus", 1, 2},     {"reply", 0, 2},      {"replies", 0, 2},
-    {"respond", 0, 2},    {"discussion", 1, 2},     {"share", 1, 0},      {"sharing", 1, 0},
-    {"social", 1, 0},     {"related", 1, 0},    {"newsletter", 1, 0}, {"subscri", 1, 0},
-    {"signup", 1, 0},     {"sidebar", 1, 1},    {"footer", 1, 1},     {"breadcrumb", 1, 0},
-    {"cookie", 1, 0},     {"consent", 1, 0},    {"gdpr", 1, 0},       {"sponsor", 1, 0},
-    {"outbrain", 1, 0},   {"taboola", 1, 0},    {"recirc", 1, 0},     {"promo", 1, 0},
-    {"byline", 1, 0},     {"caption", 1, 0},    {"credit", 1, 0},     {"advert", 1, 0},
-    {"popup", 1, 1},      {"modal", 1, 1},      {"masthead", 1, 1},   {"widget", 1, 1},
-    {"toolbar", 1, 0},    {"pagination", 1, 0}, {"paywall", 1, 1},    {"mostread", 1, 0},
-    {"mostpopular", 1, 0},{"trending", 1, 0},   {"recommend", 1, 0},  {"navbar", 1, 1},
-    {"navigation", 1, 1}, {"subnav", 1, 1},     {"topnav", 1, 1},     {"megamenu", 1, 1},
-    {"dropdown", 1, 1},   {"screenreader", 1, 0}, {"readmore", 1, 0}, {"newsfeed", 0, 0},
-    {"ad", 0, 0},         {"ads", 0, 0},        {"adv", 0, 0},        {"adslot", 1, 0},
-    {"adunit", 1, 0},     {"adsense", 1, 0},    {"dfp", 0, 0},        {"nav", 0, 1},
-    {"menu", 0, 1},       {"submenu", 0, 1},    {"header", 0, 1},     {"tags", 0, 0},
-    {"tag", 0, 0},        {"tagged", 0, 0},     {"keywords", 0, 0},   {"topics", 0, 0},
-    {"author", 0, 0},     {"bio", 0, 0},        {"meta", 0, 0},       {"rail", 0, 1},
-    {"aside", 0, 1},      {"links", 0, 1},      {"popular", 0, 0},    {"skip", 0, 0},
-    {"sr", 0, 0},         {"hidden", 0, 1},     {"print", 0, 0},      {"login", 0, 0},
-    {"banner", 0, 1},     {"cta", 0, 0},        {"teaser", 0, 0},     {"teasers", 0, 0},
-    {"more", 0, 0},       {"also", 0, 0},       {"poll", 0, 0},       {"rating", 0, 0},
-    {"embed", 0, 0},      {"twitter", 0, 0},    {"facebook", 0, 0},   {"tweet", 0, 0},
-    {NULL, 0, 0}};
+    HW("comment", 1, 2), HW("disqus", 1, 2), HW("reply", 0, 2), HW("replies", 0, 2),
+    HW("respond", 0, 2), HW("discussion", 1, 2), HW("share", 1, 0), HW("sharing", 1, 0),
+    HW("social", 1, 0), HW("related", 1, 0), HW("newsletter", 1, 0), HW("subscri", 1, 0),
+    HW("signup", 1, 0), HW("sidebar", 1, 1), HW("footer", 1, 1), HW("breadcrumb", 1, 0),
+    HW("cookie", 1, 0), HW("consent", 1, 0), HW("gdpr", 1, 0), HW("sponsor", 1, 0),
+    HW("outbrain", 1, 0), HW("taboola", 1, 0), HW("recirc", 1, 0), HW("promo", 1, 0),
+    HW("byline", 1, 0), HW("caption", 1, 0), HW("credit", 1, 0), HW("advert", 1, 0),
+    HW("popup", 1, 1), HW("modal", 1, 1), HW("masthead", 1, 1), HW("widget", 1, 1),
+    HW("toolbar", 1, 0), HW("pagination", 1, 0), HW("paywall", 1, 1), HW("mostread", 1, 0),
+    HW("mostpopular", 1, 0), HW("trending", 1, 0), HW("recommend", 1, 0), HW("navbar", 1, 1),
+    HW("navigation", 1, 1), HW("subnav", 1, 1), HW("topnav", 1, 1), HW("megamenu", 1, 1),
+    HW("dropdown", 1, 1), HW("screenreader", 1, 0), HW("readmore", 1, 0), HW("newsfeed", 0, 0),
+    HW("ad", 0, 0), HW("ads", 0, 0), HW("adv", 0, 0), HW("adslot", 1, 0), HW("adunit", 1, 0),
+    HW("adsense", 1, 0), HW("dfp", 0, 0), HW("nav", 0, 1), HW("menu", 0, 1),
+    HW("submenu", 0, 1), HW("header", 0, 1), HW("tags", 0, 0), HW("tag", 0, 0),
+    HW("tagged", 0, 0), HW("keywords", 0, 0), HW("topics", 0, 0), HW("author", 0, 0),
+    HW("bio", 0, 0), HW("meta", 0, 0), HW("rail", 0, 1), HW("aside", 0, 1), HW("links", 0, 1),
+    HW("popular", 0, 0), HW("skip", 0, 0), HW("sr", 0, 0), HW("hidden", 0, 1),
+    HW("print", 0, 0), HW("login", 0, 0), HW("banner", 0, 1), HW("cta", 0, 0),
+    HW("teaser", 0, 0), HW("teasers", 0, 0), HW("more", 0, 0), HW("also", 0, 0),
+    HW("poll", 0, 0), HW("rating", 0, 0),
+   
+    {NULL, 0, 0, 0}};
+#undef HW
 
 static const char *const pos_words[] = {"article", "story",  "content", "body",
                                         "entry",   "post",   "main",    "text",
@@ -209,6 +214,73 @@ static int is_modifier(const char *t, size_t n)
             return 1;
     }
     return 0;
+}
+
+/* First tokens of taxonomy class names: "tag-jobs", "category-news",
+ * "author-sarah", "format-standard" (WordPress's post_class() and the like)
+ * name a value, not a page part. */
+static int is_taxonomy(const char *t, size_t n)
+{
+    static const char *const tax[] = {"tag", "tags", "category", "categories", "cat", "author",
+                                      "format", "status", "type", "post", "postid", "page",
+                                      "pageid", "topic", "topics", "section", "series", "term",
+                                      "taxonomy", "channel", "kicker", NULL};
+    for (int i = 0; tax[i]; i++) {
+        if (strlen(tax[i]) == n && memcmp(t, tax[i], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* One class name (no white space), lowercased, camelCase split with '-'. */
+static void hint_name(const char *low, size_t n, int *strong, int *weak, int *comment, int *pos)
+{
+    const char *prev = NULL;
+    size_t prevlen = 0, ntok = 0, i = 0;
+    int taxonomy = 0;
+    while (i < n) {
+        while (i < n && !isalnum((unsigned char)low[i]))
+            i++;
+        size_t st = i;
+        while (i < n && isalnum((unsigned char)low[i]))
+            i++;
+        size_t tl = i - st;
+        if (tl == 0)
+            continue;
+        const char *t = low + st;
+        if (ntok++ == 0 && i < n && is_taxonomy(t, tl))
+            taxonomy = 1;
+        for (int k = 0; pos_words[k]; k++) {
+            size_t wl = strlen(pos_words[k]);
+            if (wl == tl && memcmp(t, pos_words[k], wl) == 0)
+                *pos = 1;
+        }
+        int modified = prev && is_modifier(prev, prevlen);
+        prev = t;
+        prevlen = tl;
+        if (taxonomy || modified)
+            continue;
+        for (size_t k = 0; neg_words[k].w; k++) {
+            const struct hint_word *w = &neg_words[k];
+            int hit = 0;
+            if (w->len == tl)
+                hit = t[0] == w->w[0] && memcmp(t, w->w, tl) == 0;
+            else if (w->stem && tl > w->len)
+                hit = memmem(t, tl, w->w, w->len) != NULL;
+            /* "commentary" is a genre of article, not its comments */
+            if (hit && w->weak == 2 && tl >= 9 && memmem(t, tl, "commentar", 9))
+                hit = 0;
+            if (!hit)
+                continue;
+            if (w->weak == 1)
+                *weak = 1;
+            else
+                *strong = 1;
+            if (w->weak == 2)
+                *comment = 1;
+            break;
+        }
+    }
 }
 
 unsigned clean_class_hint(const char *value)
@@ -230,44 +302,18 @@ unsigned clean_class_hint(const char *value)
     }
     low[n] = '\0';
 
-    unsigned out = 0;
     int strong = 0, weak = 0, pos = 0, comment = 0;
-    const char *prev = NULL;
-    size_t prevlen = 0;
     size_t i = 0;
     while (i < n) {
-        while (i < n && !isalnum((unsigned char)low[i]))
+        while (i < n && isspace((unsigned char)low[i]))
             i++;
         size_t st = i;
-        while (i < n && isalnum((unsigned char)low[i]))
+        while (i < n && !isspace((unsigned char)low[i]))
             i++;
-        size_t tl = i - st;
-        if (tl == 0)
-            continue;
-        const char *t = low + st;
-        int modified = prev && is_modifier(prev, prevlen);
-        for (const struct hint_word *w = neg_words; w->w; w++) {
-            size_t wl = strlen(w->w);
-            int hit = (wl == tl && memcmp(t, w->w, wl) == 0) ||
-                      (w->stem && tl > wl && memmem(t, tl, w->w, wl));
-            if (hit && !modified) {
-                if (w->weak == 1)
-                    weak = 1;
-                else
-                    strong = 1;
-                if (w->weak == 2)
-                    comment = 1;
-                break;
-            }
-        }
-        for (int k = 0; pos_words[k]; k++) {
-            size_t wl = strlen(pos_words[k]);
-            if (wl == tl && memcmp(t, pos_words[k], wl) == 0)
-                pos = 1;
-        }
-        prev = t;
-        prevlen = tl;
+        if (i > st)
+            hint_name(low + st, i - st, &strong, &weak, &comment, &pos);
     }
+    unsigned out = 0;
     if (strong)
         out |= CX_NEG | (comment ? CX_NEG_KEEP : 0);
     else if (weak)
@@ -329,6 +375,8 @@ struct walk {
     int32_t cur;   /* innermost open element */
     int32_t owner; /* innermost open block-level element */
     int link_depth;
+    int list_depth;  /* open li/dt/dd */
+    int quote_depth; /* open blockquote */
     int failed;    /* ENOMEM / ETOOBIG */
     /* the block being filled */
     int open;
@@ -430,6 +478,10 @@ static void flush_block(struct walk *w)
         b->heading = o->heading;
         b->flags = o->flags & (CX_HEADING | CX_LIST | CX_QUOTE | CX_PRE | CX_CELL | CX_PARA);
     }
+    if (w->list_depth > 0)
+        b->flags |= CX_LIST;
+    if (w->quote_depth > 0)
+        b->flags |= CX_QUOTE;
 }
 
 static void add_text(struct walk *w, const char *s, size_t len)
@@ -479,22 +531,23 @@ static int32_t push_node(struct walk *w, xmlNodePtr n, const struct tag *t)
 static uint32_t attr_flags(struct walk *w, xmlNodePtr n, const struct tag *t)
 {
     uint32_t f = 0;
-    int author_ref = 0;
+    int author_ref = 0, strong = 0, weak = 0;
     for (xmlAttrPtr a = n->properties; a; a = a->next) {
         const char *name = (const char *)a->name;
         xmlNodePtr c = a->children;
         const char *v = (c && c->type == XML_TEXT_NODE && c->content) ? (const char *)c->content
                                                                          : "";
+        unsigned h = 0;
         if (!name)
             continue;
         switch (name[0] | 0x20) {
         case 'a':
             if (strcasecmp(name, "aria-hidden") == 0 && strcasecmp(v, "true") == 0)
-                f |= CX_NEG | CX_NEG_WEAK;
+                weak = 1;
             break;
         case 'c':
             if (strcasecmp(name, "class") == 0) {
-                f |= clean_class_hint(v);
+                h = clean_class_hint(v);
                 if (attr_has_word(v, "byline") || attr_has_word(v, "author"))
                     author_ref = 1;
             }
@@ -503,11 +556,11 @@ static uint32_t attr_flags(struct walk *w, xmlNodePtr n, const struct tag *t)
             if (strcasecmp(name, "href") == 0 && t->id == T_A)
                 f |= CX_LINK;
             else if (strcasecmp(name, "hidden") == 0)
-                f |= CX_NEG | CX_NEG_WEAK;
+                weak = 1;
             break;
         case 'i':
             if (strcasecmp(name, "id") == 0) {
-                f |= clean_class_hint(v);
+                h = clean_class_hint(v);
             } else if (strcasecmp(name, "itemprop") == 0) {
                 if (attr_has_word(v, "articleBody"))
                     f |= CX_ARTBODY;
@@ -522,7 +575,7 @@ static uint32_t attr_flags(struct walk *w, xmlNodePtr n, const struct tag *t)
                     "menu", "menubar", "dialog", "alertdialog", "toolbar", "tablist", NULL};
                 for (int k = 0; neg_roles[k]; k++) {
                     if (strcasecmp(v, neg_roles[k]) == 0)
-                        f |= CX_NEG | CX_NEG_WEAK;
+                        weak = 1;
                 }
                 if (strcasecmp(v, "main") == 0)
                     f |= CX_MAIN;
@@ -534,17 +587,31 @@ static uint32_t attr_flags(struct walk *w, xmlNodePtr n, const struct tag *t)
             break;
         case 's':
             if (strcasecmp(name, "style") == 0 && style_hidden(v))
-                f |= CX_NEG | CX_NEG_WEAK;
+                weak = 1;
             break;
         default:
             break;
         }
+        if (h & CX_NEG) {
+            if (h & CX_NEG_WEAK)
+                weak = 1;
+            else
+                strong = 1;
+        }
+        f |= h & (CX_POS | CX_NEG_KEEP);
     }
     if (author_ref && push_ref(&w->d->refs, n) != 0)
         w->failed = VIGIL_ENOMEM;
-    /* A strong hint wins over a weak one from another attribute. */
-    if ((f & CX_NEG) && !(f & CX_NEG_WEAK))
-        f &= ~(uint32_t)CX_NEG_WEAK;
+    /* A heading named "section-header" or "anchor-header" is still a
+       heading: only strong words count on headings. */
+    if (t->heading)
+        weak = 0;
+    if (strong)
+        f |= CX_NEG;
+    else if (weak)
+        f |= CX_NEG | CX_NEG_WEAK;
+    else
+        f &= ~(uint32_t)CX_NEG_KEEP;
     return f;
 }
 
@@ -564,6 +631,13 @@ static void collect_head_child(struct walk *w, xmlNodePtr c)
         if (type && strcasestr(type, "ld+json") && push_ref(&w->d->refs, c) != 0)
             w->failed = VIGIL_ENOMEM;
     }
+}
+
+static int is_boundary(const struct cx_node *x)
+{
+    if (x->flags & CX_BLOCK)
+        return 1;
+    return (x->flags & CX_NEG) && !(x->flags & CX_NEG_WEAK) && x->tag != T_A;
 }
 
 enum { ENTER_NONE = 0, ENTER_LEAF = 1, ENTER_OPEN = 2 };
@@ -620,12 +694,18 @@ static int enter(struct walk *w, xmlNodePtr n)
     }
     if (x->flags & CX_SKIP)
         return ENTER_LEAF;
-    /* Block boundaries; an inline element marked as boilerplate (a credit
-       span inside a paragraph) is its own block so it can be dropped. */
-    if ((x->flags & CX_BLOCK) || (x->flags & CX_NEG))
+    /* Block boundaries; an inline element strongly marked as boilerplate
+       (a credit span inside a paragraph) is its own block so it can be
+       dropped. Links are not split off: a marked link ("affiliate-link")
+       is part of its sentence. */
+    if (is_boundary(x))
         flush_block(w);
     if (x->flags & CX_LINK)
         w->link_depth++;
+    if (x->flags & CX_LIST)
+        w->list_depth++;
+    if (x->flags & CX_QUOTE)
+        w->quote_depth++;
     w->cur = i;
     if (x->flags & CX_BLOCK)
         w->owner = i;
@@ -638,10 +718,14 @@ static void leave(struct walk *w)
     struct clean_dom *d = w->d;
     int32_t i = w->cur;
     struct cx_node *x = &d->nodes[i];
-    if ((x->flags & CX_BLOCK) || (x->flags & CX_NEG))
+    if (is_boundary(x))
         flush_block(w);
     if (x->flags & CX_LINK)
         w->link_depth--;
+    if (x->flags & CX_LIST)
+        w->list_depth--;
+    if (x->flags & CX_QUOTE)
+        w->quote_depth--;
     x->end = (int32_t)d->nnodes;
     w->cur = x->parent;
     if (w->open && w->elem == i)
@@ -927,7 +1011,7 @@ static void trace(FILE *f, const struct clean_dom *d, const uint8_t *why, int32_
         int32_t g = d->neg[b->elem];
         const char *cls = g >= 0 ? clean_attr(d->nodes[g].node, "class") : NULL;
         fprintf(f, "%5zu %-7s el=%-5d ch=%-5u ln=%-4u v=%-7.0f mark=%d<%s%s%s> %.*s\n", k,
-                names[why[k]], b->elem, b->chars, b->link_chars, prose_value(b), g,
+                why ? names[why[k]] : "-", b->elem, b->chars, b->link_chars, prose_value(b), g,
                 g >= 0 ? (const char *)d->nodes[g].node->name : "", cls ? " ." : "",
                 cls ? cls : "", (int)(b->len > 90 ? 90 : b->len), d->arena.data + b->start);
     }
@@ -966,7 +1050,16 @@ static int32_t select_main(struct clean_dom *d, int rescue, float total_prose)
     memset(score, 0, nn * sizeof *score);
     for (size_t k = 0; k < d->nblocks; k++) {
         const struct cx_block *b = &d->blocks[k];
-        float v = neg[b->elem] >= 0 ? -(float)b->chars : prose_value(b);
+        /* Marked text costs: the article element should not reach for
+           comments or related links. Captions are neutral: a gallery
+           inside the article must not sink it. */
+        float v;
+        if (neg[b->elem] < 0)
+            v = prose_value(b);
+        else if (nodes[neg[b->elem]].tag == T_FIGURE)
+            v = 0;
+        else
+            v = -(float)b->chars;
         score[b->elem] += v;
     }
     for (size_t i = nn; i-- > 1;) {
@@ -995,6 +1088,47 @@ static int32_t select_main(struct clean_dom *d, int rescue, float total_prose)
         }
     }
     return best;
+}
+
+/* Is block text s the description desc (or desc the block's start, cut
+ * with an ellipsis)? */
+static int is_description(const char *s, size_t len, const char *desc)
+{
+    size_t dl = strlen(desc);
+    while (dl && (desc[dl - 1] == '.' || desc[dl - 1] == ' '))
+        dl--;
+    if (dl >= 3 && (unsigned char)desc[dl - 1] == 0xA6) /* ... */
+        dl -= 3;
+    while (len && (s[len - 1] == '.' || s[len - 1] == ' '))
+        len--;
+    if (dl < 60 || len < 60)
+        return 0;
+    if (len == dl)
+        return memcmp(s, desc, len) == 0;
+    /* one is a cut version of the other */
+    size_t n = len < dl ? len : dl;
+    return n * 10 >= (len > dl ? len : dl) * 8 && memcmp(s, desc, n) == 0;
+}
+
+static void keep_standfirst(const struct clean_dom *d, const char *desc, uint8_t *why,
+                            size_t first)
+{
+    size_t lo = first > 80 ? first - 80 : 0;
+    for (size_t k = first; k-- > lo;) {
+        const struct cx_block *b = &d->blocks[k];
+        if (b->chars < 60 || b->link_chars * 4 > b->chars)
+            continue;
+        if (!is_description(d->arena.data + b->start, b->len, desc))
+            continue;
+        int32_t g = d->neg[b->elem];
+        /* not from navigation, footers, asides or comments */
+        if (g >= 0 && ((d->nodes[g].flags & CX_NEG_KEEP) ||
+                       ((d->nodes[g].flags & CX_BOILER) && d->nodes[g].tag != T_FIGURE &&
+                        strcmp((const char *)d->nodes[g].node->name, "header") != 0)))
+            return;
+        why[k] = W_KEEP;
+        return;
+    }
 }
 
 int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, struct buf *out,
@@ -1044,8 +1178,11 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
         else
             best = select_main(d, 0, total_prose);
     }
-    if (best < 0)
+    if (best < 0) {
+        if (in->trace)
+            trace(in->trace, d, NULL, best);
         return 0;
+    }
     res->main_node = best;
 
     struct region regions[MAX_REGIONS];
@@ -1131,6 +1268,12 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
                 why[k] = W_ORPHAN;
         }
     }
+
+    /* 7b. The standfirst: a block before the article text that repeats the
+       page's description (a lead paragraph in the header, a subtitle
+       styled as a caption) opens the text. */
+    if (in->description && first >= 0)
+        keep_standfirst(d, in->description, why, (size_t)first);
 
     /* 8. Write, skipping exact repeats (pages that print a paragraph
        twice for two layouts). */

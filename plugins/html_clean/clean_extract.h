@@ -125,6 +125,7 @@ struct clean_extract_in {
     const char *const *authors;/* bylines repeated in the body are dropped */
     size_t nauthors;
     const char *jsonld_body;   /* JSON-LD articleBody (checked here) */
+    const char *description;   /* meta description: finds the standfirst */
     int declared_article;      /* JSON-LD or og:type says article */
     FILE *trace;               /* when set, every block and why it was kept or
                                   dropped is written there (debugging) */

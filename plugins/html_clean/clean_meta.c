@@ -522,6 +522,7 @@ static void from_jsonld(struct clean_meta *m, json_t *root, int64_t now_ms, cons
                 jsonld_authors(m, a, 0);
         }
         set_once(&m->section, jstr(o, "articleSection"));
+        set_once(&m->description, jstr(o, "description"));
         if (!m->image) {
             const char *img = jsonld_image(json_object_get(o, "image"));
             if (img)
@@ -545,7 +546,7 @@ static void from_jsonld(struct clean_meta *m, json_t *root, int64_t now_ms, cons
  * --------------------------------------------------------------------- */
 
 enum { K_NONE, K_PUB, K_MOD, K_AUTHOR, K_OGTITLE, K_TWTITLE, K_SITE, K_SECTION, K_IMAGE,
-       K_URL, K_LANG, K_OGTYPE, K_LOCALE };
+       K_URL, K_LANG, K_OGTYPE, K_LOCALE, K_DESC };
 
 static int meta_key(const char *k)
 {
@@ -583,7 +584,9 @@ static int meta_key(const char *k)
         {"twitter:image:src", K_IMAGE},    {"og:url", K_URL},
         {"content-language", K_LANG},      {"language", K_LANG},
         {"dc.language", K_LANG},           {"og:type", K_OGTYPE},
-        {"og:locale", K_LOCALE},           {NULL, K_NONE}};
+        {"og:locale", K_LOCALE},           {"og:description", K_DESC},
+        {"description", K_DESC},           {"twitter:description", K_DESC},
+        {NULL, K_NONE}};
     for (int i = 0; map[i].name; i++) {
         if (strcasecmp(k, map[i].name) == 0)
             return map[i].key;
@@ -599,6 +602,7 @@ struct pending {
     const char *author_meta[4];
     size_t nauthor_meta;
     const char *og_title, *tw_title, *site, *section, *image, *og_url, *lang, *locale, *og_type;
+    const char *desc;
     const char *canonical;
     xmlNodePtr time_pub, time_mod, time_any;
     xmlNodePtr bylines[8];
@@ -640,6 +644,7 @@ static void read_meta(struct pending *p, xmlNodePtr n)
         case K_LANG: if (!p->lang) p->lang = content; break;
         case K_LOCALE: if (!p->locale) p->locale = content; break;
         case K_OGTYPE: if (!p->og_type) p->og_type = content; break;
+        case K_DESC: if (!p->desc) p->desc = content; break;
         default: break;
         }
     }
@@ -813,6 +818,14 @@ void clean_meta_extract(const struct clean_refs *refs, const char *url, int64_t 
     /* Site, section, image, canonical, language, og:type. */
     set_once(&m->site_name, p.site);
     set_once(&m->section, p.section);
+    if (p.desc) {
+        /* the page's own description first: JSON-LD's is often shorter */
+        char *d = folded(p.desc);
+        if (d) {
+            free(m->description);
+            m->description = d;
+        }
+    }
     if (!m->image && p.image)
         m->image = resolve_url(p.image, url);
     if (p.canonical)
@@ -896,6 +909,7 @@ void clean_meta_free(struct clean_meta *m)
     free(m->site_name);
     free(m->section);
     free(m->image);
+    free(m->description);
     free(m->lang_declared);
     free(m->jsonld_type);
     free(m->jsonld_body);

@@ -26,6 +26,8 @@
  *   site_name  og:site_name, JSON-LD publisher name, application-name.
  *   section    article:section, JSON-LD articleSection.
  *   image      og:image, twitter:image, JSON-LD image.
+ *   description og:description, <meta name=description>, twitter:description,
+ *              JSON-LD description (used to find the standfirst).
  *   lang       <html lang>, content-language, <meta name=language>,
  *              og:locale, JSON-LD inLanguage.
  */
@@ -52,6 +54,7 @@ struct clean_meta {
     char *site_name;
     char *section;
     char *image;
+    char *description;   /* og:description, description, JSON-LD description */
     char *lang_declared; /* lowercased BCP 47 tag as declared ("en-us") */
     char *jsonld_type;   /* @type of the JSON-LD article ("NewsArticle") */
     char *jsonld_body;   /* articleBody, folded (paragraph breaks kept) */

@@ -134,6 +134,7 @@ int clean_page(struct clean_worker *w, const char *html, size_t len, const char 
     in.authors = (const char *const *)w->meta.authors;
     in.nauthors = w->meta.nauthors;
     in.jsonld_body = w->meta.jsonld_body;
+    in.description = w->meta.description;
     in.declared_article = w->meta.declared_article;
     in.trace = w->trace;
     struct clean_extract_out out;
