@@ -750,6 +750,7 @@ void clean_dom_free(struct clean_dom *d)
     free(d->nodes);
     free(d->blocks);
     free(d->score);
+    free(d->flat);
     free(d->prose);
     free(d->chars);
     free(d->neg);
@@ -870,6 +871,10 @@ void clean_node_text(xmlNodePtr top, struct buf *b, size_t max)
  * Scoring and selection.
  * --------------------------------------------------------------------- */
 
+/* Share of a child's score its parent inherits when choosing the article
+ * element. */
+#define DEPTH_DECAY 0.95f
+
 /* Tunables of one preset. */
 struct preset {
     float sibling_frac;   /* a sibling joins the article when its score is at
@@ -880,7 +885,7 @@ struct preset {
 };
 
 static const struct preset presets[] = {
-    [CLEAN_PRESET_PRECISION] = {0.30f, 0.40f, 1, 1},
+    [CLEAN_PRESET_PRECISION] = {0.20f, 0.40f, 1, 1},
     [CLEAN_PRESET_RECALL] = {0.10f, 0.60f, 0, 0},
 };
 
@@ -923,6 +928,10 @@ static int grow_floats(struct clean_dom *d)
     if (!s)
         return -1;
     d->score = s;
+    float *fl = realloc(d->flat, cap * sizeof *fl);
+    if (!fl)
+        return -1;
+    d->flat = fl;
     float *p = realloc(d->prose, cap * sizeof *p);
     if (!p)
         return -1;
@@ -1047,6 +1056,7 @@ static int32_t select_main(struct clean_dom *d, int rescue, float total_prose)
         int32_t p = nodes[i].parent;
         neg[i] = bad ? (int32_t)i : (p >= 0 ? neg[p] : -1);
     }
+    float *flat = d->flat;
     memset(score, 0, nn * sizeof *score);
     for (size_t k = 0; k < d->nblocks; k++) {
         const struct cx_block *b = &d->blocks[k];
@@ -1062,9 +1072,16 @@ static int32_t select_main(struct clean_dom *d, int rescue, float total_prose)
             v = -(float)b->chars;
         score[b->elem] += v;
     }
+    /* Subtree sums: flat, and decayed by DEPTH_DECAY per level so the
+       element holding the paragraphs themselves beats a distant ancestor
+       collecting teaser summaries from many small boxes. */
+    memcpy(flat, score, nn * sizeof *flat);
     for (size_t i = nn; i-- > 1;) {
-        if (nodes[i].parent >= 0)
-            score[nodes[i].parent] += score[i];
+        int32_t p = nodes[i].parent;
+        if (p >= 0) {
+            score[p] += DEPTH_DECAY * score[i];
+            flat[p] += flat[i];
+        }
     }
     int32_t best = -1;
     float best_v = 0;
@@ -1144,7 +1161,7 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
         return VIGIL_ENOMEM;
     size_t nn = d->nnodes;
     struct cx_node *nodes = d->nodes;
-    float *score = d->score, *prose = d->prose;
+    float *prose = d->prose;
     int32_t *neg = d->neg;
 
     /* 1. Prose per subtree, ignoring hints. */
@@ -1192,13 +1209,13 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
        container, an article split around an ad). */
     int32_t par = nodes[best].parent;
     if (par >= 0) {
-        float thr = ps->sibling_frac * score[best];
+        float thr = ps->sibling_frac * d->flat[best];
         if (thr < 50)
             thr = 50;
         for (int32_t c = par + 1; c < nodes[par].end && nr < MAX_REGIONS; c = nodes[c].end) {
             if (c == best || neg[c] >= 0)
                 continue;
-            if (score[c] >= thr)
+            if (d->flat[c] >= thr)
                 regions[nr++] = (struct region){c, nodes[c].end};
         }
     }

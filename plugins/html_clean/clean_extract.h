@@ -99,7 +99,8 @@ struct clean_dom {
     struct cx_block *blocks;
     size_t nblocks, bcap;
     struct buf arena; /* block texts, back to back */
-    float *score;     /* per node: subtree score (with hints) */
+    float *score;     /* per node: subtree score (with hints), decayed with depth */
+    float *flat;      /* per node: the same, not decayed */
     float *prose;     /* per node: subtree prose (without hints) */
     float *chars;     /* per node: subtree characters */
     int32_t *neg;     /* per node: nearest boilerplate ancestor-or-self, -1 */
