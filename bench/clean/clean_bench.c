@@ -110,7 +110,8 @@ static char *dupstr(json_t *v)
     return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
 }
 
-/* ---- tokens: lowercased runs of letters and digits, hashed ---- */
+/* ---- tokens: lowercased runs of letters and digits, hashed; ideographs
+ * and kana (written without spaces) are one token each ---- */
 static size_t tokens(const char *s, uint64_t **out)
 {
     size_t cap = 256, n = 0;
@@ -122,12 +123,30 @@ static size_t tokens(const char *s, uint64_t **out)
         uint32_t cp = 0;
         size_t l = i < len ? clean_utf8_decode(s + i, len - i, &cp) : 1;
         int alnum = i < len && u_isalnum((UChar32)cp);
+        int single = alnum && (u_hasBinaryProperty((UChar32)cp, UCHAR_IDEOGRAPHIC) ||
+                               (cp >= 0x3040 && cp <= 0x30FF));
+        if (single && in) {
+            if (n == cap) {
+                cap *= 2;
+                v = realloc(v, cap * sizeof *v);
+            }
+            v[n++] = h;
+            in = 0;
+        }
         if (alnum) {
             uint32_t lc = (uint32_t)u_tolower((UChar32)cp);
             if (!in)
                 h = 1469598103934665603ULL;
             h = (h ^ lc) * 1099511628211ULL;
             in = 1;
+            if (single) {
+                if (n == cap) {
+                    cap *= 2;
+                    v = realloc(v, cap * sizeof *v);
+                }
+                v[n++] = h;
+                in = 0;
+            }
         } else if (in) {
             if (n == cap) {
                 cap *= 2;

@@ -187,6 +187,9 @@ static const struct rule rules[] = {
     R("all rights reserved", ANY, CREDIT, 300), R("alle rechte vorbehalten", ANY, CREDIT, 300),
     R("todos los derechos reservados", ANY, CREDIT, 300),
     R("tous droits réservés", ANY, CREDIT, 300),
+    R("photo:", TAIL, CREDIT, 300), R("photos:", TAIL, CREDIT, 300),
+    R("foto:", TAIL, CREDIT, 300), R("bild:", TAIL, CREDIT, 300), R("image:", TAIL, CREDIT, 300),
+    R("credit:", TAIL, CREDIT, 300), R("picture:", TAIL, CREDIT, 300),
     R("(photo by", TAIL, CREDIT, 300), R("(photo:", TAIL, CREDIT, 300),
     R("(photo credit", TAIL, CREDIT, 300), R("photo credit:", TAIL, CREDIT, 300),
     R("(image:", TAIL, CREDIT, 300), R("(picture:", TAIL, CREDIT, 300),
@@ -295,7 +298,16 @@ static const char *find(const char *h, size_t hl, const char *n, size_t nl)
 {
     if (nl == 0 || hl < nl)
         return NULL;
-    return memmem(h, hl, n, nl);
+    /* lines are short: scan for the first byte, then compare */
+    const char *end = h + hl - nl + 1;
+    for (const char *p = h; p < end; p++) {
+        p = memchr(p, n[0], (size_t)(end - p));
+        if (!p)
+            return NULL;
+        if (memcmp(p, n, nl) == 0)
+            return p;
+    }
+    return NULL;
 }
 
 /* Social network and share words: a line made of them is a share bar. */

@@ -210,7 +210,7 @@ static int is_modifier(const char *t, size_t n)
                                        "enable", "enabled", "disable", "disabled", "allow",
                                        "off", "on", NULL};
     for (int i = 0; mods[i]; i++) {
-        if (strlen(mods[i]) == n && memcmp(t, mods[i], n) == 0)
+        if (t[0] == mods[i][0] && strncmp(t, mods[i], n) == 0 && mods[i][n] == '\0')
             return 1;
     }
     return 0;
@@ -226,7 +226,18 @@ static int is_taxonomy(const char *t, size_t n)
                                       "pageid", "topic", "topics", "section", "series", "term",
                                       "taxonomy", "channel", "kicker", NULL};
     for (int i = 0; tax[i]; i++) {
-        if (strlen(tax[i]) == n && memcmp(t, tax[i], n) == 0)
+        if (t[0] == tax[i][0] && strncmp(t, tax[i], n) == 0 && tax[i][n] == '\0')
+            return 1;
+    }
+    return 0;
+}
+
+/* Does token t contain stem w? Tokens are a few bytes: a first-byte scan
+ * beats memmem's set-up. */
+static inline int has_stem(const char *t, size_t tl, const char *w, size_t wl)
+{
+    for (size_t i = 0; i + wl <= tl; i++) {
+        if (t[i] == w[0] && memcmp(t + i, w, wl) == 0)
             return 1;
     }
     return 0;
@@ -251,8 +262,8 @@ static void hint_name(const char *low, size_t n, int *strong, int *weak, int *co
         if (ntok++ == 0 && i < n && is_taxonomy(t, tl))
             taxonomy = 1;
         for (int k = 0; pos_words[k]; k++) {
-            size_t wl = strlen(pos_words[k]);
-            if (wl == tl && memcmp(t, pos_words[k], wl) == 0)
+            if (t[0] == pos_words[k][0] && strncmp(t, pos_words[k], tl) == 0 &&
+                pos_words[k][tl] == '\0')
                 *pos = 1;
         }
         int modified = prev && is_modifier(prev, prevlen);
@@ -266,7 +277,7 @@ static void hint_name(const char *low, size_t n, int *strong, int *weak, int *co
             if (w->len == tl)
                 hit = t[0] == w->w[0] && memcmp(t, w->w, tl) == 0;
             else if (w->stem && tl > w->len)
-                hit = memmem(t, tl, w->w, w->len) != NULL;
+                hit = has_stem(t, tl, w->w, w->len);
             /* "commentary" is a genre of article, not its comments */
             if (hit && w->weak == 2 && tl >= 9 && memmem(t, tl, "commentar", 9))
                 hit = 0;
@@ -527,6 +538,19 @@ static int32_t push_node(struct walk *w, xmlNodePtr n, const struct tag *t)
     return i;
 }
 
+/* clean_class_hint through the worker's cache. */
+static unsigned class_hint_cached(struct clean_dom *d, const char *v)
+{
+    uint64_t h = hash_fnv64(v, strlen(v)) | 1; /* 0 marks an empty slot */
+    size_t slot = (size_t)(h >> 7) & 511;
+    if (d->hint_key[slot] == h)
+        return d->hint_val[slot];
+    unsigned f = clean_class_hint(v);
+    d->hint_key[slot] = h;
+    d->hint_val[slot] = f;
+    return f;
+}
+
 /* Read the attributes that matter; returns extra flags. */
 static uint32_t attr_flags(struct walk *w, xmlNodePtr n, const struct tag *t)
 {
@@ -547,7 +571,7 @@ static uint32_t attr_flags(struct walk *w, xmlNodePtr n, const struct tag *t)
             break;
         case 'c':
             if (strcasecmp(name, "class") == 0) {
-                h = clean_class_hint(v);
+                h = class_hint_cached(w->d, v);
                 if (attr_has_word(v, "byline") || attr_has_word(v, "author"))
                     author_ref = 1;
             }
@@ -560,7 +584,7 @@ static uint32_t attr_flags(struct walk *w, xmlNodePtr n, const struct tag *t)
             break;
         case 'i':
             if (strcasecmp(name, "id") == 0) {
-                h = clean_class_hint(v);
+                h = class_hint_cached(w->d, v);
             } else if (strcasecmp(name, "itemprop") == 0) {
                 if (attr_has_word(v, "articleBody"))
                     f |= CX_ARTBODY;
@@ -1331,6 +1355,18 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
     }
     if (in->trace)
         trace(in->trace, d, why, best);
+    /* Page shape. */
+    for (size_t k = 0; k < d->nblocks; k++) {
+        const struct cx_block *b = &d->blocks[k];
+        int32_t rs;
+        if (b->chars >= 25 && b->chars <= 200 && b->link_chars * 10 >= b->chars * 7) {
+            res->teasers++;
+            if (in_regions(regions, nr, b->elem, &rs))
+                res->teasers_main++;
+        }
+        if (why[k] == W_KEEP && b->chars >= 150)
+            res->long_paras++;
+    }
     free(why);
     res->paragraphs = paras;
     res->chars = nchars;

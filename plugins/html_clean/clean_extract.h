@@ -106,6 +106,10 @@ struct clean_dom {
     int32_t *neg;     /* per node: nearest boilerplate ancestor-or-self, -1 */
     size_t fcap;
     struct clean_refs refs;
+    /* class/id hints are a pure function of the attribute value and pages
+       repeat the same values hundreds of times: a direct-mapped cache */
+    uint64_t hint_key[512];
+    uint32_t hint_val[512];
     size_t max_nodes; /* limit (0: unlimited); past it the walk stops */
     int truncated;    /* the walk stopped at max_nodes */
 };
@@ -138,6 +142,10 @@ struct clean_extract_out {
     size_t chars;          /* code points in the text */
     size_t paragraphs;
     int32_t main_node;     /* node chosen as the article, -1 if none */
+    /* page shape, for telling listings from articles */
+    size_t teasers;        /* link blocks shaped like headlines (25..200 chars) */
+    size_t teasers_main;   /* ...of them inside the article element */
+    size_t long_paras;     /* kept blocks of 150+ characters */
 };
 
 /* Write the article text (paragraphs split by "\n\n", not yet NFC) to out

@@ -488,7 +488,8 @@ static char *jsonld_body_text(const char *s)
     return buf_steal(&o);
 }
 
-static void from_jsonld(struct clean_meta *m, json_t *root, int64_t now_ms, const char *base)
+static void from_jsonld(struct clean_meta *m, json_t *root, int64_t now_ms, const char *base,
+                        char **ld_headline, char **ld_url)
 {
     json_t *art = find_typed(root, article_types, 0);
     json_t *page = art ? NULL : find_typed(root, page_types, 0);
@@ -534,8 +535,19 @@ static void from_jsonld(struct clean_meta *m, json_t *root, int64_t now_ms, cons
         json_t *lang = json_object_get(o, "inLanguage");
         if (json_is_string(lang))
             set_once(&m->lang_declared, json_string_value(lang));
-        if (art && !m->jsonld_body)
+        if (art && !m->jsonld_body) {
             m->jsonld_body = jsonld_body_text(jstr(art, "articleBody"));
+            if (m->jsonld_body) {
+                set_once(ld_headline, jstr(art, "headline"));
+                const char *u = jstr(art, "url");
+                json_t *mep = json_object_get(art, "mainEntityOfPage");
+                if (!u && json_is_object(mep))
+                    u = jstr(mep, "@id");
+                else if (!u)
+                    u = jstr(art, "mainEntityOfPage");
+                set_once(ld_url, u);
+            }
+        }
     }
     if (org && !m->site_name && !type_is(org, page_types))
         set_once(&m->site_name, jstr(org, "name"));
@@ -751,6 +763,7 @@ void clean_meta_extract(const struct clean_refs *refs, const char *url, int64_t 
                         struct clean_meta *m)
 {
     struct pending p;
+    char *ld_headline = NULL, *ld_url = NULL;
     memset(m, 0, sizeof *m);
     memset(&p, 0, sizeof p);
 
@@ -768,7 +781,7 @@ void clean_meta_extract(const struct clean_refs *refs, const char *url, int64_t 
         } else if (strcasecmp(name, "script") == 0) {
             json_t *j = parse_jsonld(script_text(n));
             if (j) {
-                from_jsonld(m, j, now_ms, url);
+                from_jsonld(m, j, now_ms, url, &ld_headline, &ld_url);
                 json_decref(j);
             }
         } else if (strcasecmp(name, "time") == 0) {
@@ -896,6 +909,37 @@ void clean_meta_extract(const struct clean_refs *refs, const char *url, int64_t 
         free(raw);
     }
     free(h1);
+
+    /* Is the JSON-LD article this page's? */
+    if (m->jsonld_body) {
+        char *tt = NULL;
+        if (refs->title) {
+            struct buf b;
+            buf_init(&b, 4096);
+            clean_node_text(refs->title, &b, 2000);
+            tt = b.data ? folded(b.data) : NULL;
+            buf_free(&b);
+        }
+        char *og = p.og_title ? folded(p.og_title) : NULL;
+        if (ld_headline) {
+            size_t hl = strlen(ld_headline);
+            size_t probe = hl < 30 ? hl : 30;
+            if (probe >= 10 && ((og && strncasecmp(og, ld_headline, probe) == 0) ||
+                                (tt && ci_contains(tt, strlen(tt), ld_headline)) ||
+                                (tt && strncasecmp(tt, ld_headline, probe) == 0)))
+                m->jsonld_consistent = 1;
+        }
+        if (ld_url && m->canonical_url) {
+            char *lu = resolve_url(ld_url, url);
+            if (lu && strcmp(lu, m->canonical_url) == 0)
+                m->jsonld_consistent = 1;
+            free(lu);
+        }
+        free(tt);
+        free(og);
+    }
+    free(ld_headline);
+    free(ld_url);
 }
 
 void clean_meta_free(struct clean_meta *m)

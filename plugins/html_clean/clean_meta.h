@@ -60,6 +60,9 @@ struct clean_meta {
     char *jsonld_body;   /* articleBody, folded (paragraph breaks kept) */
     char *og_type;       /* og:type ("article", "website") */
     int declared_article; /* JSON-LD article type or og:type article */
+    int jsonld_consistent; /* the JSON-LD article names this page: its
+                              headline matches og:title or <title>, or its
+                              url the canonical URL */
 };
 
 /* Fill m from the elements collected by clean_dom_build. url (may be NULL)

@@ -83,6 +83,59 @@ static size_t cut_point(const char *s, size_t limit)
     return i;
 }
 
+/*
+ * The JSON-LD articleBody replaces the extraction when the extraction
+ * found less than half of it and the body is sane: long enough (500+
+ * bytes), not cut ("..." at the end), and consistent with the page: its
+ * opening words are in the page's text, or its headline and URL are the
+ * page's (a page that renders the body with scripts).
+ */
+static int use_jsonld_body(struct clean_worker *w, const struct clean_meta *m, size_t text_len)
+{
+    const char *body = m->jsonld_body;
+    if (!body)
+        return 0;
+    size_t bl = strlen(body);
+    if (bl < 500 || text_len * 2 >= bl)
+        return 0;
+    if (bl >= 3 && (strcmp(body + bl - 3, "...") == 0 || strcmp(body + bl - 3, "\xE2\x80\xA6") == 0))
+        return 0;
+    /* the first 60 bytes (at a character boundary) must be in the page */
+    size_t probe = 60;
+    while (probe > 0 && ((unsigned char)body[probe] & 0xC0) == 0x80)
+        probe--;
+    const char *nl = memchr(body, '\n', probe);
+    if (nl)
+        probe = (size_t)(nl - body);
+    if (m->jsonld_consistent)
+        return 1;
+    if (probe < 20 || !w->dom.arena.data)
+        return 0;
+    return memmem(w->dom.arena.data, w->dom.arena.len, body, probe) != NULL;
+}
+
+/*
+ * Listing or article? A page that declares itself an article (JSON-LD
+ * article type, og:type article) is one. Otherwise it is a listing when it
+ * is mostly headline links: little text and ten or more headline-shaped
+ * links on the page, or twenty and under 1000 characters of text, or an
+ * article element holding six or more of them and fewer than twice as
+ * many real paragraphs (150+ characters). Short text otherwise is
+ * "unknown": a video page, a photo, a paywall.
+ */
+static int page_type(const struct clean_extract_out *o, size_t text_len, size_t min_text,
+                     int declared_article)
+{
+    if (!declared_article) {
+        if ((text_len < min_text && o->teasers >= 10) || (o->teasers >= 20 && o->chars < 1000) ||
+            (o->teasers_main >= 6 && o->teasers_main * 2 > o->long_paras))
+            return CLEAN_PAGE_LISTING;
+    }
+    if (text_len < min_text || text_len == 0)
+        return CLEAN_PAGE_UNKNOWN;
+    return CLEAN_PAGE_ARTICLE;
+}
+
 int clean_page(struct clean_worker *w, const char *html, size_t len, const char *content_type,
                const char *url, int64_t now_ms, struct clean_page_result *res,
                struct vigil_error *err)
@@ -157,9 +210,21 @@ int clean_page(struct clean_worker *w, const char *html, size_t len, const char 
             }
         }
     }
+    if (use_jsonld_body(w, &w->meta, w->text.len)) {
+        buf_reset(&w->text);
+        if (buf_append_str(&w->text, w->meta.jsonld_body) == 0) {
+            out.from_jsonld = 1;
+            out.chars = clean_utf8_count(w->text.data, w->text.len);
+            if (clean_nfc(&w->text, &w->nfc) != 0)
+                return vigil_error_set(err, VIGIL_ENOMEM, "html_clean: NFC normalisation failed");
+        }
+    }
+    res->page_type = page_type(&out, w->text.len, (size_t)w->conf.min_text,
+                               w->meta.declared_article);
+    if (res->page_type == CLEAN_PAGE_LISTING)
+        buf_reset(&w->text);
     res->text = w->text.data ? w->text.data : "";
     res->text_len = w->text.len;
-    res->page_type = out.page_type;
     res->from_jsonld = out.from_jsonld;
     return 0;
 }
