@@ -173,7 +173,7 @@ struct hint_word {
 #define HW(w, stem, weak) {w, sizeof(w) - 1, stem, weak}
 static const struct hint_word neg_words[] = {
     HW("comment", 1, 2), HW("disqus", 1, 2), HW("reply", 0, 2), HW("replies", 0, 2),
-    HW("respond", 0, 2), HW("discussion", 1, 2), HW("share", 1, 0), HW("sharing", 1, 0),
+    HW("respond", 0, 2), HW("comentario", 1, 2), HW("kommentare", 0, 2), HW("discussion", 1, 2), HW("share", 1, 0), HW("sharing", 1, 0),
     HW("social", 1, 0), HW("related", 1, 0), HW("newsletter", 1, 0), HW("subscri", 1, 0),
     HW("signup", 1, 0), HW("sidebar", 1, 1), HW("footer", 1, 1), HW("breadcrumb", 1, 0),
     HW("cookie", 1, 0), HW("consent", 1, 0), HW("gdpr", 1, 0), HW("sponsor", 1, 0),
@@ -389,6 +389,7 @@ struct walk {
     int list_depth;  /* open li/dt/dd */
     int quote_depth; /* open blockquote */
     int failed;    /* ENOMEM / ETOOBIG */
+    int after_br;  /* the next block starts after a <br> */
     /* the block being filled */
     int open;
     int32_t elem;
@@ -489,6 +490,9 @@ static void flush_block(struct walk *w)
         b->heading = o->heading;
         b->flags = o->flags & (CX_HEADING | CX_LIST | CX_QUOTE | CX_PRE | CX_CELL | CX_PARA);
     }
+    if (w->after_br)
+        b->flags |= CX_BR;
+    w->after_br = 0;
     if (w->list_depth > 0)
         b->flags |= CX_LIST;
     if (w->quote_depth > 0)
@@ -674,7 +678,14 @@ static int enter(struct walk *w, xmlNodePtr n)
     struct clean_dom *d = w->d;
     const struct tag *t = lookup_tag(n->name);
     if (t->id == T_BR) {
-        flush_block(w);
+        if (w->open && w->chars > 0) {
+            flush_block(w);
+            if (w->d->nblocks > 0)
+                w->d->blocks[w->d->nblocks - 1].flags |= CX_BR;
+        } else {
+            flush_block(w);
+        }
+        w->after_br = 1;
         return ENTER_NONE;
     }
     if (d->max_nodes && d->nnodes >= d->max_nodes) {
@@ -722,8 +733,10 @@ static int enter(struct walk *w, xmlNodePtr n)
        (a credit span inside a paragraph) is its own block so it can be
        dropped. Links are not split off: a marked link ("affiliate-link")
        is part of its sentence. */
-    if (is_boundary(x))
+    if (is_boundary(x)) {
         flush_block(w);
+        w->after_br = 0;
+    }
     if (x->flags & CX_LINK)
         w->link_depth++;
     if (x->flags & CX_LIST)
@@ -742,8 +755,10 @@ static void leave(struct walk *w)
     struct clean_dom *d = w->d;
     int32_t i = w->cur;
     struct cx_node *x = &d->nodes[i];
-    if (is_boundary(x))
+    if (is_boundary(x)) {
         flush_block(w);
+        w->after_br = 0;
+    }
     if (x->flags & CX_LINK)
         w->link_depth--;
     if (x->flags & CX_LIST)
@@ -1178,6 +1193,7 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
     const struct preset *ps = &presets[in->preset == CLEAN_PRESET_RECALL];
     memset(res, 0, sizeof *res);
     res->main_node = -1;
+    res->byline_block = -1;
     buf_reset(out);
     if (d->nnodes == 0 || d->nblocks == 0)
         return 0;
@@ -1254,6 +1270,7 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
         const struct cx_block *b = &d->blocks[k];
         const char *s = d->arena.data + b->start;
         int32_t rstart;
+        int kind;
         why[k] = W_KEEP;
         if (!in_regions(regions, nr, b->elem, &rstart))
             why[k] = W_OUTSIDE;
@@ -1265,12 +1282,15 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
                  (title_len && (b->heading || b->chars < 300) &&
                   same_text(s, b->len, in->title, title_len)))
             why[k] = W_TITLE;
-        else if (clean_boiler_classify(s, b->len) != CLEAN_BOILER_NONE)
+        else if ((kind = clean_boiler_classify(s, b->len)) != CLEAN_BOILER_NONE) {
             why[k] = W_BOILER;
+            if (kind == CLEAN_BOILER_BYLINE && res->byline_block < 0)
+                res->byline_block = (int32_t)k;
+        }
         else if (is_author_line(b, s, in))
             why[k] = W_AUTHOR;
-        else if (ps->drop_short && !b->heading && !(b->flags & CX_LIST) && b->chars < 20 &&
-                 !b->end_punct)
+        else if (ps->drop_short && !b->heading && !(b->flags & (CX_LIST | CX_BR)) &&
+                 b->chars < 20 && !b->end_punct)
             why[k] = W_SHORT;
     }
 

@@ -60,7 +60,9 @@ enum {
     CX_PRE = 1u << 13,       /* pre */
     CX_CELL = 1u << 14,      /* td, th */
     CX_PARA = 1u << 15,      /* p */
-    CX_NEG_KEEP = 1u << 16   /* ...and the words name comments: never voided */
+    CX_NEG_KEEP = 1u << 16,  /* ...and the words name comments: never voided */
+    CX_BR = 1u << 17         /* block: a <br> ends or starts it (a line of a
+                                paragraph, not a paragraph of its own) */
 };
 
 struct cx_node {
@@ -146,6 +148,8 @@ struct clean_extract_out {
     size_t teasers;        /* link blocks shaped like headlines (25..200 chars) */
     size_t teasers_main;   /* ...of them inside the article element */
     size_t long_paras;     /* kept blocks of 150+ characters */
+    int32_t byline_block;  /* first block of the article shaped like a byline
+                              ("By Jane Doe"), -1 if none */
 };
 
 /* Write the article text (paragraphs split by "\n\n", not yet NFC) to out

@@ -192,11 +192,20 @@ char *clean_title_strip_site(const char *title, const char *site, const char *ho
     host_label(host, label, sizeof label);
     size_t tl = strlen(title);
 
-    /* If the first <h1> is a segment of the title, that is the headline. */
+    /* If the first <h1> is the title's first or last segment, that is the
+       headline ("Headline | Site", "Site - Headline"). */
     if (h1 && *h1) {
         size_t hl = strlen(h1);
         if (hl >= 10 && hl < tl && strncasecmp(title, h1, hl) == 0)
             return strdup(h1);
+        if (hl >= 10 && hl + 3 <= tl && strcasecmp(title + tl - hl, h1) == 0) {
+            const char *sep = title + tl - hl;
+            for (int k = 0; seps[k]; k++) {
+                size_t sl = strlen(seps[k]);
+                if ((size_t)(sep - title) >= sl && memcmp(sep - sl, seps[k], sl) == 0)
+                    return strdup(h1);
+            }
+        }
     }
     for (int k = 0; seps[k]; k++) {
         size_t sl = strlen(seps[k]);
@@ -261,6 +270,8 @@ int clean_author_name(const char *in, char *out, size_t outlen)
     return ok ? 0 : -1;
 }
 
+void clean_meta_add_authors(struct clean_meta *m, const char *byline);
+
 static void add_author(struct clean_meta *m, const char *name)
 {
     char clean[128];
@@ -298,6 +309,11 @@ static void add_author_list(struct clean_meta *m, const char *list)
         add_author(m, s);
     }
     free(f);
+}
+
+void clean_meta_add_authors(struct clean_meta *m, const char *byline)
+{
+    add_author_list(m, byline);
 }
 
 /* ------------------------------------------------------------------------

@@ -76,6 +76,10 @@ void clean_meta_free(struct clean_meta *m);
 char *clean_title_strip_site(const char *title, const char *site, const char *host,
                              const char *h1);
 
+/* Add the names of a byline ("By Jane Doe and John Roe") to m->authors
+ * (deduplicated, at most CLEAN_MAX_AUTHORS). */
+void clean_meta_add_authors(struct clean_meta *m, const char *byline);
+
 /* Clean one byline ("By Jane Doe" -> "Jane Doe") into out; 0 when a name
  * is left. */
 int clean_author_name(const char *in, char *out, size_t outlen);

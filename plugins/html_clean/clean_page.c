@@ -195,6 +195,15 @@ int clean_page(struct clean_worker *w, const char *html, size_t len, const char 
     xmlFreeDoc(doc);
     if (rc == VIGIL_ENOMEM)
         return vigil_error_set(err, rc, "html_clean: out of memory extracting the text");
+    /* No author in the metadata: the byline printed above the text. */
+    if (w->meta.nauthors == 0 && out.byline_block >= 0) {
+        const struct cx_block *b = &w->dom.blocks[out.byline_block];
+        char *line = strndup(w->dom.arena.data + b->start, b->len);
+        if (line) {
+            clean_meta_add_authors(&w->meta, line);
+            free(line);
+        }
+    }
     /* ETOOBIG: the text buffer is full; what it holds is still good */
 
     if (clean_nfc(&w->text, &w->nfc) != 0)
