@@ -398,10 +398,13 @@ struct walk {
     int fold;
 };
 
-static int push_ref(struct clean_refs *r, xmlNodePtr n)
+static int push_ref(struct clean_refs *r, xmlNodePtr n, int kind)
 {
-    if (r->n >= 512)
+    static const size_t caps[REF_KINDS] = {[REF_META] = 512, [REF_JSONLD] = 64,
+                                           [REF_TIME] = 64, [REF_AUTHOR] = 32, [REF_H1] = 4};
+    if (r->count[kind] >= caps[kind])
         return 0; /* enough candidates; pages repeating them are noise */
+    r->count[kind]++;
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 32;
         xmlNodePtr *v = realloc(r->v, cap * sizeof *v);
@@ -628,7 +631,7 @@ static uint32_t attr_flags(struct walk *w, xmlNodePtr n, const struct tag *t)
         }
         f |= h & (CX_POS | CX_NEG_KEEP);
     }
-    if (author_ref && push_ref(&w->d->refs, n) != 0)
+    if (author_ref && push_ref(&w->d->refs, n, REF_AUTHOR) != 0)
         w->failed = VIGIL_ENOMEM;
     /* A heading named "section-header" or "anchor-header" is still a
        heading: only strong words count on headings. */
@@ -649,14 +652,14 @@ static void collect_head_child(struct walk *w, xmlNodePtr c)
         return;
     const struct tag *t = lookup_tag(c->name);
     if (t->id == T_META || t->id == T_LINK) {
-        if (push_ref(&w->d->refs, c) != 0)
+        if (push_ref(&w->d->refs, c, REF_META) != 0)
             w->failed = VIGIL_ENOMEM;
     } else if (t->id == T_TITLE) {
         if (!w->d->refs.title)
             w->d->refs.title = c;
     } else if (t->id == T_SCRIPT) {
         const char *type = clean_attr(c, "type");
-        if (type && strcasestr(type, "ld+json") && push_ref(&w->d->refs, c) != 0)
+        if (type && strcasestr(type, "ld+json") && push_ref(&w->d->refs, c, REF_JSONLD) != 0)
             w->failed = VIGIL_ENOMEM;
     }
 }
@@ -717,11 +720,11 @@ static int enter(struct walk *w, xmlNodePtr n)
             d->refs.root = n;
         break;
     case T_TIME:
-        if (push_ref(&d->refs, n) != 0)
+        if (push_ref(&d->refs, n, REF_TIME) != 0)
             w->failed = VIGIL_ENOMEM;
         break;
     case T_H:
-        if (t->heading == 1 && push_ref(&d->refs, n) != 0)
+        if (t->heading == 1 && push_ref(&d->refs, n, REF_H1) != 0)
             w->failed = VIGIL_ENOMEM;
         break;
     default:
@@ -804,6 +807,7 @@ int clean_dom_build(struct clean_dom *d, xmlDocPtr doc)
     d->truncated = 0;
     buf_reset(&d->arena);
     d->refs.n = 0;
+    memset(d->refs.count, 0, sizeof d->refs.count);
     d->refs.root = d->refs.title = NULL;
 
     xmlNodePtr root = xmlDocGetRootElement(doc);

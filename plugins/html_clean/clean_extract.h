@@ -87,12 +87,17 @@ struct cx_block {
     uint32_t flags;     /* CX_* flags of the block's context (LIST, QUOTE...) */
 };
 
-/* Elements the metadata pass reads (borrowed from the libxml2 document). */
+/* Elements the metadata pass reads (borrowed from the libxml2 document),
+ * in document order. Each kind has its own cap so a flood of one (a listing
+ * with 1,000 <time> elements) cannot push out another. */
+enum clean_ref_kind { REF_META, REF_JSONLD, REF_TIME, REF_AUTHOR, REF_H1, REF_KINDS };
+
 struct clean_refs {
     xmlNodePtr root;  /* <html> */
     xmlNodePtr title; /* first <title> */
     xmlNodePtr *v;    /* meta, link, script ld+json, time, author candidates, h1 */
     size_t n, cap;
+    size_t count[REF_KINDS];
 };
 
 struct clean_dom {
