@@ -34,6 +34,11 @@
 
 #define CLEAN_STAGE "html_clean"
 
+/* Elements of one page read at most: past it the rest of the page is
+ * ignored (a real page has a few thousand; this bounds the walk's tables
+ * to a few tens of MB). */
+#define CLEAN_MAX_ELEMENTS 1000000
+
 /* Options (the plugin's option table fills this struct directly). */
 struct clean_conf {
     int preset;                    /* enum clean_preset */
@@ -78,6 +83,8 @@ struct clean_page_result {
     int from_jsonld;           /* text taken from JSON-LD articleBody */
     size_t html_len;           /* bytes given */
     size_t parsed_len;         /* bytes parsed (< html_len when over max_html) */
+    int elements_cut;          /* more than CLEAN_MAX_ELEMENTS elements: the
+                                  rest was not read */
     struct clean_charset charset;
 };
 

@@ -144,6 +144,12 @@ int clean_document(struct clean_worker *w, json_t *doc, int64_t now_ms, struct v
                          res.html_len, res.parsed_len);
                 vigil_doc_add_error(doc, CLEAN_STAGE, VIGIL_ETOOBIG, m);
             }
+            if (res.elements_cut) {
+                char m[160];
+                snprintf(m, sizeof m, "page has more than %d elements: the rest was not read",
+                         CLEAN_MAX_ELEMENTS);
+                vigil_doc_add_error(doc, CLEAN_STAGE, VIGIL_ETOOBIG, m);
+            }
             if (res.charset.repaired > 0) {
                 char m[160];
                 snprintf(m, sizeof m, "%zu invalid byte sequences in the page (read as %s) "

@@ -951,6 +951,16 @@ static float prose_value(const struct cx_block *b)
     return -0.2f * n;
 }
 
+/* A sentence that links a long name ("a report by <a>the Center on
+ * Poverty and Inequality</a> says...") is still a sentence: blocks that end
+ * like one and have 50+ characters outside links may link more. */
+static float max_link_density(const struct preset *ps, const struct cx_block *b)
+{
+    if (b->end_punct && !b->heading && b->chars >= b->link_chars + 50)
+        return ps->max_link_density > 0.7f ? ps->max_link_density : 0.7f;
+    return ps->max_link_density;
+}
+
 static int is_prose(const struct cx_block *b)
 {
     if (b->heading)
@@ -1280,7 +1290,7 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
             why[k] = W_OUTSIDE;
         else if (neg[b->elem] > rstart)
             why[k] = W_MARKED;
-        else if ((float)b->link_chars > ps->max_link_density * (float)b->chars)
+        else if ((float)b->link_chars > max_link_density(ps, b) * (float)b->chars)
             why[k] = W_LINKS;
         else if (b->heading == 1 ||
                  (title_len && (b->heading || b->chars < 300) &&

@@ -117,7 +117,8 @@ struct clean_dom {
        repeat the same values hundreds of times: a direct-mapped cache */
     uint64_t hint_key[512];
     uint32_t hint_val[512];
-    size_t max_nodes; /* limit (0: unlimited); past it the walk stops */
+    size_t max_nodes; /* elements read at most (0: no limit); the walk stops
+                         there, which bounds the tables' memory */
     int truncated;    /* the walk stopped at max_nodes */
 };
 
@@ -132,20 +133,18 @@ int clean_dom_build(struct clean_dom *d, xmlDocPtr doc);
  * NULL/0. */
 struct clean_extract_in {
     int preset;                /* enum clean_preset */
-    size_t min_text;           /* below this many characters a page is no article */
     const char *title;         /* headline: a block repeating it is dropped */
     const char *const *authors;/* bylines repeated in the body are dropped */
     size_t nauthors;
-    const char *jsonld_body;   /* JSON-LD articleBody (checked here) */
     const char *description;   /* meta description: finds the standfirst */
-    int declared_article;      /* JSON-LD or og:type says article */
     FILE *trace;               /* when set, every block and why it was kept or
                                   dropped is written there (debugging) */
 };
 
 struct clean_extract_out {
     int page_type;         /* enum clean_page_type */
-    int from_jsonld;       /* the text is the JSON-LD articleBody */
+    int from_jsonld;       /* (set by clean_page) the text is the JSON-LD
+                              articleBody */
     size_t chars;          /* code points in the text */
     size_t paragraphs;
     int32_t main_node;     /* node chosen as the article, -1 if none */

@@ -42,6 +42,7 @@ int clean_worker_new(const struct clean_conf *conf, struct clean_worker **out,
     buf_init(&w->text, maxpage);
     buf_init(&w->scratch, 1 << 20);
     w->dom.arena.max = maxpage;
+    w->dom.max_nodes = CLEAN_MAX_ELEMENTS;
     if (clean_sent_open(&w->sent) != 0) {
         clean_worker_free(w);
         return vigil_error_set(err, VIGIL_ENOMEM, "html_clean: out of memory");
@@ -182,13 +183,10 @@ int clean_page(struct clean_worker *w, const char *html, size_t len, const char 
     struct clean_extract_in in;
     memset(&in, 0, sizeof in);
     in.preset = w->conf.preset;
-    in.min_text = (size_t)w->conf.min_text;
     in.title = w->meta.title;
     in.authors = (const char *const *)w->meta.authors;
     in.nauthors = w->meta.nauthors;
-    in.jsonld_body = w->meta.jsonld_body;
     in.description = w->meta.description;
-    in.declared_article = w->meta.declared_article;
     in.trace = w->trace;
     struct clean_extract_out out;
     rc = clean_extract_text(&w->dom, &in, &w->text, &out);
@@ -234,6 +232,7 @@ int clean_page(struct clean_worker *w, const char *html, size_t len, const char 
         buf_reset(&w->text);
     res->text = w->text.data ? w->text.data : "";
     res->text_len = w->text.len;
+    res->elements_cut = w->dom.truncated;
     res->from_jsonld = out.from_jsonld;
     return 0;
 }

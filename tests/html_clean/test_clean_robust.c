@@ -216,6 +216,31 @@ static void test_metadata_abuse(void)
     buf_free(&b);
 }
 
+/* The element cap (CLEAN_MAX_ELEMENTS, lowered here) stops the walk and
+ * says so; what was read is used. */
+static void test_element_cap(void)
+{
+    struct clean_worker *w = worker_default();
+    REQUIRE(w);
+    w->dom.max_nodes = 1000;
+    struct buf b;
+    buf_init(&b, 0);
+    buf_append_str(&b, "<html><body><article><p>The article comes first on this page and is "
+                       "long enough to be a paragraph of real prose.</p></article>");
+    for (int i = 0; i < 5000; i++)
+        buf_append_str(&b, "<div><span>x</span></div>");
+    buf_append_str(&b, "</body></html>");
+    json_t *doc = json_pack("{s:s, s:s%}", "id", "cap", "html", b.data, b.len);
+    struct vigil_error err = {0};
+    CHECK_INT(clean_document(w, doc, TEST_NOW_MS, &err), ==, VIGIL_PASS);
+    CHECK_CONTAINS(errors_text(doc), "elements");
+    CHECK_CONTAINS(json_string_value(json_object_get(doc, "text")), "article comes first");
+    CHECK_INT(w->dom.nnodes, <=, 1000);
+    json_decref(doc);
+    buf_free(&b);
+    clean_worker_free(w);
+}
+
 /* The same worker, many documents: results do not depend on what came
  * before (no state leaks between documents). */
 static void test_worker_reuse(void)
@@ -249,6 +274,7 @@ int main(void)
     RUN(test_deep_nesting);
     RUN(test_huge_page);
     RUN(test_metadata_abuse);
+    RUN(test_element_cap);
     RUN(test_worker_reuse);
     clean_worker_free(W);
     return test_summary();
