@@ -475,11 +475,15 @@ int clean_boiler_classify(const char *line, size_t len)
     if (len <= 160 && is_channel_prompt(low, len))
         return CLEAN_BOILER_CTA;
     if (len <= 600 && (find(low, len, "cookie", 6))) {
-        static const char *const act[] = {"we use", "uses cookies", "use of cookies", "accept",
-                                          "consent", "privacy", "verwende", "nutzt", "akzept",
-                                          "zustimm", "datenschutz", "utiliza", "usamos",
-                                          "acepta", "privacidad", "utilis", "accepte",
-                                          "confidentialit", "setzt", "einwillig", NULL};
+        /* the site speaking about its own cookies, or asking to accept */
+        static const char *const act[] = {"we use", "this site", "this website", "our site",
+                                          "our website", "uses cookies", "use of cookies",
+                                          "accept", "consent", "by continuing", "by using",
+                                          "wir verwenden", "wir nutzen", "diese website",
+                                          "unsere website", "akzeptier", "zustimm",
+                                          "einwillig", "utilizamos", "usamos", "este sitio",
+                                          "acepta", "nous utilisons", "ce site",
+                                          "en poursuivant", "accepte", NULL};
         for (int k = 0; act[k]; k++) {
             if (find(low, len, act[k], strlen(act[k])))
                 return CLEAN_BOILER_COOKIE;

@@ -131,6 +131,10 @@ static void test_prose_is_not_boilerplate(void)
         {"Agerblad said he was inspired to get the tattoo after the artist advertised the design "
          "on Facebook.",
          CLEAN_BOILER_NONE},
+        {"Some web browsers do not send \"third-party cookies\" by default, or they scope "
+         "cookies so that centralized surveillance does not get a single view of one user, and "
+         "privacy tools go further still.",
+         CLEAN_BOILER_NONE},
         {"Die Feuerwehr war mit mehr als 80 Kräften im Einsatz.", CLEAN_BOILER_NONE},
         {"El concejo municipal aprobó este jueves el proyecto de ampliación del puerto.",
          CLEAN_BOILER_NONE},
