@@ -39,6 +39,10 @@
  * to a few tens of MB). */
 #define CLEAN_MAX_ELEMENTS 1000000
 
+/* Largest max_html accepted: a legacy page can triple in size as UTF-8 and
+ * libxml2 takes an int length. */
+#define CLEAN_MAX_HTML_LIMIT (256u * 1024 * 1024)
+
 /* Options (the plugin's option table fills this struct directly). */
 struct clean_conf {
     int preset;                    /* enum clean_preset */

@@ -32,8 +32,8 @@ int clean_worker_new(const struct clean_conf *conf, struct clean_worker **out,
     if (!w)
         return vigil_error_set(err, VIGIL_ENOMEM, "html_clean: out of memory");
     w->conf = *conf;
-    if (w->conf.max_html == 0 || w->conf.max_html > INT_MAX / 2)
-        w->conf.max_html = INT_MAX / 2;
+    if (w->conf.max_html == 0 || w->conf.max_html > CLEAN_MAX_HTML_LIMIT)
+        w->conf.max_html = CLEAN_MAX_HTML_LIMIT;
     clean_dom_init(&w->dom);
     /* Converted pages grow at most 3x (one byte of a legacy charset to
        three of UTF-8); text never outgrows its page. */
@@ -169,6 +169,7 @@ int clean_page(struct clean_worker *w, const char *html, size_t len, const char 
     if (ulen == 0)
         return 0;
 
+    /* ulen <= 3 * CLEAN_MAX_HTML_LIMIT < INT_MAX */
     htmlDocPtr doc = htmlReadMemory(utf8, (int)ulen, url, "UTF-8", CLEAN_PARSE_OPTIONS);
     if (!doc)
         return vigil_error_set(err, VIGIL_EPARSE, "html_clean: libxml2 could not parse the page");

@@ -25,7 +25,7 @@ static const struct vigil_option options[] = {
      VIGIL_NOBOUNDS, preset_names,
      "extraction preset: precision (drop doubtful lines) or recall (keep them)"},
     {"max_html", VIGIL_OPT_SIZE, "10MB", 0, offsetof(struct clean_conf, max_html), 1024,
-     1073741824.0, NULL,
+     (double)CLEAN_MAX_HTML_LIMIT, NULL,
      "pages larger than this are cut to this size before parsing (recorded in meta.errors)"},
     {"keep_html", VIGIL_OPT_BOOL, "false", 0, offsetof(struct clean_conf, keep_html),
      VIGIL_NOBOUNDS, NULL, "keep the raw \"html\" field after extraction"},
