@@ -918,6 +918,9 @@ void clean_node_text(xmlNodePtr top, struct buf *b, size_t max)
  * element. */
 #define DEPTH_DECAY 0.95f
 
+/* How much less prose at the very end of the page counts than at the top. */
+#define POSITION_WEIGHT 0.3f
+
 /* Tunables of one preset. */
 struct preset {
     float sibling_frac;   /* a sibling joins the article when its score is at
@@ -1117,8 +1120,15 @@ static int32_t select_main(struct clean_dom *d, int rescue, float total_prose)
            comments or related links. Captions are neutral: a gallery
            inside the article must not sink it. */
         float v;
-        if (neg[b->elem] < 0)
+        if (neg[b->elem] < 0) {
             v = prose_value(b);
+            /* Position: prose near the end of the page (comments, footers,
+               "more stories") weighs up to POSITION_WEIGHT less. */
+            if (v > 0 && d->arena.len > 0) {
+                float pos = (float)b->start / (float)d->arena.len;
+                v *= 1.0f - POSITION_WEIGHT * pos * pos;
+            }
+        }
         else if (nodes[neg[b->elem]].tag == T_FIGURE)
             v = 0;
         else
