@@ -1190,6 +1190,23 @@ static int is_description(const char *s, size_t len, const char *desc)
     return n * 10 >= (len > dl ? len : dl) * 8 && memcmp(s, desc, n) == 0;
 }
 
+/* Is the element holding a header of the article: a <header>, or named
+ * like one ("article-header", "entry-header", "lead", "intro")? */
+static int is_header_node(const struct clean_dom *d, int32_t g)
+{
+    const char *name = (const char *)d->nodes[g].node->name;
+    if (name && strcmp(name, "header") == 0)
+        return 1;
+    const char *cls = clean_attr(d->nodes[g].node, "class");
+    return cls && (strcasestr(cls, "header") || strcasestr(cls, "lead") ||
+                   strcasestr(cls, "intro") || strcasestr(cls, "standfirst") ||
+                   strcasestr(cls, "teaser") || strcasestr(cls, "summary"));
+}
+
+/* The standfirst: just before the first paragraph, a block that repeats
+ * the page's description, or the prose paragraph closing the article's
+ * header (a lead in <header class="article-header">). Not from navigation,
+ * footers, asides or comments. */
 static void keep_standfirst(const struct clean_dom *d, const char *desc, uint8_t *why,
                             size_t first)
 {
@@ -1198,16 +1215,20 @@ static void keep_standfirst(const struct clean_dom *d, const char *desc, uint8_t
         const struct cx_block *b = &d->blocks[k];
         if (b->chars < 60 || b->link_chars * 4 > b->chars)
             continue;
-        if (!is_description(d->arena.data + b->start, b->len, desc))
-            continue;
         int32_t g = d->neg[b->elem];
-        /* not from navigation, footers, asides or comments */
-        if (g >= 0 && ((d->nodes[g].flags & CX_NEG_KEEP) ||
-                       ((d->nodes[g].flags & CX_BOILER) && d->nodes[g].tag != T_FIGURE &&
-                        strcmp((const char *)d->nodes[g].node->name, "header") != 0)))
+        int bad = g >= 0 && ((d->nodes[g].flags & CX_NEG_KEEP) ||
+                             ((d->nodes[g].flags & CX_BOILER) && d->nodes[g].tag != T_FIGURE &&
+                              strcmp((const char *)d->nodes[g].node->name, "header") != 0));
+        if (desc && is_description(d->arena.data + b->start, b->len, desc)) {
+            if (!bad)
+                why[k] = W_KEEP;
             return;
-        why[k] = W_KEEP;
-        return;
+        }
+        if (!bad && g >= 0 && first - k <= 12 && b->chars >= 80 && b->end_punct &&
+            !b->heading && is_header_node(d, g)) {
+            why[k] = W_KEEP;
+            return;
+        }
     }
 }
 
@@ -1357,7 +1378,7 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
     /* 7b. The standfirst: a block before the article text that repeats the
        page's description (a lead paragraph in the header, a subtitle
        styled as a caption) opens the text. */
-    if (in->description && first >= 0)
+    if (first >= 0)
         keep_standfirst(d, in->description, why, (size_t)first);
 
     /* 8. Write, skipping exact repeats (pages that print a paragraph
