@@ -499,7 +499,11 @@ int main(int argc, char **argv)
         case 'r': rfile = optarg; break;
         case 'p': preset = strcmp(optarg, "recall") == 0; break;
         case 'o': only = optarg; break;
-        case 'n': repeat = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
+        case 'n': {
+            long v = strtol(optarg, NULL, 10);
+            repeat = v > 0 && v < 1000 ? (int)v : 1;
+            break;
+        }
         case 'v': verbose++; break;
         case 'd': dump = optarg; break;
         case 'x': explain = optarg; break;

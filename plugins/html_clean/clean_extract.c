@@ -1,7 +1,6 @@
 #include "clean_extract.h"
 
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -964,6 +963,12 @@ static float max_link_density(const struct preset *ps, const struct cx_block *b)
     return ps->max_link_density;
 }
 
+/* A link shaped like a headline: 25 to 200 characters, 70%+ linked. */
+static int is_teaser(const struct cx_block *b)
+{
+    return b->chars >= 25 && b->chars <= 200 && b->link_chars * 10 >= b->chars * 7;
+}
+
 static int is_prose(const struct cx_block *b)
 {
     if (b->heading)
@@ -1242,6 +1247,10 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
     buf_reset(out);
     if (d->nnodes == 0 || d->nblocks == 0)
         return 0;
+    /* Page shape: headline links anywhere (a listing has no article
+       element at all, sometimes). */
+    for (size_t k = 0; k < d->nblocks; k++)
+        res->teasers += is_teaser(&d->blocks[k]);
     if (grow_floats(d) != 0)
         return VIGIL_ENOMEM;
     size_t nn = d->nnodes;
@@ -1420,15 +1429,12 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
     }
     if (in->trace)
         trace(in->trace, d, why, best);
-    /* Page shape. */
+    /* Page shape inside the article element. */
     for (size_t k = 0; k < d->nblocks; k++) {
         const struct cx_block *b = &d->blocks[k];
         int32_t rs;
-        if (b->chars >= 25 && b->chars <= 200 && b->link_chars * 10 >= b->chars * 7) {
-            res->teasers++;
-            if (in_regions(regions, nr, b->elem, &rs))
-                res->teasers_main++;
-        }
+        if (is_teaser(b) && in_regions(regions, nr, b->elem, &rs))
+            res->teasers_main++;
         if (why[k] == W_KEEP && b->chars >= 150)
             res->long_paras++;
     }

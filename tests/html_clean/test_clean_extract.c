@@ -226,6 +226,24 @@ static void test_listing_page(void)
     CHECK_INT(p.r.text_len, ==, 0);
     CHECK_STR(p.r.meta->title, "National news");
     unload(&p);
+
+    /* headlines only, no summaries at all: no article element either */
+    struct buf b;
+    buf_init(&b, 0);
+    buf_append_str(&b, "<html><body><h1>Sport</h1><ul>");
+    for (int i = 0; i < 30; i++)
+        buf_printf(&b, "<li><a href=\"/sport/%d\">Headline number %d about a match that "
+                       "ended in a draw</a></li>", i, i);
+    buf_append_str(&b, "</ul></body></html>");
+    struct clean_worker *w = worker_default();
+    REQUIRE(w);
+    struct clean_page_result r;
+    struct vigil_error err = {0};
+    REQUIRE(clean_page(w, b.data, b.len, NULL, NULL, TEST_NOW_MS, &r, &err) == 0);
+    CHECK_INT(r.page_type, ==, CLEAN_PAGE_LISTING);
+    CHECK_INT(r.text_len, ==, 0);
+    clean_worker_free(w);
+    buf_free(&b);
 }
 
 static void test_jsonld_body_when_page_is_empty(void)
