@@ -271,8 +271,8 @@ static void print_prf(const char *label, struct stats *s)
         return;
     printf("  %-34s n=%-4zu F1 median %.3f mean %.3f | P median %.3f mean %.3f | R median %.3f "
            "mean %.3f | empty %zu\n",
-           label, s->n, median(s->f, s->n), mean(s->f, s->n), median(s->p, s->n),
-           mean(s->p, s->n), median(s->r, s->n), mean(s->r, s->n), s->empty);
+           label, s->n, median(s->f, s->n), mean(s->f, s->n), median(s->p, s->n), mean(s->p, s->n),
+           median(s->r, s->n), mean(s->r, s->n), s->empty);
 }
 
 static void print_snip(const char *label, struct stats *s)
@@ -280,8 +280,8 @@ static void print_snip(const char *label, struct stats *s)
     if (!s->with_total && !s->without_total)
         return;
     printf("  %-34s with found %5.1f%% (%zu/%zu) | without left out %5.1f%% (%zu/%zu)\n", label,
-           s->with_total ? 100.0 * (double)s->with_found / (double)s->with_total : 0,
-           s->with_found, s->with_total,
+           s->with_total ? 100.0 * (double)s->with_found / (double)s->with_total : 0, s->with_found,
+           s->with_total,
            s->without_total ? 100.0 * (double)s->without_absent / (double)s->without_total : 0,
            s->without_absent, s->without_total);
 }
@@ -362,8 +362,8 @@ static void score(struct page *pg, size_t np, int which, struct stats *st, int v
                 free(sn);
             }
             if (verbose && (miss || leak))
-                printf("%s %-40s snippets missing %zu leaked %zu\n", which ? "R" : "C", p->id,
-                       miss, leak);
+                printf("%s %-40s snippets missing %zu leaked %zu\n", which ? "R" : "C", p->id, miss,
+                       leak);
             free(ft);
         }
     }
@@ -443,7 +443,8 @@ static void keep_output(struct page *p, json_t *doc, const char *dump)
 {
     char path[8192];
     p->text = dupstr(json_object_get(doc, "text"));
-    const char *ptype = json_string_value(json_object_get(json_object_get(doc, "meta"), "page_type"));
+    const char *ptype =
+        json_string_value(json_object_get(json_object_get(doc, "meta"), "page_type"));
     p->out_type = ptype && strcmp(ptype, "listing") == 0   ? CLEAN_PAGE_LISTING
                   : ptype && strcmp(ptype, "article") == 0 ? CLEAN_PAGE_ARTICLE
                                                            : CLEAN_PAGE_UNKNOWN;
@@ -487,11 +488,10 @@ int main(int argc, char **argv)
 {
     const char *corpus = NULL, *rfile = NULL, *only = NULL, *dump = NULL, *explain = NULL;
     int preset = CLEAN_PRESET_PRECISION, repeat = 1, verbose = 0;
-    static const struct option lo[] = {{"corpus", 1, 0, 'c'}, {"readability", 1, 0, 'r'},
-                                       {"preset", 1, 0, 'p'}, {"only", 1, 0, 'o'},
-                                       {"repeat", 1, 0, 'n'}, {"verbose", 0, 0, 'v'},
-                                       {"dump", 1, 0, 'd'},   {"explain", 1, 0, 'x'},
-                                       {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {"corpus", 1, 0, 'c'}, {"readability", 1, 0, 'r'}, {"preset", 1, 0, 'p'},
+        {"only", 1, 0, 'o'},   {"repeat", 1, 0, 'n'},      {"verbose", 0, 0, 'v'},
+        {"dump", 1, 0, 'd'},   {"explain", 1, 0, 'x'},     {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "c:r:p:o:n:vd:x:", lo, NULL)) != -1) {
         switch (c) {
@@ -552,8 +552,7 @@ int main(int argc, char **argv)
         p->page_type = dupstr(json_object_get(j, "page_type"));
         p->with = json_incref(json_object_get(j, "with"));
         p->without = json_incref(json_object_get(j, "without"));
-        snprintf(path, sizeof path, "%s/%s", corpus,
-                 json_string_value(json_object_get(j, "html")));
+        snprintf(path, sizeof path, "%s/%s", corpus, json_string_value(json_object_get(j, "html")));
         if (gunzip_file(path, &p->html, &p->html_len) != 0) {
             fprintf(stderr, "clean_bench: cannot read %s\n", path);
             json_decref(j);
@@ -612,8 +611,7 @@ int main(int argc, char **argv)
             struct clean_page_result res;
             w->trace = explain && r == 0 && strcmp(pg[i].id, explain) == 0 ? stdout : NULL;
             a = now_s();
-            if (clean_page(w, pg[i].html, pg[i].html_len, NULL, pg[i].url, now_ms, &res, &err) ==
-                0)
+            if (clean_page(w, pg[i].html, pg[i].html_len, NULL, pg[i].url, now_ms, &res, &err) == 0)
                 sink += res.text_len;
             tp += now_s() - a;
             w->trace = NULL;

@@ -45,14 +45,14 @@
 
 /* Options (the plugin's option table fills this struct directly). */
 struct clean_conf {
-    int preset;                    /* enum clean_preset */
-    uint64_t max_html;             /* bytes of HTML parsed at most */
-    int keep_html;                 /* keep "html" in the document */
-    uint64_t min_text;             /* bytes: less text = not an article */
-    int lang_detect;               /* run language identification */
-    struct vigil_strlist languages;/* restrict identification to these codes */
-    char *fingerprints;            /* textcat fpdb.conf path */
-    int sentences;                 /* write "sentences" */
+    int preset;                     /* enum clean_preset */
+    uint64_t max_html;              /* bytes of HTML parsed at most */
+    int keep_html;                  /* keep "html" in the document */
+    uint64_t min_text;              /* bytes: less text = not an article */
+    int lang_detect;                /* run language identification */
+    struct vigil_strlist languages; /* restrict identification to these codes */
+    char *fingerprints;             /* textcat fpdb.conf path */
+    int sentences;                  /* write "sentences" */
 };
 
 /* Defaults as the option table states them (for tests and the bench). */
@@ -61,14 +61,14 @@ void clean_conf_defaults(struct clean_conf *c);
 struct clean_worker {
     struct clean_conf conf; /* copy; strings and lists borrowed */
     struct clean_dom dom;
-    struct buf decoded;     /* charset-converted page */
-    struct buf text;        /* extracted text */
-    struct buf scratch;     /* titles, small strings */
+    struct buf decoded; /* charset-converted page */
+    struct buf text;    /* extracted text */
+    struct buf scratch; /* titles, small strings */
     struct clean_nfc_scratch nfc;
     struct clean_lang *lang; /* NULL when lang_detect is off */
     struct clean_sent *sent;
-    struct clean_meta meta;  /* metadata of the last page */
-    FILE *trace;             /* debugging: extraction decisions go here */
+    struct clean_meta meta; /* metadata of the last page */
+    FILE *trace;            /* debugging: extraction decisions go here */
 };
 
 /* Create a worker; conf is copied (its strings must outlive the worker).
@@ -80,15 +80,15 @@ void clean_worker_free(struct clean_worker *w);
 /* Result of clean_page: borrowed from the worker, valid until its next
  * call. */
 struct clean_page_result {
-    const char *text;          /* NFC, paragraphs split by "\n\n" ("" if none) */
+    const char *text; /* NFC, paragraphs split by "\n\n" ("" if none) */
     size_t text_len;
     const struct clean_meta *meta;
-    int page_type;             /* enum clean_page_type */
-    int from_jsonld;           /* text taken from JSON-LD articleBody */
-    size_t html_len;           /* bytes given */
-    size_t parsed_len;         /* bytes parsed (< html_len when over max_html) */
-    int elements_cut;          /* more than CLEAN_MAX_ELEMENTS elements: the
-                                  rest was not read */
+    int page_type;     /* enum clean_page_type */
+    int from_jsonld;   /* text taken from JSON-LD articleBody */
+    size_t html_len;   /* bytes given */
+    size_t parsed_len; /* bytes parsed (< html_len when over max_html) */
+    int elements_cut;  /* more than CLEAN_MAX_ELEMENTS elements: the
+                          rest was not read */
     struct clean_charset charset;
 };
 

@@ -19,14 +19,14 @@
 
 enum clean_boiler_kind {
     CLEAN_BOILER_NONE = 0,
-    CLEAN_BOILER_CTA = 1,     /* sign up, subscribe, follow, share, read more */
-    CLEAN_BOILER_CREDIT = 2,  /* photo caption, image credit, copyright */
-    CLEAN_BOILER_NAV = 3,     /* skip links, breadcrumbs, pagination */
-    CLEAN_BOILER_COOKIE = 4,  /* cookie / consent banner text */
-    CLEAN_BOILER_AD = 5,      /* "Advertisement", "Anzeige" */
-    CLEAN_BOILER_DATE = 6,    /* "Published 4 Nov 2024", "Updated: ..." */
-    CLEAN_BOILER_BYLINE = 7,  /* "By Jane Doe", "Reporting by ..." */
-    CLEAN_BOILER_RELATED = 8  /* "Related:", "See also", "Most read" */
+    CLEAN_BOILER_CTA = 1,    /* sign up, subscribe, follow, share, read more */
+    CLEAN_BOILER_CREDIT = 2, /* photo caption, image credit, copyright */
+    CLEAN_BOILER_NAV = 3,    /* skip links, breadcrumbs, pagination */
+    CLEAN_BOILER_COOKIE = 4, /* cookie / consent banner text */
+    CLEAN_BOILER_AD = 5,     /* "Advertisement", "Anzeige" */
+    CLEAN_BOILER_DATE = 6,   /* "Published 4 Nov 2024", "Updated: ..." */
+    CLEAN_BOILER_BYLINE = 7, /* "By Jane Doe", "Reporting by ..." */
+    CLEAN_BOILER_RELATED = 8 /* "Related:", "See also", "Most read" */
 };
 
 /* Longest line (bytes) any rule looks at; longer lines are never

@@ -108,8 +108,7 @@ static void scan_utf8(const unsigned char *p, size_t len, struct scan_counts *c)
     }
 }
 
-int clean_utf8_repair(struct buf *b, const char *s, size_t len, size_t *repaired,
-                      size_t *dropped)
+int clean_utf8_repair(struct buf *b, const char *s, size_t len, size_t *repaired, size_t *dropped)
 {
     static const char fffd[] = "\xEF\xBF\xBD";
     const unsigned char *p = (const unsigned char *)s;
@@ -217,23 +216,49 @@ static const char *iconv_name(const char *label, int *is_utf8)
 {
     static const struct {
         const char *label, *name;
-    } map[] = {
-        {"utf-8", NULL},          {"utf8", NULL},           {"unicode-1-1-utf-8", NULL},
-        {"us-ascii", "WINDOWS-1252"}, {"ascii", "WINDOWS-1252"}, {"iso-8859-1", "WINDOWS-1252"},
-        {"iso8859-1", "WINDOWS-1252"}, {"latin1", "WINDOWS-1252"}, {"l1", "WINDOWS-1252"},
-        {"cp1252", "WINDOWS-1252"}, {"windows-1252", "WINDOWS-1252"},
-        {"iso-8859-9", "WINDOWS-1254"}, {"latin5", "WINDOWS-1254"},
-        {"tis-620", "CP874"},     {"iso-8859-11", "CP874"}, {"windows-874", "CP874"},
-        {"gb2312", "GB18030"},    {"gbk", "GB18030"},       {"x-gbk", "GB18030"},
-        {"gb_2312-80", "GB18030"}, {"chinese", "GB18030"},  {"gb18030", "GB18030"},
-        {"big5", "BIG5-HKSCS"},   {"big5-hkscs", "BIG5-HKSCS"}, {"x-x-big5", "BIG5-HKSCS"},
-        {"shift_jis", "CP932"},   {"shift-jis", "CP932"},   {"sjis", "CP932"},
-        {"x-sjis", "CP932"},      {"windows-31j", "CP932"}, {"ms_kanji", "CP932"},
-        {"euc-kr", "CP949"},      {"ks_c_5601-1987", "CP949"}, {"windows-949", "CP949"},
-        {"euc-jp", "EUC-JP"},     {"iso-2022-jp", "ISO-2022-JP"},
-        {"koi8-r", "KOI8-R"},     {"koi8-u", "KOI8-U"},     {"koi8_r", "KOI8-R"},
-        {"utf-16", "UTF-16LE"},   {"utf-16le", "UTF-16LE"}, {"utf-16be", "UTF-16BE"},
-        {NULL, NULL}};
+    } map[] = {{"utf-8", NULL},
+               {"utf8", NULL},
+               {"unicode-1-1-utf-8", NULL},
+               {"us-ascii", "WINDOWS-1252"},
+               {"ascii", "WINDOWS-1252"},
+               {"iso-8859-1", "WINDOWS-1252"},
+               {"iso8859-1", "WINDOWS-1252"},
+               {"latin1", "WINDOWS-1252"},
+               {"l1", "WINDOWS-1252"},
+               {"cp1252", "WINDOWS-1252"},
+               {"windows-1252", "WINDOWS-1252"},
+               {"iso-8859-9", "WINDOWS-1254"},
+               {"latin5", "WINDOWS-1254"},
+               {"tis-620", "CP874"},
+               {"iso-8859-11", "CP874"},
+               {"windows-874", "CP874"},
+               {"gb2312", "GB18030"},
+               {"gbk", "GB18030"},
+               {"x-gbk", "GB18030"},
+               {"gb_2312-80", "GB18030"},
+               {"chinese", "GB18030"},
+               {"gb18030", "GB18030"},
+               {"big5", "BIG5-HKSCS"},
+               {"big5-hkscs", "BIG5-HKSCS"},
+               {"x-x-big5", "BIG5-HKSCS"},
+               {"shift_jis", "CP932"},
+               {"shift-jis", "CP932"},
+               {"sjis", "CP932"},
+               {"x-sjis", "CP932"},
+               {"windows-31j", "CP932"},
+               {"ms_kanji", "CP932"},
+               {"euc-kr", "CP949"},
+               {"ks_c_5601-1987", "CP949"},
+               {"windows-949", "CP949"},
+               {"euc-jp", "EUC-JP"},
+               {"iso-2022-jp", "ISO-2022-JP"},
+               {"koi8-r", "KOI8-R"},
+               {"koi8-u", "KOI8-U"},
+               {"koi8_r", "KOI8-R"},
+               {"utf-16", "UTF-16LE"},
+               {"utf-16le", "UTF-16LE"},
+               {"utf-16be", "UTF-16BE"},
+               {NULL, NULL}};
     *is_utf8 = 0;
     for (int i = 0; map[i].label; i++) {
         if (strcmp(label, map[i].label) == 0) {

@@ -23,19 +23,19 @@
 #include "buf.h"
 
 enum clean_charset_source {
-    CLEAN_CS_BOM = 1,     /* byte order mark */
-    CLEAN_CS_HTTP = 2,    /* charset= in the HTTP Content-Type */
-    CLEAN_CS_META = 3,    /* <meta charset> or <meta http-equiv> */
-    CLEAN_CS_SNIFF = 4,   /* the bytes are UTF-8 (declared otherwise or not at all) */
-    CLEAN_CS_DEFAULT = 5  /* nothing declared, not UTF-8: windows-1252 */
+    CLEAN_CS_BOM = 1,    /* byte order mark */
+    CLEAN_CS_HTTP = 2,   /* charset= in the HTTP Content-Type */
+    CLEAN_CS_META = 3,   /* <meta charset> or <meta http-equiv> */
+    CLEAN_CS_SNIFF = 4,  /* the bytes are UTF-8 (declared otherwise or not at all) */
+    CLEAN_CS_DEFAULT = 5 /* nothing declared, not UTF-8: windows-1252 */
 };
 
 struct clean_charset {
-    char name[32];    /* encoding actually used, canonical ("UTF-8", "WINDOWS-1252") */
-    char declared[32];/* what the page or HTTP declared ("" when nothing) */
-    int source;       /* enum clean_charset_source */
-    size_t repaired;  /* invalid sequences replaced by U+FFFD */
-    size_t dropped;   /* control bytes (NUL...) dropped */
+    char name[32];     /* encoding actually used, canonical ("UTF-8", "WINDOWS-1252") */
+    char declared[32]; /* what the page or HTTP declared ("" when nothing) */
+    int source;        /* enum clean_charset_source */
+    size_t repaired;   /* invalid sequences replaced by U+FFFD */
+    size_t dropped;    /* control bytes (NUL...) dropped */
 };
 
 /*
@@ -64,7 +64,6 @@ size_t clean_utf8_valid_prefix(const char *s, size_t len);
 /* Append s (len bytes) to b with invalid UTF-8 replaced by U+FFFD and C0
  * controls other than \t \n \r (and DEL) dropped. Returns 0 or -1 when b is
  * full. Counts go to *repaired and *dropped (may be NULL). */
-int clean_utf8_repair(struct buf *b, const char *s, size_t len, size_t *repaired,
-                      size_t *dropped);
+int clean_utf8_repair(struct buf *b, const char *s, size_t len, size_t *repaired, size_t *dropped);
 
 #endif

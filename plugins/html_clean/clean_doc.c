@@ -152,8 +152,10 @@ int clean_document(struct clean_worker *w, json_t *doc, int64_t now_ms, struct v
             }
             if (res.charset.repaired > 0) {
                 char m[160];
-                snprintf(m, sizeof m, "%zu invalid byte sequences in the page (read as %s) "
-                         "replaced by U+FFFD", res.charset.repaired, res.charset.name);
+                snprintf(m, sizeof m,
+                         "%zu invalid byte sequences in the page (read as %s) "
+                         "replaced by U+FFFD",
+                         res.charset.repaired, res.charset.name);
                 vigil_doc_add_error(doc, CLEAN_STAGE, VIGIL_EPARSE, m);
             }
             if (res.text_len > 0)
@@ -268,8 +270,8 @@ int clean_document(struct clean_worker *w, json_t *doc, int64_t now_ms, struct v
         if (rc == 0) {
             json_t *arr = json_array();
             for (size_t i = 0; arr && i < n; i++)
-                json_array_append_new(arr, json_pack("[I,I]", (json_int_t)spans[i].start,
-                                                     (json_int_t)spans[i].end));
+                json_array_append_new(
+                    arr, json_pack("[I,I]", (json_int_t)spans[i].start, (json_int_t)spans[i].end));
             if (arr)
                 json_object_set_new(doc, VIGIL_DOC_SENTENCES, arr);
         } else {

@@ -15,8 +15,21 @@
  * Tags.
  * --------------------------------------------------------------------- */
 enum {
-    T_OTHER = 0, T_A, T_ARTICLE, T_BODY, T_BR, T_FIGURE, T_H, T_HEAD, T_HTML, T_LINK, T_MAIN,
-    T_META, T_SCRIPT, T_TIME, T_TITLE
+    T_OTHER = 0,
+    T_A,
+    T_ARTICLE,
+    T_BODY,
+    T_BR,
+    T_FIGURE,
+    T_H,
+    T_HEAD,
+    T_HTML,
+    T_LINK,
+    T_MAIN,
+    T_META,
+    T_SCRIPT,
+    T_TIME,
+    T_TITLE
 };
 
 /* Tag properties; the special tags above need code, the rest only flags. */
@@ -169,45 +182,55 @@ struct hint_word {
     uint8_t weak; /* 1: layout word; 2: comment word (never voided) */
 };
 
-#define HW(w, stem, weak) {w, sizeof(w) - 1, stem, weak}
+#define HW(w, stem, weak)                                                                          \
+    {                                                                                              \
+        w, sizeof(w) - 1, stem, weak                                                               \
+    }
 static const struct hint_word neg_words[] = {
-    HW("comment", 1, 2), HW("disqus", 1, 2), HW("reply", 0, 2), HW("replies", 0, 2),
-    HW("respond", 0, 2), HW("comentario", 1, 2), HW("kommentare", 0, 2), HW("discussion", 1, 2), HW("share", 1, 0), HW("sharing", 1, 0),
-    HW("social", 1, 0), HW("related", 1, 0), HW("newsletter", 1, 0), HW("subscri", 1, 0),
-    HW("signup", 1, 0), HW("sidebar", 1, 1), HW("footer", 1, 1), HW("breadcrumb", 1, 0),
-    HW("cookie", 1, 0), HW("consent", 1, 0), HW("gdpr", 1, 0), HW("sponsor", 1, 0),
-    HW("outbrain", 1, 0), HW("taboola", 1, 0), HW("recirc", 1, 0), HW("promo", 1, 0),
-    HW("byline", 1, 0), HW("caption", 1, 0), HW("credit", 1, 0), HW("advert", 1, 0),
-    HW("popup", 1, 1), HW("modal", 1, 1), HW("masthead", 1, 1), HW("widget", 1, 1),
-    HW("toolbar", 1, 0), HW("pagination", 1, 0), HW("paywall", 1, 1), HW("mostread", 1, 0),
-    HW("mostpopular", 1, 0), HW("trending", 1, 0), HW("recommend", 1, 0), HW("navbar", 1, 1),
-    HW("navigation", 1, 1), HW("subnav", 1, 1), HW("topnav", 1, 1), HW("megamenu", 1, 1),
-    HW("dropdown", 1, 1), HW("screenreader", 1, 0), HW("readmore", 1, 0), HW("newsfeed", 0, 0),
-    HW("ad", 0, 0), HW("ads", 0, 0), HW("adv", 0, 0), HW("adslot", 1, 0), HW("adunit", 1, 0),
-    HW("adsense", 1, 0), HW("dfp", 0, 0), HW("nav", 0, 1), HW("menu", 0, 1),
-    HW("submenu", 0, 1), HW("header", 0, 1), HW("tags", 0, 0), HW("tag", 0, 0),
-    HW("tagged", 0, 0), HW("keywords", 0, 0), HW("topics", 0, 0), HW("author", 0, 0),
-    HW("bio", 0, 0), HW("meta", 0, 0), HW("rail", 0, 1), HW("aside", 0, 1), HW("links", 0, 1),
-    HW("popular", 0, 0), HW("skip", 0, 0), HW("sr", 0, 0), HW("hidden", 0, 1),
-    HW("print", 0, 0), HW("login", 0, 0), HW("banner", 0, 1), HW("cta", 0, 0),
-    HW("teaser", 0, 0), HW("teasers", 0, 0), HW("more", 0, 0), HW("also", 0, 0),
-    HW("poll", 0, 0), HW("rating", 0, 0),
-   
+    HW("comment", 1, 2),    HW("disqus", 1, 2),     HW("reply", 0, 2),
+    HW("replies", 0, 2),    HW("respond", 0, 2),    HW("comentario", 1, 2),
+    HW("kommentare", 0, 2), HW("discussion", 1, 2), HW("share", 1, 0),
+    HW("sharing", 1, 0),    HW("social", 1, 0),     HW("related", 1, 0),
+    HW("newsletter", 1, 0), HW("subscri", 1, 0),    HW("signup", 1, 0),
+    HW("sidebar", 1, 1),    HW("footer", 1, 1),     HW("breadcrumb", 1, 0),
+    HW("cookie", 1, 0),     HW("consent", 1, 0),    HW("gdpr", 1, 0),
+    HW("sponsor", 1, 0),    HW("outbrain", 1, 0),   HW("taboola", 1, 0),
+    HW("recirc", 1, 0),     HW("promo", 1, 0),      HW("byline", 1, 0),
+    HW("caption", 1, 0),    HW("credit", 1, 0),     HW("advert", 1, 0),
+    HW("popup", 1, 1),      HW("modal", 1, 1),      HW("masthead", 1, 1),
+    HW("widget", 1, 1),     HW("toolbar", 1, 0),    HW("pagination", 1, 0),
+    HW("paywall", 1, 1),    HW("mostread", 1, 0),   HW("mostpopular", 1, 0),
+    HW("trending", 1, 0),   HW("recommend", 1, 0),  HW("navbar", 1, 1),
+    HW("navigation", 1, 1), HW("subnav", 1, 1),     HW("topnav", 1, 1),
+    HW("megamenu", 1, 1),   HW("dropdown", 1, 1),   HW("screenreader", 1, 0),
+    HW("readmore", 1, 0),   HW("newsfeed", 0, 0),   HW("ad", 0, 0),
+    HW("ads", 0, 0),        HW("adv", 0, 0),        HW("adslot", 1, 0),
+    HW("adunit", 1, 0),     HW("adsense", 1, 0),    HW("dfp", 0, 0),
+    HW("nav", 0, 1),        HW("menu", 0, 1),       HW("submenu", 0, 1),
+    HW("header", 0, 1),     HW("tags", 0, 0),       HW("tag", 0, 0),
+    HW("tagged", 0, 0),     HW("keywords", 0, 0),   HW("topics", 0, 0),
+    HW("author", 0, 0),     HW("bio", 0, 0),        HW("meta", 0, 0),
+    HW("rail", 0, 1),       HW("aside", 0, 1),      HW("links", 0, 1),
+    HW("popular", 0, 0),    HW("skip", 0, 0),       HW("sr", 0, 0),
+    HW("hidden", 0, 1),     HW("print", 0, 0),      HW("login", 0, 0),
+    HW("banner", 0, 1),     HW("cta", 0, 0),        HW("teaser", 0, 0),
+    HW("teasers", 0, 0),    HW("more", 0, 0),       HW("also", 0, 0),
+    HW("poll", 0, 0),       HW("rating", 0, 0),
+
     {NULL, 0, 0, 0}};
 #undef HW
 
-static const char *const pos_words[] = {"article", "story",  "content", "body",
-                                        "entry",   "post",   "main",    "text",
-                                        "prose",   "blog",   "articlebody", "storybody",
-                                        "richtext", NULL};
+static const char *const pos_words[] = {"article",     "story",     "content",  "body",  "entry",
+                                        "post",        "main",      "text",     "prose", "blog",
+                                        "articlebody", "storybody", "richtext", NULL};
 
 /* Tokens that turn the next word into a layout modifier ("has-sidebar",
  * "no-comments", "with-ads"): not a boilerplate element. */
 static int is_modifier(const char *t, size_t n)
 {
-    static const char *const mods[] = {"has", "with", "no", "without", "show", "hide", "is",
-                                       "enable", "enabled", "disable", "disabled", "allow",
-                                       "off", "on", NULL};
+    static const char *const mods[] = {"has",      "with",  "no",     "without", "show",
+                                       "hide",     "is",    "enable", "enabled", "disable",
+                                       "disabled", "allow", "off",    "on",      NULL};
     for (int i = 0; mods[i]; i++) {
         if (t[0] == mods[i][0] && strncmp(t, mods[i], n) == 0 && mods[i][n] == '\0')
             return 1;
@@ -220,10 +243,10 @@ static int is_modifier(const char *t, size_t n)
  * name a value, not a page part. */
 static int is_taxonomy(const char *t, size_t n)
 {
-    static const char *const tax[] = {"tag", "tags", "category", "categories", "cat", "author",
-                                      "format", "status", "type", "post", "postid", "page",
-                                      "pageid", "topic", "topics", "section", "series", "term",
-                                      "taxonomy", "channel", "kicker", NULL};
+    static const char *const tax[] = {
+        "tag",    "tags", "category", "categories", "cat",    "author", "format", "status",
+        "type",   "post", "postid",   "page",       "pageid", "topic",  "topics", "section",
+        "series", "term", "taxonomy", "channel",    "kicker", NULL};
     for (int i = 0; tax[i]; i++) {
         if (t[0] == tax[i][0] && strncmp(t, tax[i], n) == 0 && tax[i][n] == '\0')
             return 1;
@@ -387,8 +410,8 @@ struct walk {
     int link_depth;
     int list_depth;  /* open li/dt/dd */
     int quote_depth; /* open blockquote */
-    int failed;    /* ENOMEM / ETOOBIG */
-    int after_br;  /* the next block starts after a <br> */
+    int failed;      /* ENOMEM / ETOOBIG */
+    int after_br;    /* the next block starts after a <br> */
     /* the block being filled */
     int open;
     int32_t elem;
@@ -399,8 +422,8 @@ struct walk {
 
 static int push_ref(struct clean_refs *r, xmlNodePtr n, int kind)
 {
-    static const size_t caps[REF_KINDS] = {[REF_META] = 512, [REF_JSONLD] = 64,
-                                           [REF_TIME] = 64, [REF_AUTHOR] = 32, [REF_H1] = 4};
+    static const size_t caps[REF_KINDS] = {
+        [REF_META] = 512, [REF_JSONLD] = 64, [REF_TIME] = 64, [REF_AUTHOR] = 32, [REF_H1] = 4};
     if (r->count[kind] >= caps[kind])
         return 0; /* enough candidates; pages repeating them are noise */
     r->count[kind]++;
@@ -565,8 +588,8 @@ static uint32_t attr_flags(struct walk *w, xmlNodePtr n, const struct tag *t)
     for (xmlAttrPtr a = n->properties; a; a = a->next) {
         const char *name = (const char *)a->name;
         xmlNodePtr c = a->children;
-        const char *v = (c && c->type == XML_TEXT_NODE && c->content) ? (const char *)c->content
-                                                                         : "";
+        const char *v =
+            (c && c->type == XML_TEXT_NODE && c->content) ? (const char *)c->content : "";
         unsigned h = 0;
         if (!name)
             continue;
@@ -601,8 +624,8 @@ static uint32_t attr_flags(struct walk *w, xmlNodePtr n, const struct tag *t)
         case 'r':
             if (strcasecmp(name, "role") == 0) {
                 static const char *const neg_roles[] = {
-                    "navigation", "banner", "contentinfo", "complementary", "search",
-                    "menu", "menubar", "dialog", "alertdialog", "toolbar", "tablist", NULL};
+                    "navigation", "banner", "contentinfo", "complementary", "search",  "menu",
+                    "menubar",    "dialog", "alertdialog", "toolbar",       "tablist", NULL};
                 for (int k = 0; neg_roles[k]; k++) {
                     if (strcasecmp(v, neg_roles[k]) == 0)
                         weak = 1;
@@ -619,8 +642,7 @@ static uint32_t attr_flags(struct walk *w, xmlNodePtr n, const struct tag *t)
             if (strcasecmp(name, "style") == 0 && style_hidden(v))
                 weak = 1;
             break;
-        default:
-            break;
+        default: break;
         }
         if (h & CX_NEG) {
             if (h & CX_NEG_WEAK)
@@ -711,9 +733,7 @@ static int enter(struct walk *w, xmlNodePtr n)
     case T_META:
     case T_LINK:
     case T_TITLE:
-    case T_SCRIPT:
-        collect_head_child(w, n);
-        break;
+    case T_SCRIPT: collect_head_child(w, n); break;
     case T_HTML:
         if (!d->refs.root)
             d->refs.root = n;
@@ -726,8 +746,7 @@ static int enter(struct walk *w, xmlNodePtr n)
         if (t->heading == 1 && push_ref(&d->refs, n, REF_H1) != 0)
             w->failed = VIGIL_ENOMEM;
         break;
-    default:
-        break;
+    default: break;
     }
     if (x->flags & CX_SKIP)
         return ENTER_LEAF;
@@ -831,8 +850,8 @@ int clean_dom_build(struct clean_dom *d, xmlDocPtr doc)
                 else
                     leave(&w);
             }
-        } else if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) &&
-                   n->content && w.cur >= 0) {
+        } else if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) && n->content &&
+                   w.cur >= 0) {
             add_text(&w, (const char *)n->content, strlen((const char *)n->content));
         }
         if (descend) {
@@ -922,11 +941,11 @@ void clean_node_text(xmlNodePtr top, struct buf *b, size_t max)
 
 /* Tunables of one preset. */
 struct preset {
-    float sibling_frac;   /* a sibling joins the article when its score is at
-                             least this share of the article's */
+    float sibling_frac;     /* a sibling joins the article when its score is at
+                               least this share of the article's */
     float max_link_density; /* a kept block has at most this share of link text */
-    int trim_lead;        /* drop short non-prose lines before the first paragraph */
-    int drop_short;       /* drop short lines that do not end like sentences */
+    int trim_lead;          /* drop short non-prose lines before the first paragraph */
+    int drop_short;         /* drop short lines that do not end like sentences */
 };
 
 static const struct preset presets[] = {
@@ -1065,15 +1084,24 @@ static int in_regions(const struct region *r, int nr, int32_t elem, int32_t *rst
 
 /* Why a block is left out (W_KEEP: it is not). */
 enum {
-    W_KEEP = 0, W_OUTSIDE, W_MARKED, W_LINKS, W_TITLE, W_BOILER, W_AUTHOR, W_SHORT, W_TRAIL,
-    W_LEAD, W_ORPHAN, W_DUP
+    W_KEEP = 0,
+    W_OUTSIDE,
+    W_MARKED,
+    W_LINKS,
+    W_TITLE,
+    W_BOILER,
+    W_AUTHOR,
+    W_SHORT,
+    W_TRAIL,
+    W_LEAD,
+    W_ORPHAN,
+    W_DUP
 };
 
 static void trace(FILE *f, const struct clean_dom *d, const uint8_t *why, int32_t best)
 {
-    static const char *const names[] = {"KEEP",  "outside", "marked", "links",
-                                        "title", "boiler",  "author", "short",
-                                        "trail", "lead",    "orphan", "dup"};
+    static const char *const names[] = {"KEEP",   "outside", "marked", "links", "title",  "boiler",
+                                        "author", "short",   "trail",  "lead",  "orphan", "dup"};
     fprintf(f, "article element %d <%s>\n", best,
             best >= 0 ? (const char *)d->nodes[best].node->name : "-");
     for (size_t k = 0; k < d->nblocks; k++) {
@@ -1082,8 +1110,8 @@ static void trace(FILE *f, const struct clean_dom *d, const uint8_t *why, int32_
         const char *cls = g >= 0 ? clean_attr(d->nodes[g].node, "class") : NULL;
         fprintf(f, "%5zu %-7s el=%-5d ch=%-5u ln=%-4u v=%-7.0f mark=%d<%s%s%s> %.*s\n", k,
                 why ? names[why[k]] : "-", b->elem, b->chars, b->link_chars, prose_value(b), g,
-                g >= 0 ? (const char *)d->nodes[g].node->name : "", cls ? " ." : "",
-                cls ? cls : "", (int)(b->len > 90 ? 90 : b->len), d->arena.data + b->start);
+                g >= 0 ? (const char *)d->nodes[g].node->name : "", cls ? " ." : "", cls ? cls : "",
+                (int)(b->len > 90 ? 90 : b->len), d->arena.data + b->start);
     }
 }
 
@@ -1133,8 +1161,7 @@ static int32_t select_main(struct clean_dom *d, int rescue, float total_prose)
                 float pos = (float)b->start / (float)d->arena.len;
                 v *= 1.0f - POSITION_WEIGHT * pos * pos;
             }
-        }
-        else if (nodes[neg[b->elem]].tag == T_FIGURE)
+        } else if (nodes[neg[b->elem]].tag == T_FIGURE)
             v = 0;
         else
             v = -(float)b->chars;
@@ -1212,8 +1239,7 @@ static int is_header_node(const struct clean_dom *d, int32_t g)
  * the page's description, or the prose paragraph closing the article's
  * header (a lead in <header class="article-header">). Not from navigation,
  * footers, asides or comments. */
-static void keep_standfirst(const struct clean_dom *d, const char *desc, uint8_t *why,
-                            size_t first)
+static void keep_standfirst(const struct clean_dom *d, const char *desc, uint8_t *why, size_t first)
 {
     size_t lo = first > 80 ? first - 80 : 0;
     for (size_t k = first; k-- > lo;) {
@@ -1229,8 +1255,8 @@ static void keep_standfirst(const struct clean_dom *d, const char *desc, uint8_t
                 why[k] = W_KEEP;
             return;
         }
-        if (!bad && g >= 0 && first - k <= 12 && b->chars >= 80 && b->end_punct &&
-            !b->heading && is_header_node(d, g)) {
+        if (!bad && g >= 0 && first - k <= 12 && b->chars >= 80 && b->end_punct && !b->heading &&
+            is_header_node(d, g)) {
             why[k] = W_KEEP;
             return;
         }
@@ -1332,16 +1358,14 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
             why[k] = W_MARKED;
         else if ((float)b->link_chars > max_link_density(ps, b) * (float)b->chars)
             why[k] = W_LINKS;
-        else if (b->heading == 1 ||
-                 (title_len && (b->heading || b->chars < 300) &&
-                  same_text(s, b->len, in->title, title_len)))
+        else if (b->heading == 1 || (title_len && (b->heading || b->chars < 300) &&
+                                     same_text(s, b->len, in->title, title_len)))
             why[k] = W_TITLE;
         else if ((kind = clean_boiler_classify(s, b->len)) != CLEAN_BOILER_NONE) {
             why[k] = W_BOILER;
             if (kind == CLEAN_BOILER_BYLINE && res->byline_block < 0)
                 res->byline_block = (int32_t)k;
-        }
-        else if (is_author_line(b, s, in))
+        } else if (is_author_line(b, s, in))
             why[k] = W_AUTHOR;
         else if (ps->drop_short && !b->heading && !(b->flags & (CX_LIST | CX_BR)) &&
                  b->chars < 20 && !b->end_punct)
@@ -1364,8 +1388,7 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
         const struct cx_block *b = &d->blocks[k];
         if (last >= 0 && (ssize_t)k > last && !is_prose(b) && !(b->flags & CX_LIST))
             why[k] = W_TRAIL;
-        else if (ps->trim_lead && first >= 0 && (ssize_t)k < first && !b->heading &&
-                 b->chars < 60)
+        else if (ps->trim_lead && first >= 0 && (ssize_t)k < first && !b->heading && b->chars < 60)
             why[k] = W_LEAD;
         else if (b->heading) {
             int intro = 0;

@@ -43,26 +43,26 @@ enum clean_page_type { CLEAN_PAGE_UNKNOWN = 0, CLEAN_PAGE_ARTICLE = 1, CLEAN_PAG
 
 /* Node flags. */
 enum {
-    CX_SKIP = 1u << 0,       /* no text inside counts (script, svg, form controls) */
-    CX_BLOCK = 1u << 1,      /* block-level: text on either side is another block */
-    CX_BOILER = 1u << 2,     /* nav, aside, header, footer, figure, figcaption, menu */
-    CX_NEG = 1u << 3,        /* class/id/role says boilerplate (comments, share...) */
-    CX_NEG_WEAK = 1u << 4,   /* ...but only layout words (sidebar, menu, hidden):
-                                ignored when the element holds most of the prose */
-    CX_POS = 1u << 5,        /* class/id/role says content (article, story, body) */
-    CX_ARTBODY = 1u << 6,    /* itemprop=articleBody */
-    CX_ARTICLE = 1u << 7,    /* <article> or role=article */
-    CX_MAIN = 1u << 8,       /* <main> or role=main */
-    CX_LINK = 1u << 9,       /* <a href> */
-    CX_HEADING = 1u << 10,   /* h1..h6 */
-    CX_LIST = 1u << 11,      /* li, dt, dd */
-    CX_QUOTE = 1u << 12,     /* blockquote */
-    CX_PRE = 1u << 13,       /* pre */
-    CX_CELL = 1u << 14,      /* td, th */
-    CX_PARA = 1u << 15,      /* p */
-    CX_NEG_KEEP = 1u << 16,  /* ...and the words name comments: never voided */
-    CX_BR = 1u << 17         /* block: a <br> ends or starts it (a line of a
-                                paragraph, not a paragraph of its own) */
+    CX_SKIP = 1u << 0,      /* no text inside counts (script, svg, form controls) */
+    CX_BLOCK = 1u << 1,     /* block-level: text on either side is another block */
+    CX_BOILER = 1u << 2,    /* nav, aside, header, footer, figure, figcaption, menu */
+    CX_NEG = 1u << 3,       /* class/id/role says boilerplate (comments, share...) */
+    CX_NEG_WEAK = 1u << 4,  /* ...but only layout words (sidebar, menu, hidden):
+                               ignored when the element holds most of the prose */
+    CX_POS = 1u << 5,       /* class/id/role says content (article, story, body) */
+    CX_ARTBODY = 1u << 6,   /* itemprop=articleBody */
+    CX_ARTICLE = 1u << 7,   /* <article> or role=article */
+    CX_MAIN = 1u << 8,      /* <main> or role=main */
+    CX_LINK = 1u << 9,      /* <a href> */
+    CX_HEADING = 1u << 10,  /* h1..h6 */
+    CX_LIST = 1u << 11,     /* li, dt, dd */
+    CX_QUOTE = 1u << 12,    /* blockquote */
+    CX_PRE = 1u << 13,      /* pre */
+    CX_CELL = 1u << 14,     /* td, th */
+    CX_PARA = 1u << 15,     /* p */
+    CX_NEG_KEEP = 1u << 16, /* ...and the words name comments: never voided */
+    CX_BR = 1u << 17        /* block: a <br> ends or starts it (a line of a
+                               paragraph, not a paragraph of its own) */
 };
 
 struct cx_node {
@@ -70,21 +70,21 @@ struct cx_node {
     int32_t parent; /* -1 for the root */
     int32_t end;    /* one past the last descendant: subtree = [index, end) */
     uint32_t flags;
-    uint16_t tag;   /* enum in clean_extract.c */
+    uint16_t tag;    /* enum in clean_extract.c */
     uint8_t heading; /* 1..6 for h1..h6 */
 };
 
 struct cx_block {
-    int32_t elem;       /* innermost element holding all of the block */
-    int32_t owner;      /* innermost block-level element */
-    uint32_t start;     /* byte offset in the arena */
-    uint32_t len;       /* bytes */
-    uint32_t chars;     /* code points */
+    int32_t elem;   /* innermost element holding all of the block */
+    int32_t owner;  /* innermost block-level element */
+    uint32_t start; /* byte offset in the arena */
+    uint32_t len;   /* bytes */
+    uint32_t chars; /* code points */
     uint32_t link_chars;
     uint16_t commas;
-    uint8_t end_punct;  /* ends like a sentence */
-    uint8_t heading;    /* 1..6 when inside h1..h6 */
-    uint32_t flags;     /* CX_* flags of the block's context (LIST, QUOTE...) */
+    uint8_t end_punct; /* ends like a sentence */
+    uint8_t heading;   /* 1..6 when inside h1..h6 */
+    uint32_t flags;    /* CX_* flags of the block's context (LIST, QUOTE...) */
 };
 
 /* Elements the metadata pass reads (borrowed from the libxml2 document),
@@ -132,28 +132,28 @@ int clean_dom_build(struct clean_dom *d, xmlDocPtr doc);
 /* What the extraction may use besides the page. All borrowed, may be
  * NULL/0. */
 struct clean_extract_in {
-    int preset;                /* enum clean_preset */
-    const char *title;         /* headline: a block repeating it is dropped */
-    const char *const *authors;/* bylines repeated in the body are dropped */
+    int preset;                 /* enum clean_preset */
+    const char *title;          /* headline: a block repeating it is dropped */
+    const char *const *authors; /* bylines repeated in the body are dropped */
     size_t nauthors;
-    const char *description;   /* meta description: finds the standfirst */
-    FILE *trace;               /* when set, every block and why it was kept or
-                                  dropped is written there (debugging) */
+    const char *description; /* meta description: finds the standfirst */
+    FILE *trace;             /* when set, every block and why it was kept or
+                                dropped is written there (debugging) */
 };
 
 struct clean_extract_out {
-    int page_type;         /* enum clean_page_type */
-    int from_jsonld;       /* (set by clean_page) the text is the JSON-LD
-                              articleBody */
-    size_t chars;          /* code points in the text */
+    int page_type;   /* enum clean_page_type */
+    int from_jsonld; /* (set by clean_page) the text is the JSON-LD
+                        articleBody */
+    size_t chars;    /* code points in the text */
     size_t paragraphs;
-    int32_t main_node;     /* node chosen as the article, -1 if none */
+    int32_t main_node; /* node chosen as the article, -1 if none */
     /* page shape, for telling listings from articles */
-    size_t teasers;        /* link blocks shaped like headlines (25..200 chars) */
-    size_t teasers_main;   /* ...of them inside the article element */
-    size_t long_paras;     /* kept blocks of 150+ characters */
-    int32_t byline_block;  /* first block of the article shaped like a byline
-                              ("By Jane Doe"), -1 if none */
+    size_t teasers;       /* link blocks shaped like headlines (25..200 chars) */
+    size_t teasers_main;  /* ...of them inside the article element */
+    size_t long_paras;    /* kept blocks of 150+ characters */
+    int32_t byline_block; /* first block of the article shaped like a byline
+                             ("By Jane Doe"), -1 if none */
 };
 
 /* Write the article text (paragraphs split by "\n\n", not yet NFC) to out

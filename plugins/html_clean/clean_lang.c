@@ -73,8 +73,7 @@ static int filtered_conf(const char *conf, const char *const *only, size_t nonly
     if (n == 0) {
         buf_free(&out);
         return vigil_error_set(err, VIGIL_EINVAL,
-                               "html_clean: no language of %s matches option \"languages\"",
-                               conf);
+                               "html_clean: no language of %s matches option \"languages\"", conf);
     }
     int fd = memfd_create("vigil-textcat", MFD_CLOEXEC);
     if (fd < 0 || write(fd, out.data, out.len) != (ssize_t)out.len) {

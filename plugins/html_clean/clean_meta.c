@@ -182,12 +182,19 @@ static int is_site_segment(const char *seg, size_t len, const char *site, const 
     return 0;
 }
 
-char *clean_title_strip_site(const char *title, const char *site, const char *host,
-                             const char *h1)
+char *clean_title_strip_site(const char *title, const char *site, const char *host, const char *h1)
 {
-    static const char *const seps[] = {" | ", " - ", " \xE2\x80\x93 ", " \xE2\x80\x94 ", " :: ",
-                                       " \xC2\xB7 ", " \xC2\xBB ", " \xE2\x80\xBA ", " / ",
-                                       ": ", NULL};
+    static const char *const seps[] = {" | ",
+                                       " - ",
+                                       " \xE2\x80\x93 ",
+                                       " \xE2\x80\x94 ",
+                                       " :: ",
+                                       " \xC2\xB7 ",
+                                       " \xC2\xBB ",
+                                       " \xE2\x80\xBA ",
+                                       " / ",
+                                       ": ",
+                                       NULL};
     char label[64];
     host_label(host, label, sizeof label);
     size_t tl = strlen(title);
@@ -220,8 +227,7 @@ char *clean_title_strip_site(const char *title, const char *site, const char *ho
         }
         /* first separator: "Site | Headline" */
         const char *first = strstr(title, seps[k]);
-        if (first && is_site_segment(title, (size_t)(first - title), site, label) &&
-            first[sl])
+        if (first && is_site_segment(title, (size_t)(first - title), site, label) && first[sl])
             return strdup(first + sl);
     }
     return strdup(title);
@@ -229,7 +235,7 @@ char *clean_title_strip_site(const char *title, const char *site, const char *ho
 
 int clean_author_name(const char *in, char *out, size_t outlen)
 {
-    static const char *const prefixes[] = {"written by ", "by ",     "von ",   "por ",
+    static const char *const prefixes[] = {"written by ", "by ",      "von ",    "por ",
                                            "par ",        "author: ", "autor: ", "auteur: ",
                                            "text: ",      "from ",    NULL};
     char *f = folded(in);
@@ -292,8 +298,8 @@ static void add_author_list(struct clean_meta *m, const char *list)
     char *f = folded(list);
     if (!f)
         return;
-    static const char *const seps[] = {" and ", " und ", " y ", " et ", " & ", ", ", "; ",
-                                       " e ", NULL};
+    static const char *const seps[] = {" and ", " und ", " y ", " et ", " & ",
+                                       ", ",    "; ",    " e ", NULL};
     /* replace separators by '\x1f' then split */
     for (int k = 0; seps[k]; k++) {
         size_t sl = strlen(seps[k]);
@@ -344,11 +350,23 @@ static int type_is(json_t *obj, const char *const *names)
     return 0;
 }
 
-static const char *const article_types[] = {
-    "Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle",
-    "OpinionNewsArticle", "BackgroundNewsArticle", "ReviewNewsArticle", "BlogPosting",
-    "LiveBlogPosting", "Report", "TechArticle", "ScholarlyArticle", "SatiricalArticle",
-    "AdvertiserContentArticle", "SocialMediaPosting", "DiscussionForumPosting", NULL};
+static const char *const article_types[] = {"Article",
+                                            "NewsArticle",
+                                            "ReportageNewsArticle",
+                                            "AnalysisNewsArticle",
+                                            "OpinionNewsArticle",
+                                            "BackgroundNewsArticle",
+                                            "ReviewNewsArticle",
+                                            "BlogPosting",
+                                            "LiveBlogPosting",
+                                            "Report",
+                                            "TechArticle",
+                                            "ScholarlyArticle",
+                                            "SatiricalArticle",
+                                            "AdvertiserContentArticle",
+                                            "SocialMediaPosting",
+                                            "DiscussionForumPosting",
+                                            NULL};
 static const char *const page_types[] = {"WebPage", "ItemPage", NULL};
 static const char *const org_types[] = {"Organization", "NewsMediaOrganization", "WebSite",
                                         "Corporation", NULL};
@@ -515,8 +533,7 @@ static void from_jsonld(struct clean_meta *m, json_t *root, int64_t now_ms, cons
         m->declared_article = 1;
         if (!m->jsonld_type) {
             json_t *t = json_object_get(art, "@type");
-            const char *ts = json_is_string(t) ? json_string_value(t)
-                                               : jstr(art, "@type");
+            const char *ts = json_is_string(t) ? json_string_value(t) : jstr(art, "@type");
             set_once(&m->jsonld_type, ts);
         }
     }
@@ -573,48 +590,93 @@ static void from_jsonld(struct clean_meta *m, json_t *root, int64_t now_ms, cons
  * <meta>, <link>, <time> and byline elements.
  * --------------------------------------------------------------------- */
 
-enum { K_NONE, K_PUB, K_MOD, K_AUTHOR, K_OGTITLE, K_TWTITLE, K_SITE, K_SECTION, K_IMAGE,
-       K_URL, K_LANG, K_OGTYPE, K_LOCALE, K_DESC };
+enum {
+    K_NONE,
+    K_PUB,
+    K_MOD,
+    K_AUTHOR,
+    K_OGTITLE,
+    K_TWTITLE,
+    K_SITE,
+    K_SECTION,
+    K_IMAGE,
+    K_URL,
+    K_LANG,
+    K_OGTYPE,
+    K_LOCALE,
+    K_DESC
+};
 
 static int meta_key(const char *k)
 {
     static const struct {
         const char *name;
         int key;
-    } map[] = {
-        {"article:published_time", K_PUB}, {"og:article:published_time", K_PUB},
-        {"article:published", K_PUB},      {"datepublished", K_PUB},
-        {"date", K_PUB},                   {"pubdate", K_PUB},
-        {"publishdate", K_PUB},            {"publish-date", K_PUB},
-        {"publish_date", K_PUB},           {"pub_date", K_PUB},
-        {"dc.date", K_PUB},                {"dc.date.issued", K_PUB},
-        {"dc.date.created", K_PUB},        {"dcterms.issued", K_PUB},
-        {"dcterms.created", K_PUB},        {"dcterms.date", K_PUB},
-        {"sailthru.date", K_PUB},          {"parsely-pub-date", K_PUB},
-        {"article.published", K_PUB},      {"article_date_original", K_PUB},
-        {"original-publish-date", K_PUB},  {"citation_publication_date", K_PUB},
-        {"displaydate", K_PUB},            {"date_published", K_PUB},
-        {"og:published_time", K_PUB},      {"published_time", K_PUB},
-        {"publication_date", K_PUB},       {"release_date", K_PUB},
-        {"article:modified_time", K_MOD},  {"og:updated_time", K_MOD},
-        {"article:modified", K_MOD},       {"datemodified", K_MOD},
-        {"last-modified", K_MOD},          {"dcterms.modified", K_MOD},
-        {"dc.date.modified", K_MOD},       {"lastmod", K_MOD},
-        {"author", K_AUTHOR},              {"article:author", K_AUTHOR},
-        {"parsely-author", K_AUTHOR},      {"sailthru.author", K_AUTHOR},
-        {"dc.creator", K_AUTHOR},          {"dcterms.creator", K_AUTHOR},
-        {"byl", K_AUTHOR},                 {"og:title", K_OGTITLE},
-        {"twitter:title", K_TWTITLE},      {"og:site_name", K_SITE},
-        {"application-name", K_SITE},      {"article:section", K_SECTION},
-        {"section", K_SECTION},            {"parsely-section", K_SECTION},
-        {"og:image", K_IMAGE},             {"og:image:url", K_IMAGE},
-        {"og:image:secure_url", K_IMAGE},  {"twitter:image", K_IMAGE},
-        {"twitter:image:src", K_IMAGE},    {"og:url", K_URL},
-        {"content-language", K_LANG},      {"language", K_LANG},
-        {"dc.language", K_LANG},           {"og:type", K_OGTYPE},
-        {"og:locale", K_LOCALE},           {"og:description", K_DESC},
-        {"description", K_DESC},           {"twitter:description", K_DESC},
-        {NULL, K_NONE}};
+    } map[] = {{"article:published_time", K_PUB},
+               {"og:article:published_time", K_PUB},
+               {"article:published", K_PUB},
+               {"datepublished", K_PUB},
+               {"date", K_PUB},
+               {"pubdate", K_PUB},
+               {"publishdate", K_PUB},
+               {"publish-date", K_PUB},
+               {"publish_date", K_PUB},
+               {"pub_date", K_PUB},
+               {"dc.date", K_PUB},
+               {"dc.date.issued", K_PUB},
+               {"dc.date.created", K_PUB},
+               {"dcterms.issued", K_PUB},
+               {"dcterms.created", K_PUB},
+               {"dcterms.date", K_PUB},
+               {"sailthru.date", K_PUB},
+               {"parsely-pub-date", K_PUB},
+               {"article.published", K_PUB},
+               {"article_date_original", K_PUB},
+               {"original-publish-date", K_PUB},
+               {"citation_publication_date", K_PUB},
+               {"displaydate", K_PUB},
+               {"date_published", K_PUB},
+               {"og:published_time", K_PUB},
+               {"published_time", K_PUB},
+               {"publication_date", K_PUB},
+               {"release_date", K_PUB},
+               {"article:modified_time", K_MOD},
+               {"og:updated_time", K_MOD},
+               {"article:modified", K_MOD},
+               {"datemodified", K_MOD},
+               {"last-modified", K_MOD},
+               {"dcterms.modified", K_MOD},
+               {"dc.date.modified", K_MOD},
+               {"lastmod", K_MOD},
+               {"author", K_AUTHOR},
+               {"article:author", K_AUTHOR},
+               {"parsely-author", K_AUTHOR},
+               {"sailthru.author", K_AUTHOR},
+               {"dc.creator", K_AUTHOR},
+               {"dcterms.creator", K_AUTHOR},
+               {"byl", K_AUTHOR},
+               {"og:title", K_OGTITLE},
+               {"twitter:title", K_TWTITLE},
+               {"og:site_name", K_SITE},
+               {"application-name", K_SITE},
+               {"article:section", K_SECTION},
+               {"section", K_SECTION},
+               {"parsely-section", K_SECTION},
+               {"og:image", K_IMAGE},
+               {"og:image:url", K_IMAGE},
+               {"og:image:secure_url", K_IMAGE},
+               {"twitter:image", K_IMAGE},
+               {"twitter:image:src", K_IMAGE},
+               {"og:url", K_URL},
+               {"content-language", K_LANG},
+               {"language", K_LANG},
+               {"dc.language", K_LANG},
+               {"og:type", K_OGTYPE},
+               {"og:locale", K_LOCALE},
+               {"og:description", K_DESC},
+               {"description", K_DESC},
+               {"twitter:description", K_DESC},
+               {NULL, K_NONE}};
     for (int i = 0; map[i].name; i++) {
         if (strcasecmp(k, map[i].name) == 0)
             return map[i].key;
@@ -663,16 +725,46 @@ static void read_meta(struct pending *p, xmlNodePtr n)
             if (p->nauthor_meta < 4)
                 p->author_meta[p->nauthor_meta++] = content;
             break;
-        case K_OGTITLE: if (!p->og_title) p->og_title = content; break;
-        case K_TWTITLE: if (!p->tw_title) p->tw_title = content; break;
-        case K_SITE: if (!p->site) p->site = content; break;
-        case K_SECTION: if (!p->section) p->section = content; break;
-        case K_IMAGE: if (!p->image) p->image = content; break;
-        case K_URL: if (!p->og_url) p->og_url = content; break;
-        case K_LANG: if (!p->lang) p->lang = content; break;
-        case K_LOCALE: if (!p->locale) p->locale = content; break;
-        case K_OGTYPE: if (!p->og_type) p->og_type = content; break;
-        case K_DESC: if (!p->desc) p->desc = content; break;
+        case K_OGTITLE:
+            if (!p->og_title)
+                p->og_title = content;
+            break;
+        case K_TWTITLE:
+            if (!p->tw_title)
+                p->tw_title = content;
+            break;
+        case K_SITE:
+            if (!p->site)
+                p->site = content;
+            break;
+        case K_SECTION:
+            if (!p->section)
+                p->section = content;
+            break;
+        case K_IMAGE:
+            if (!p->image)
+                p->image = content;
+            break;
+        case K_URL:
+            if (!p->og_url)
+                p->og_url = content;
+            break;
+        case K_LANG:
+            if (!p->lang)
+                p->lang = content;
+            break;
+        case K_LOCALE:
+            if (!p->locale)
+                p->locale = content;
+            break;
+        case K_OGTYPE:
+            if (!p->og_type)
+                p->og_type = content;
+            break;
+        case K_DESC:
+            if (!p->desc)
+                p->desc = content;
+            break;
         default: break;
         }
     }

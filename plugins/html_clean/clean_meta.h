@@ -54,12 +54,12 @@ struct clean_meta {
     char *site_name;
     char *section;
     char *image;
-    char *description;   /* og:description, description, JSON-LD description */
-    char *lang_declared; /* lowercased BCP 47 tag as declared ("en-us") */
-    char *jsonld_type;   /* @type of the JSON-LD article ("NewsArticle") */
-    char *jsonld_body;   /* articleBody, folded (paragraph breaks kept) */
-    char *og_type;       /* og:type ("article", "website") */
-    int declared_article; /* JSON-LD article type or og:type article */
+    char *description;     /* og:description, description, JSON-LD description */
+    char *lang_declared;   /* lowercased BCP 47 tag as declared ("en-us") */
+    char *jsonld_type;     /* @type of the JSON-LD article ("NewsArticle") */
+    char *jsonld_body;     /* articleBody, folded (paragraph breaks kept) */
+    char *og_type;         /* og:type ("article", "website") */
+    int declared_article;  /* JSON-LD article type or og:type article */
     int jsonld_consistent; /* the JSON-LD article names this page: its
                               headline matches og:title or <title>, or its
                               url the canonical URL */
@@ -73,8 +73,7 @@ void clean_meta_free(struct clean_meta *m);
 
 /* Remove the site name from a page title; returns a malloc'd string (NULL
  * on memory failure). site and h1 may be NULL. */
-char *clean_title_strip_site(const char *title, const char *site, const char *host,
-                             const char *h1);
+char *clean_title_strip_site(const char *title, const char *site, const char *host, const char *h1);
 
 /* Add the names of a byline ("By Jane Doe and John Roe") to m->authors
  * (deduplicated, at most CLEAN_MAX_AUTHORS). */

@@ -11,7 +11,7 @@
  * stay quiet, compact small text nodes, and ignore the page's own charset
  * declaration (the bytes are UTF-8 by now). */
 #define CLEAN_PARSE_OPTIONS                                                                        \
-    (HTML_PARSE_RECOVER | HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |          \
+    (HTML_PARSE_RECOVER | HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |           \
      HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC)
 
 void clean_conf_defaults(struct clean_conf *c)
@@ -99,7 +99,8 @@ static int use_jsonld_body(struct clean_worker *w, const struct clean_meta *m, s
     size_t bl = strlen(body);
     if (bl < 500 || text_len * 2 >= bl)
         return 0;
-    if (bl >= 3 && (strcmp(body + bl - 3, "...") == 0 || strcmp(body + bl - 3, "\xE2\x80\xA6") == 0))
+    if (bl >= 3 &&
+        (strcmp(body + bl - 3, "...") == 0 || strcmp(body + bl - 3, "\xE2\x80\xA6") == 0))
         return 0;
     /* the first 60 bytes (at a character boundary) must be in the page */
     size_t probe = 60;
@@ -155,8 +156,8 @@ int clean_page(struct clean_worker *w, const char *html, size_t len, const char 
 
     const char *utf8;
     size_t ulen;
-    int rc = clean_charset_decode(html, len, content_type, &w->decoded, &utf8, &ulen,
-                                  &res->charset);
+    int rc =
+        clean_charset_decode(html, len, content_type, &w->decoded, &utf8, &ulen, &res->charset);
     if (rc)
         return vigil_error_set(err, rc, "html_clean: cannot decode the page as %s: %s",
                                res->charset.name[0] ? res->charset.name : "text",
@@ -227,8 +228,8 @@ int clean_page(struct clean_worker *w, const char *html, size_t len, const char 
                 return vigil_error_set(err, VIGIL_ENOMEM, "html_clean: NFC normalisation failed");
         }
     }
-    res->page_type = page_type(&out, w->text.len, (size_t)w->conf.min_text,
-                               w->meta.declared_article);
+    res->page_type =
+        page_type(&out, w->text.len, (size_t)w->conf.min_text, w->meta.declared_article);
     if (res->page_type == CLEAN_PAGE_LISTING)
         buf_reset(&w->text);
     res->text = w->text.data ? w->text.data : "";

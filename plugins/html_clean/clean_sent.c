@@ -91,20 +91,20 @@ static const char *const abbrevs[] = {
     /* titles and ranks */
     "Mr.", "Mrs.", "Ms.", "Mx.", "Dr.", "Drs.", "Prof.", "Gen.", "Lt.", "Col.", "Sgt.", "Capt.",
     "Cpt.", "Cmdr.", "Cdr.", "Adm.", "Maj.", "Brig.", "Cpl.", "Pvt.", "Gov.", "Sen.", "Rep.",
-    "Rev.", "Hon.", "Pres.", "Supt.", "Insp.", "Det.", "Fr.", "Sr.", "Jr.", "Sra.", "Srta.",
-    "Dra.", "Mme.", "Mlle.", "MM.", "Hr.", "Hrn.",
+    "Rev.", "Hon.", "Pres.", "Supt.", "Insp.", "Det.", "Fr.", "Sr.", "Jr.", "Sra.", "Srta.", "Dra.",
+    "Mme.", "Mlle.", "MM.", "Hr.", "Hrn.",
     /* places and addresses */
     "St.", "Mt.", "Ft.", "Ave.", "Blvd.", "Rd.", "Str.",
     /* months */
-    "Jan.", "Feb.", "Mar.", "Apr.", "Jun.", "Jul.", "Aug.", "Sep.", "Sept.", "Oct.", "Nov.",
-    "Dec.", "Febr.", "Okt.", "Dez.", "janv.", "févr.", "avr.", "juil.", "sept.", "oct.",
-    "nov.", "déc.", "ene.", "abr.", "ago.", "dic.",
+    "Jan.", "Feb.", "Mar.", "Apr.", "Jun.", "Jul.", "Aug.", "Sep.", "Sept.", "Oct.", "Nov.", "Dec.",
+    "Febr.", "Okt.", "Dez.", "janv.", "févr.", "avr.", "juil.", "sept.", "oct.", "nov.", "déc.",
+    "ene.", "abr.", "ago.", "dic.",
     /* references and Latin */
     "No.", "Nos.", "Nr.", "Nº.", "vs.", "v.", "e.g.", "i.e.", "cf.", "ca.", "approx.", "Fig.",
     "fig.", "Vol.", "vol.", "pp.", "p.", "Dept.", "Univ.", "Art.", "Abs.", "Ph.D.",
     /* German */
-    "z.B.", "d.h.", "u.a.", "bzw.", "vgl.", "sog.", "evtl.", "ggf.", "inkl.", "geb.",
-    "Jh.", "Mio.", "Mrd.",
+    "z.B.", "d.h.", "u.a.", "bzw.", "vgl.", "sog.", "evtl.", "ggf.", "inkl.", "geb.", "Jh.", "Mio.",
+    "Mrd.",
     /* Spanish, French */
     "Ud.", "Uds.", "pág.", "núm.", "aprox.", "av.", "env.", "M.", NULL};
 
@@ -122,7 +122,8 @@ int clean_sent_is_abbrev(const char *text, size_t end, const char *lang)
            text[st - 1] != '"' && text[st - 1] != '\'' && text[st - 1] != '[')
         st--;
     /* opening typographic quotes before the word */
-    while (st + 3 <= end && (unsigned char)text[st] == 0xE2 && (unsigned char)text[st + 1] == 0x80 &&
+    while (st + 3 <= end && (unsigned char)text[st] == 0xE2 &&
+           (unsigned char)text[st + 1] == 0x80 &&
            ((unsigned char)text[st + 2] == 0x9C || (unsigned char)text[st + 2] == 0x98))
         st += 3;
     size_t tl = end - st;
@@ -198,8 +199,8 @@ static int is_space(char c)
 
 /* Sentences of one paragraph [p, p + plen) of text (offset base). */
 static int paragraph(struct clean_sent *s, UBreakIterator *bi, const char *text, size_t base,
-                     size_t plen, const char *lang, struct clean_span **v, size_t *n,
-                     size_t *cap, size_t max_spans)
+                     size_t plen, const char *lang, struct clean_span **v, size_t *n, size_t *cap,
+                     size_t max_spans)
 {
     const char *p = text + base;
     if (grow(s, plen * 2 + 2) != 0)

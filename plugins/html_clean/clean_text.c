@@ -27,14 +27,25 @@ static inline int classify_cp(uint32_t cp)
     if (cp < 0xA0)
         return FOLD_DROP; /* C1 controls */
     switch (cp) {
-    case 0x00A0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F:
-    case 0x3000:
-        return FOLD_SPACE;
-    case 0x00AD: case 0x200B: case 0x200E: case 0x200F: case 0x2060: case 0x2061:
-    case 0x2062: case 0x2063: case 0x2064: case 0xFEFF: case 0xFFFC:
-        return FOLD_DROP;
-    default:
-        break;
+    case 0x00A0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000: return FOLD_SPACE;
+    case 0x00AD:
+    case 0x200B:
+    case 0x200E:
+    case 0x200F:
+    case 0x2060:
+    case 0x2061:
+    case 0x2062:
+    case 0x2063:
+    case 0x2064:
+    case 0xFEFF:
+    case 0xFFFC: return FOLD_DROP;
+    default: break;
     }
     if (cp >= 0x2000 && cp <= 0x200A)
         return FOLD_SPACE;
@@ -95,8 +106,8 @@ int clean_is_ascii(const char *s, size_t len)
 
 /* Shared loop for both folding modes. keep_lines: newline runs are kept
  * as "\n" or "\n\n"; otherwise they are spaces. */
-static int fold(struct buf *b, const char *s, size_t len, int *state, size_t *chars,
-                int keep_lines, int *newlines)
+static int fold(struct buf *b, const char *s, size_t len, int *state, size_t *chars, int keep_lines,
+                int *newlines)
 {
     size_t i = 0;
     size_t nchars = 0;

@@ -21,9 +21,8 @@ struct state {
 static const char *const preset_names[] = {"precision", "recall", NULL};
 
 static const struct vigil_option options[] = {
-    {"preset", VIGIL_OPT_ENUM, "precision", 0, offsetof(struct clean_conf, preset),
-     VIGIL_NOBOUNDS, preset_names,
-     "extraction preset: precision (drop doubtful lines) or recall (keep them)"},
+    {"preset", VIGIL_OPT_ENUM, "precision", 0, offsetof(struct clean_conf, preset), VIGIL_NOBOUNDS,
+     preset_names, "extraction preset: precision (drop doubtful lines) or recall (keep them)"},
     {"max_html", VIGIL_OPT_SIZE, "10MB", 0, offsetof(struct clean_conf, max_html), 1024,
      (double)CLEAN_MAX_HTML_LIMIT, NULL,
      "pages larger than this are cut to this size before parsing (recorded in meta.errors)"},
@@ -40,8 +39,8 @@ static const struct vigil_option options[] = {
     {"fingerprints", VIGIL_OPT_STR, CLEAN_LANG_DEFAULT_CONF, VIGIL_OPT_PATH,
      offsetof(struct clean_conf, fingerprints), VIGIL_NOBOUNDS, NULL,
      "libexttextcat fpdb.conf; the .lm files are read from its directory"},
-    {"sentences", VIGIL_OPT_BOOL, "true", 0, offsetof(struct clean_conf, sentences),
-     VIGIL_NOBOUNDS, NULL, "write sentence spans (\"sentences\")"},
+    {"sentences", VIGIL_OPT_BOOL, "true", 0, offsetof(struct clean_conf, sentences), VIGIL_NOBOUNDS,
+     NULL, "write sentence spans (\"sentences\")"},
     {0}};
 
 static int create(const struct vigil_host *host, struct vigil_instance *ins, const void *conf,

@@ -77,7 +77,8 @@ static void test_credits_and_captions(void)
         {"(FILES) An undated handout photograph released by the ministry shows soldiers during "
          "an exercise. (Photo by STR / MINISTRY / AFP)",
          CLEAN_BOILER_CREDIT},
-        {"Soldiers at a checkpoint near the border on Monday. REUTERS/Jane Doe", CLEAN_BOILER_CREDIT},
+        {"Soldiers at a checkpoint near the border on Monday. REUTERS/Jane Doe",
+         CLEAN_BOILER_CREDIT},
         {"Die Einsatzkräfte kämpften bis in den Morgen gegen die Flammen. Foto: dpa",
          CLEAN_BOILER_CREDIT},
         {"Vista aérea del puerto. Foto: EFE", CLEAN_BOILER_CREDIT},

@@ -64,11 +64,13 @@ static void test_real_gbk_is_converted(void)
 static void test_latin1_is_windows_1252(void)
 {
     /* 0xE9 = é, 0x80 = € in windows-1252 (WHATWG reads iso-8859-1 so) */
-    const char *page = "<meta charset=\"iso-8859-1\"><p>caf\xE9 \x80" "5</p>";
+    const char *page = "<meta charset=\"iso-8859-1\"><p>caf\xE9 \x80"
+                       "5</p>";
     struct dec d;
     decode(&d, page, strlen(page), NULL);
     CHECK_STR(d.info.name, "WINDOWS-1252");
-    CHECK(same(&d, "<meta charset=\"iso-8859-1\"><p>caf\xC3\xA9 \xE2\x82\xAC" "5</p>"));
+    CHECK(same(&d, "<meta charset=\"iso-8859-1\"><p>caf\xC3\xA9 \xE2\x82\xAC"
+                   "5</p>"));
     buf_free(&d.scratch);
 }
 
@@ -135,7 +137,9 @@ static void test_mislabelled_legacy_page(void)
 
 static void test_nul_and_controls_dropped(void)
 {
-    const char page[] = "<p>a\0b\x01" "c\x7f" "d\te\ff</p>";
+    const char page[] = "<p>a\0b\x01"
+                        "c\x7f"
+                        "d\te\ff</p>";
     struct dec d;
     decode(&d, page, sizeof page - 1, NULL);
     CHECK_INT(d.rc, ==, 0);
@@ -177,11 +181,11 @@ static void test_labels(void)
 static void test_valid_prefix(void)
 {
     CHECK_INT(clean_utf8_valid_prefix("ab\xC3\xA9", 4), ==, 4);
-    CHECK_INT(clean_utf8_valid_prefix("ab\xC3", 3), ==, 2);            /* truncated */
-    CHECK_INT(clean_utf8_valid_prefix("\xC0\xAF", 2), ==, 0);          /* overlong */
-    CHECK_INT(clean_utf8_valid_prefix("\xED\xA0\x80", 3), ==, 0);      /* surrogate */
-    CHECK_INT(clean_utf8_valid_prefix("\xF4\x90\x80\x80", 4), ==, 0);  /* > U+10FFFF */
-    CHECK_INT(clean_utf8_valid_prefix("\xF0\x9F\x98\x80", 4), ==, 4);  /* emoji */
+    CHECK_INT(clean_utf8_valid_prefix("ab\xC3", 3), ==, 2);           /* truncated */
+    CHECK_INT(clean_utf8_valid_prefix("\xC0\xAF", 2), ==, 0);         /* overlong */
+    CHECK_INT(clean_utf8_valid_prefix("\xED\xA0\x80", 3), ==, 0);     /* surrogate */
+    CHECK_INT(clean_utf8_valid_prefix("\xF4\x90\x80\x80", 4), ==, 0); /* > U+10FFFF */
+    CHECK_INT(clean_utf8_valid_prefix("\xF0\x9F\x98\x80", 4), ==, 4); /* emoji */
 }
 
 static void test_output_limit(void)

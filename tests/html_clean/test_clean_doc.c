@@ -66,8 +66,8 @@ static void test_article_document(void)
     CHECK_STR(meta_str(doc, "canonical_url"),
               "https://news.example.com/world/2024/11/04/general-confirms-foreign-troops");
     CHECK_STR(meta_str(doc, "image"), "https://news.example.com/media/2024/11/troops.jpg");
-    double conf = json_number_value(json_object_get(json_object_get(doc, "meta"),
-                                                    "lang_confidence"));
+    double conf =
+        json_number_value(json_object_get(json_object_get(doc, "meta"), "lang_confidence"));
     CHECK(conf > 0.5 && conf <= 1.0);
     CHECK(spans_ok(doc));
     /* "Gen. Petrenko" does not end a sentence */
@@ -132,9 +132,10 @@ static void test_keep_html(void)
 
 static void test_plain_text_document(void)
 {
-    json_t *doc = json_pack("{s:s, s:s}", "id", "t1", "text",
-                            "  Die Regierung hat am Montag   neue Regeln beschlossen.\n\nSie gelten "
-                            "ab Januar für alle Betriebe mit mehr als zehn Beschäftigten.  ");
+    json_t *doc =
+        json_pack("{s:s, s:s}", "id", "t1", "text",
+                  "  Die Regierung hat am Montag   neue Regeln beschlossen.\n\nSie gelten "
+                  "ab Januar für alle Betriebe mit mehr als zehn Beschäftigten.  ");
     struct vigil_error err = {0};
     CHECK_INT(clean_document(W, doc, TEST_NOW_MS, &err), ==, VIGIL_PASS);
     CHECK_STR(json_string_value(json_object_get(doc, "text")),
@@ -150,9 +151,9 @@ static void test_plain_text_document(void)
 
 static void test_summary_only(void)
 {
-    json_t *doc = json_pack("{s:s, s:s, s:s}", "id", "s1", "title", "Un titre",
-                            "summary", "Le gouvernement a présenté mercredi un projet de loi "
-                                       "sur l'énergie. Le texte sera débattu en juin.");
+    json_t *doc = json_pack("{s:s, s:s, s:s}", "id", "s1", "title", "Un titre", "summary",
+                            "Le gouvernement a présenté mercredi un projet de loi "
+                            "sur l'énergie. Le texte sera débattu en juin.");
     struct vigil_error err = {0};
     CHECK_INT(clean_document(W, doc, TEST_NOW_MS, &err), ==, VIGIL_PASS);
     CHECK_STR(meta_str(doc, "text_source"), "summary");
@@ -197,14 +198,18 @@ static void test_http_content_type(void)
 {
     json_t *doc = json_pack("{s:s, s:{s:{s:s}}}", "id", "c1", "meta", "http", "content_type",
                             "text/html; charset=windows-1252");
-    const char page[] = "<html><body><article><p>Der B\xFCrgermeister er\xF6" "ffnete am Montag "
-                        "die neue Br\xFC" "cke \xFC" "ber den Fluss, die nach drei Jahren "
+    const char page[] = "<html><body><article><p>Der B\xFCrgermeister er\xF6"
+                        "ffnete am Montag "
+                        "die neue Br\xFC"
+                        "cke \xFC"
+                        "ber den Fluss, die nach drei Jahren "
                         "Bauzeit fertig wurde.</p></article></body></html>";
     json_object_set_new(doc, "html", json_stringn_nocheck(page, sizeof page - 1));
     struct vigil_error err = {0};
     CHECK_INT(clean_document(W, doc, TEST_NOW_MS, &err), ==, VIGIL_PASS);
     CHECK_CONTAINS(json_string_value(json_object_get(doc, "text")),
-                   "Der B\xC3\xBCrgermeister er\xC3\xB6" "ffnete");
+                   "Der B\xC3\xBCrgermeister er\xC3\xB6"
+                   "ffnete");
     json_decref(doc);
 }
 

@@ -82,10 +82,22 @@ static void test_wire_news_exact(void)
     CHECK_STR(p.r.meta->image, "https://news.example.com/media/2024/11/troops.jpg");
     CHECK_STR(p.r.meta->lang_declared, "en-gb");
     /* each kind of boilerplate on the page, spelled out */
-    const char *junk[] = {"cookies", "Sign up", "PHOTO", "FILES", "Follow topic", "See more on",
-                          "Related stories", "Ceasefire talks", "Most read", "Facebook",
-                          "Comments", "suspected for months", "All rights reserved",
-                          "By Jane Smith", "Home", NULL};
+    const char *junk[] = {"cookies",
+                          "Sign up",
+                          "PHOTO",
+                          "FILES",
+                          "Follow topic",
+                          "See more on",
+                          "Related stories",
+                          "Ceasefire talks",
+                          "Most read",
+                          "Facebook",
+                          "Comments",
+                          "suspected for months",
+                          "All rights reserved",
+                          "By Jane Smith",
+                          "Home",
+                          NULL};
     for (int i = 0; junk[i]; i++)
         CHECK_NOT_CONTAINS(p.r.text, junk[i]);
     unload(&p);
@@ -112,9 +124,9 @@ static void test_german_regional_divs(void)
     REQUIRE(p.r.meta->nauthors == 1);
     CHECK_STR(p.r.meta->authors[0], "Max Mustermann");
     CHECK_STR(p.r.meta->lang_declared, "de");
-    const char *junk[] = {"Cookies", "Lesen Sie auch", "Anzeige", "Newsletter", "Foto: dpa",
-                          "Von Max", "Veröffentlicht", "Mehr aus der Region", "Buslinie",
-                          "Meistgelesen", "Impressum", NULL};
+    const char *junk[] = {"Cookies",   "Lesen Sie auch", "Anzeige",        "Newsletter",
+                          "Foto: dpa", "Von Max",        "Veröffentlicht", "Mehr aus der Region",
+                          "Buslinie",  "Meistgelesen",   "Impressum",      NULL};
     for (int i = 0; junk[i]; i++)
         CHECK_NOT_CONTAINS(p.r.text, junk[i]);
     unload(&p);
@@ -145,9 +157,11 @@ static void test_spanish_table_layout(void)
     REQUIRE(p.r.meta->nauthors == 1);
     CHECK_STR(p.r.meta->authors[0], "Lucía Fernández");
     CHECK_STR(p.r.meta->lang_declared, "es");
-    const char *junk[] = {"Foto: EFE", "Síguenos", "Te puede interesar", "Suscríbete",
-                          "Comentarios", "Por fin una buena noticia", "Lo más leído",
-                          "derechos reservados", "Clasificados", NULL};
+    const char *junk[] = {"Foto: EFE",          "Síguenos",
+                          "Te puede interesar", "Suscríbete",
+                          "Comentarios",        "Por fin una buena noticia",
+                          "Lo más leído",       "derechos reservados",
+                          "Clasificados",       NULL};
     for (int i = 0; junk[i]; i++)
         CHECK_NOT_CONTAINS(p.r.text, junk[i]);
     unload(&p);
@@ -179,10 +193,19 @@ static void test_french_wordpress(void)
     REQUIRE(p.r.meta->nauthors == 1);
     CHECK_STR(p.r.meta->authors[0], "Marie Dupont");
     CHECK_STR(p.r.meta->section, "Politique");
-    const char *junk[] = {"À lire aussi", "Partager", "Étiquettes", "Publié dans",
-                          "Article précédent", "réflexions", "Merci pour cet article",
-                          "Laisser un commentaire", "Abonnez-vous", "Articles récents",
-                          "WordPress", "Aller au contenu", NULL};
+    const char *junk[] = {"À lire aussi",
+                          "Partager",
+                          "Étiquettes",
+                          "Publié dans",
+                          "Article précédent",
+                          "réflexions",
+                          "Merci pour cet article",
+                          "Laisser un commentaire",
+                          "Abonnez-vous",
+                          "Articles récents",
+                          "WordPress",
+                          "Aller au contenu",
+                          NULL};
     for (int i = 0; junk[i]; i++)
         CHECK_NOT_CONTAINS(p.r.text, junk[i]);
     unload(&p);
@@ -210,9 +233,9 @@ static void test_magazine_split_by_ad(void)
     CHECK_STR(p.r.meta->published, "2023-02-19T06:00:00Z");
     REQUIRE(p.r.meta->nauthors == 1);
     CHECK_STR(p.r.meta->authors[0], "Tom Baker");
-    const char *junk[] = {"Image caption", "Media caption", "Read more", "Advertisement",
-                          "More on this story", "Flood warnings", "Floods", "app",
-                          "Trending", "Copyright", "Sign in", NULL};
+    const char *junk[] = {"Image caption",      "Media caption",  "Read more", "Advertisement",
+                          "More on this story", "Flood warnings", "Floods",    "app",
+                          "Trending",           "Copyright",      "Sign in",   NULL};
     for (int i = 0; junk[i]; i++)
         CHECK_NOT_CONTAINS(p.r.text, junk[i]);
     unload(&p);
@@ -232,8 +255,10 @@ static void test_listing_page(void)
     buf_init(&b, 0);
     buf_append_str(&b, "<html><body><h1>Sport</h1><ul>");
     for (int i = 0; i < 30; i++)
-        buf_printf(&b, "<li><a href=\"/sport/%d\">Headline number %d about a match that "
-                       "ended in a draw</a></li>", i, i);
+        buf_printf(&b,
+                   "<li><a href=\"/sport/%d\">Headline number %d about a match that "
+                   "ended in a draw</a></li>",
+                   i, i);
     buf_append_str(&b, "</ul></body></html>");
     struct clean_worker *w = worker_default();
     REQUIRE(w);
@@ -267,7 +292,7 @@ static void test_jsonld_body_when_page_is_empty(void)
 static void test_presets_nest(void)
 {
     const char *names[] = {"wire_news.html", "de_regional.html", "es_diario.html",
-                           "fr_blog.html", "en_magazine.html", NULL};
+                           "fr_blog.html",   "en_magazine.html", NULL};
     for (int i = 0; names[i]; i++) {
         size_t len = 0;
         char *html = fixture_read(names[i], &len);
@@ -304,11 +329,11 @@ static void test_class_hints(void)
     CHECK(clean_class_hint("sidebar") & CX_NEG_WEAK);
     /* not boilerplate */
     CHECK(!(clean_class_hint("header-anchor") & CX_NEG_KEEP));
-    CHECK(!(clean_class_hint("shadow") & CX_NEG));    /* "ad" is a token, not a substring */
+    CHECK(!(clean_class_hint("shadow") & CX_NEG)); /* "ad" is a token, not a substring */
     CHECK(!(clean_class_hint("headline") & CX_NEG));
     CHECK(!(clean_class_hint("tag-elections author-jane") & CX_NEG)); /* taxonomy values */
-    CHECK(!(clean_class_hint("has-sidebar no-comments") & CX_NEG));  /* modifiers */
-    CHECK(!(clean_class_hint("commentary opinion") & CX_NEG_KEEP));  /* a genre */
+    CHECK(!(clean_class_hint("has-sidebar no-comments") & CX_NEG));   /* modifiers */
+    CHECK(!(clean_class_hint("commentary opinion") & CX_NEG_KEEP));   /* a genre */
     CHECK(clean_class_hint("article-body") & CX_POS);
     CHECK(clean_class_hint("storyContent") & CX_POS);
     CHECK_INT(clean_class_hint(NULL), ==, 0);
@@ -319,13 +344,14 @@ static void test_class_hints(void)
  * block elements separate paragraphs, inline elements do not. */
 static void test_blocks_and_inline(void)
 {
-    const char *html = "<html><body><div class=\"story\">"
-                       "<p>The first paragraph has <b>bold</b> and <a href=\"/x\">a link</a> "
-                       "inside, and it is long enough to be counted as prose by any rule.</p>"
-                       "<p>Second\xC2\xA0paragraph with a soft\xC2\xADhyphen and zero\xE2\x80\x8Bwidth "
-                       "space, also long enough to be taken for article text by the extractor."
-                       "</p><p>Third line one<br>third line two, with enough words to read as "
-                       "a sentence of an article.</p></div></body></html>";
+    const char *html =
+        "<html><body><div class=\"story\">"
+        "<p>The first paragraph has <b>bold</b> and <a href=\"/x\">a link</a> "
+        "inside, and it is long enough to be counted as prose by any rule.</p>"
+        "<p>Second\xC2\xA0paragraph with a soft\xC2\xADhyphen and zero\xE2\x80\x8Bwidth "
+        "space, also long enough to be taken for article text by the extractor."
+        "</p><p>Third line one<br>third line two, with enough words to read as "
+        "a sentence of an article.</p></div></body></html>";
     struct clean_worker *w = worker_default();
     REQUIRE(w);
     struct clean_page_result r;

@@ -80,10 +80,11 @@ static void test_title_sources(void)
 static void test_dates(void)
 {
     struct clean_meta m;
-    REQUIRE(meta_of("<html><head><meta property=\"article:published_time\" "
-                    "content=\"2024-11-04T09:30:00+01:00\"><meta property=\"article:modified_time\" "
-                    "content=\"2024-11-05T10:00:00Z\"></head></html>",
-                    NULL, &m) == 0);
+    REQUIRE(
+        meta_of("<html><head><meta property=\"article:published_time\" "
+                "content=\"2024-11-04T09:30:00+01:00\"><meta property=\"article:modified_time\" "
+                "content=\"2024-11-05T10:00:00Z\"></head></html>",
+                NULL, &m) == 0);
     CHECK_STR(m.published, "2024-11-04T08:30:00Z");
     CHECK_STR(m.modified, "2024-11-05T10:00:00Z");
     clean_meta_free(&m);
@@ -116,11 +117,12 @@ static void test_dates(void)
 static void test_authors(void)
 {
     struct clean_meta m;
-    REQUIRE(meta_of("<html><head><script type=\"application/ld+json\">"
-                    "{\"@type\":\"NewsArticle\",\"author\":[{\"@type\":\"Person\",\"name\":\"Jane "
-                    "Smith\"},{\"@type\":\"Person\",\"name\":\"By John Roe\"},"
-                    "{\"@type\":\"Organization\",\"name\":\"Wire Agency\"}]}</script></head></html>",
-                    NULL, &m) == 0);
+    REQUIRE(
+        meta_of("<html><head><script type=\"application/ld+json\">"
+                "{\"@type\":\"NewsArticle\",\"author\":[{\"@type\":\"Person\",\"name\":\"Jane "
+                "Smith\"},{\"@type\":\"Person\",\"name\":\"By John Roe\"},"
+                "{\"@type\":\"Organization\",\"name\":\"Wire Agency\"}]}</script></head></html>",
+                NULL, &m) == 0);
     REQUIRE(m.nauthors == 2);
     CHECK_STR(m.authors[0], "Jane Smith");
     CHECK_STR(m.authors[1], "John Roe");

@@ -59,7 +59,9 @@ static void test_malformed_markup(void)
         "elements are merged by the parser, and this paragraph survives the mess intact.</p>",
         "<svg><foreignObject><p>inside svg</p></foreignObject></svg><math><mi>x</mi></math>"
         "<p>Text after svg and math elements, long enough to be a paragraph of prose.</p>",
-        "<p>" "\xE2\x80" "</p>", /* truncated sequence */
+        "<p>"
+        "\xE2\x80"
+        "</p>", /* truncated sequence */
         "<",
         "</>",
         "<p",
@@ -105,11 +107,13 @@ static void test_nul_bytes(void)
 static void test_invalid_utf8(void)
 {
     /* a UTF-8 page (many valid sequences) with a few broken bytes */
-    const char page[] = "<html><head><meta charset=\"utf-8\"></head><body><article><p>Valid "
-                        "text \xC3\xA9t\xC3\xA9 \xC3\xA0 Z\xC3\xBCrich, \xE2\x80\x9Cquoted\xE2\x80\x9D "
-                        "\xE2\x82\xAC" "5, na\xC3\xAFve caf\xC3\xA9s, with a broken \xFF\xFE byte "
-                        "pair and a lone \x80 continuation, and a truncated \xE2\x82 sequence, in a "
-                        "long enough paragraph of article prose.</p></article></body></html>";
+    const char page[] =
+        "<html><head><meta charset=\"utf-8\"></head><body><article><p>Valid "
+        "text \xC3\xA9t\xC3\xA9 \xC3\xA0 Z\xC3\xBCrich, \xE2\x80\x9Cquoted\xE2\x80\x9D "
+        "\xE2\x82\xAC"
+        "5, na\xC3\xAFve caf\xC3\xA9s, with a broken \xFF\xFE byte "
+        "pair and a lone \x80 continuation, and a truncated \xE2\x82 sequence, in a "
+        "long enough paragraph of article prose.</p></article></body></html>";
     json_t *doc = run(page, sizeof page - 1);
     const char *text = json_string_value(json_object_get(doc, "text"));
     REQUIRE(text);
@@ -125,8 +129,9 @@ static void test_scripts_only(void)
     buf_init(&b, 0);
     buf_append_str(&b, "<html><head><script>var a = '<p>not text</p>';</script></head><body>");
     for (int i = 0; i < 2000; i++)
-        buf_printf(&b, "<script type=\"text/javascript\">document.write('<p>%d</p>');</script>"
-                       "<style>.x%d{color:red}</style><noscript>Enable JavaScript</noscript>",
+        buf_printf(&b,
+                   "<script type=\"text/javascript\">document.write('<p>%d</p>');</script>"
+                   "<style>.x%d{color:red}</style><noscript>Enable JavaScript</noscript>",
                    i, i);
     buf_append_str(&b, "</body></html>");
     json_t *doc = run(b.data, b.len);
@@ -195,8 +200,9 @@ static void test_metadata_abuse(void)
         buf_append_str(&b, "long ");
     buf_append_str(&b, "\">");
     for (int i = 0; i < 3000; i++)
-        buf_printf(&b, "<meta name=\"author\" content=\"Person %d\">"
-                       "<script type=\"application/ld+json\">{\"@type\":\"NewsArticle\"}</script>",
+        buf_printf(&b,
+                   "<meta name=\"author\" content=\"Person %d\">"
+                   "<script type=\"application/ld+json\">{\"@type\":\"NewsArticle\"}</script>",
                    i);
     buf_append_str(&b, "<script type=\"application/ld+json\">");
     for (int i = 0; i < 5000; i++)

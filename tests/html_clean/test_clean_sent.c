@@ -40,9 +40,9 @@ static void test_basic_and_paragraphs(void)
 
 static void test_abbreviations(void)
 {
-    CHECK_STR(split("Gen. Petrenko met Lt. Col. Smith and Sgt. Jones on Monday. They talked.",
-                    "en"),
-              "Gen. Petrenko met Lt. Col. Smith and Sgt. Jones on Monday. | They talked.");
+    CHECK_STR(
+        split("Gen. Petrenko met Lt. Col. Smith and Sgt. Jones on Monday. They talked.", "en"),
+        "Gen. Petrenko met Lt. Col. Smith and Sgt. Jones on Monday. | They talked.");
     CHECK_STR(split("Mr. and Mrs. Brown met Dr. Lee at St. Mary's. Gov. Hall and Sen. Diaz were "
                     "there, as was Rep. Ortiz.",
                     "en"),

@@ -17,9 +17,16 @@ static const char *fold(const char *s)
 static void test_fold_whitespace(void)
 {
     CHECK_STR(fold("  a \t\n b  "), "a b");
-    CHECK_STR(fold("a\xC2\xA0\xC2\xA0" "b"), "a b");              /* NBSP */
-    CHECK_STR(fold("a\xE2\x80\x83" "b\xE3\x80\x80" "c"), "a b c");   /* em space, ideographic */
-    CHECK_STR(fold("a\xE2\x80\xA8" "b"), "a b");                   /* line separator */
+    CHECK_STR(fold("a\xC2\xA0\xC2\xA0"
+                   "b"),
+              "a b"); /* NBSP */
+    CHECK_STR(fold("a\xE2\x80\x83"
+                   "b\xE3\x80\x80"
+                   "c"),
+              "a b c"); /* em space, ideographic */
+    CHECK_STR(fold("a\xE2\x80\xA8"
+                   "b"),
+              "a b"); /* line separator */
     CHECK_STR(fold(""), "");
     CHECK_STR(fold(" \n "), "");
 }
@@ -28,11 +35,19 @@ static void test_fold_invisible(void)
 {
     CHECK_STR(fold("soft\xC2\xADhyphen"), "softhyphen");
     CHECK_STR(fold("zero\xE2\x80\x8Bwidth"), "zerowidth");
-    CHECK_STR(fold("\xEF\xBB\xBF" "bom"), "bom");
+    CHECK_STR(fold("\xEF\xBB\xBF"
+                   "bom"),
+              "bom");
     CHECK_STR(fold("word\xE2\x81\xA0joiner"), "wordjoiner");
-    CHECK_STR(fold("rtl\xE2\x80\x8F" "mark"), "rtlmark");
-    CHECK_STR(fold("c1\xC2\x85" "control"), "c1control");
-    CHECK_STR(fold("ctl\x01" "x"), "ctlx");
+    CHECK_STR(fold("rtl\xE2\x80\x8F"
+                   "mark"),
+              "rtlmark");
+    CHECK_STR(fold("c1\xC2\x85"
+                   "control"),
+              "c1control");
+    CHECK_STR(fold("ctl\x01"
+                   "x"),
+              "ctlx");
     /* kept: ZWJ (emoji sequences, Indic scripts), accents, CJK */
     CHECK_STR(fold("\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB"),
               "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB");
@@ -82,8 +97,11 @@ static void test_fold_lower(void)
     char out[64];
     clean_fold_lower("\xC3\x80 LIRE AUSSI", 13, out);
     CHECK_STR(out, "\xC3\xA0 lire aussi");
-    clean_fold_lower("\xC3\x9C" "BER", 5, out);
-    CHECK_STR(out, "\xC3\xBC" "ber");
+    clean_fold_lower("\xC3\x9C"
+                     "BER",
+                     5, out);
+    CHECK_STR(out, "\xC3\xBC"
+                   "ber");
     clean_fold_lower("\xC3\x97", 2, out); /* the multiplication sign is not a letter */
     CHECK_STR(out, "\xC3\x97");
 }

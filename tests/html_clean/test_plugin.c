@@ -10,7 +10,7 @@
 #include "units.h"
 
 const struct vigil_plugin *vigil_plugin_init_transform_html_clean(const struct vigil_host *host,
-                                                                   struct vigil_error *err);
+                                                                  struct vigil_error *err);
 
 /* ---- fake host ---- */
 struct vigil_counter {
@@ -86,9 +86,9 @@ static void test_descriptor(void)
     CHECK(P->process && !P->process_async);
     CHECK(P->worker_init && P->worker_fini && P->create && P->destroy);
     CHECK_INT(P->conf_size, ==, sizeof(struct clean_conf));
-    static const char *const names[] = {"preset", "max_html", "keep_html", "min_text",
-                                        "lang_detect", "languages", "fingerprints",
-                                        "sentences", NULL};
+    static const char *const names[] = {"preset",       "max_html",    "keep_html",
+                                        "min_text",     "lang_detect", "languages",
+                                        "fingerprints", "sentences",   NULL};
     for (int i = 0; names[i]; i++) {
         const struct vigil_option *o = opt(names[i]);
         CHECK(o != NULL);
