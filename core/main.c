@@ -115,6 +115,14 @@ int main(int argc, char **argv)
     }
     if (take_globals(&g, &argc, argv) != 0)
         return CLI_USAGE;
+    /* Shipped pipelines name gazetteers and rules as
+     * ${VIGIL_DATA_DIR}/...; default it to the data next to the binary so
+     * they work from the build tree and after installation alike. */
+    char data[PATH_MAX], data_real[PATH_MAX];
+    const char *denv = getenv("VIGIL_DATA_DIR");
+    if ((!denv || !*denv) && cli_data_dir(&g, data, sizeof data) &&
+        realpath(data, data_real))
+        setenv("VIGIL_DATA_DIR", data_real, 1);
     if (argc < 2) {
         fputs(usage, stderr);
         return CLI_USAGE;

@@ -342,6 +342,63 @@ static int sent_at(const struct ev_doc *d, uint32_t off)
     return -1;
 }
 
+/* Length of the dash that separates a dateline from the story at p
+ * (" - ", " -- ", " — ", " – "), or 0. */
+static size_t dateline_dash(const char *t, size_t len, size_t p)
+{
+    if (p + 2 >= len || t[p] != ' ')
+        return 0;
+    const unsigned char *u = (const unsigned char *)t + p + 1;
+    size_t rest = len - p - 1;
+    size_t n = 0;
+    if (rest >= 2 && u[0] == '-' && u[1] == '-')
+        n = 2;
+    else if (u[0] == '-')
+        n = 1;
+    else if (rest >= 3 && u[0] == 0xE2 && u[1] == 0x80 && (u[2] == 0x94 || u[2] == 0x93))
+        n = 3;
+    if (n == 0 || n >= rest || u[n] != ' ')
+        return 0;
+    return 1 + n + 1;
+}
+
+/*
+ * End of the wire dateline that opens the sentence starting at `from`
+ * ("KYIV, June 12 (World Desk) - ", "MOSCOW (Reuters) - "), or 0 when the
+ * sentence has none. A dateline names where the reporter filed from, not
+ * who acts: its place must never become an event's actor or object.
+ * Shape: a run of capitals (no lowercase letter) of at most 32 bytes ended
+ * by ',' or " (", then a dash separator within 80 bytes.
+ */
+static size_t dateline_end(const char *t, size_t len, size_t from)
+{
+    size_t p = from, upper = 0;
+    while (p < len && (t[p] == ' ' || t[p] == '\n' || t[p] == '\t'))
+        p++;
+    size_t q = p;
+    for (; q < len && q - p <= 32; q++) {
+        unsigned char c = (unsigned char)t[q];
+        if (c == ',' || (c == ' ' && q + 1 < len && t[q + 1] == '('))
+            break;
+        if (c >= 'a' && c <= 'z')
+            return 0;
+        if (c >= 'A' && c <= 'Z')
+            upper++;
+        else if (!(c == ' ' || c == '.' || c == '\'' || c == '-' || c >= 0x80))
+            return 0;
+    }
+    if (upper < 2 || q >= len || q - p > 32)
+        return 0;
+    for (size_t r = q; r < len && r - q <= 80; r++) {
+        size_t n = dateline_dash(t, len, r);
+        if (n)
+            return r + n;
+        if (t[r] == '\n')
+            return 0;
+    }
+    return 0;
+}
+
 static int mention_cmp(const void *a, const void *b, void *arg)
 {
     const struct ev_mention *m = arg;
@@ -432,6 +489,10 @@ static int load_mentions(struct ev_doc *d, json_t *doc)
         } else {
             sent = sent_at(d, (uint32_t)s);
             if (sent < 0)
+                continue;
+            const struct ev_sent *se = &w->sent[sent];
+            if ((size_t)s - se->start <= 48 &&
+                (size_t)e <= dateline_end(d->text, se->end, se->start))
                 continue;
         }
         struct ev_mention *x = &w->ment[d->nm];
@@ -1114,6 +1175,7 @@ struct ev_eval {
     int bs, ba, bo; /* bound candidate per role, -1 = none */
     int8_t *memo;
     int use_memo;
+    int defer_none; /* role-bound "none" conditions count as met (the binding search) */
     /* recording (the final pass of a firing binding) */
     int record;
     int span0, span1;
@@ -1859,6 +1921,8 @@ static int eval(struct ev_eval *e, const struct rules_cond *c, int positive)
     }
     case RULES_NONE: {
         r = 1;
+        if (e->defer_none && c->binding)
+            break;
         int want = e->want_why;
         e->want_why = 0;
         for (uint32_t i = 0; i < c->nkids && r; i++) {
@@ -2350,8 +2414,23 @@ static int try_trigger(struct ev_eval *e, struct ev_explain *x)
                         continue; /* tried in pass 0 */
                     e->want_why = d->explain && !evaluated;
                     evaluated = 1;
+                    e->defer_none = 1;
+                    int ok = !r->when || eval(e, r->when, 1);
+                    e->defer_none = 0;
+                    if (!ok)
+                        continue;
+                    /* Exclusions that depend on roles veto the preferred
+                     * object instead of steering the search to a worse one:
+                     * Moscow saying "soldiers from North Korea helped drive
+                     * Ukrainian forces out" must not become Moscow reporting
+                     * Ukrainian troops because it is allied with Pyongyang.
+                     * Another speaker or agent may still be tried. */
+                    e->want_why = d->explain;
+                    e->why[0] = '\0';
                     if (!r->when || eval(e, r->when, 1))
                         found = 1;
+                    else
+                        break;
                 }
             }
         }
