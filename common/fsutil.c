@@ -1,6 +1,8 @@
 #include "fsutil.h"
 
 #include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -38,4 +40,27 @@ int fsutil_mkdir_p(const char *dir)
         }
     }
     return make_one(tmp);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    /* Keep going on failure: nftw would stop at the first non-zero return. */
+    if (remove(path) != 0 && errno != ENOENT)
+        return 0;
+    return 0;
+}
+
+int fsutil_rm_rf(const char *dir)
+{
+    if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        return -1;
+    struct stat st;
+    if (lstat(dir, &st) == 0) {
+        errno = ENOTEMPTY;
+        return -1;
+    }
+    return 0;
 }

@@ -8,4 +8,8 @@
  * (ENOTDIR when a component exists and is not a directory). */
 int fsutil_mkdir_p(const char *dir);
 
+/* rm -rf dir (without following symbolic links). 0, or -1 with errno set
+ * from the first failure; what could be removed is removed. */
+int fsutil_rm_rf(const char *dir);
+
 #endif

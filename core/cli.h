@@ -24,6 +24,7 @@ struct cli_globals {
     const char *plugin_dirs[32];
     int nplugin_dirs;
     const char *exe_dir; /* directory of the running binary */
+    int log_level_given; /* --log-level was on the command line */
 };
 
 /* Set up the loader with --plugin-dir, $VIGIL_PLUGIN_PATH and the plugin
@@ -36,6 +37,8 @@ int cli_run(struct cli_globals *g, int argc, char **argv);
 int cli_validate(struct cli_globals *g, int argc, char **argv);
 int cli_plugins(struct cli_globals *g, int argc, char **argv);
 int cli_try(struct cli_globals *g, int argc, char **argv);
+int cli_test(struct cli_globals *g, int argc, char **argv);
+int cli_explain(struct cli_globals *g, int argc, char **argv);
 int cli_alerts(struct cli_globals *g, int argc, char **argv);
 int cli_search(struct cli_globals *g, int argc, char **argv);
 int cli_serve(struct cli_globals *g, int argc, char **argv);

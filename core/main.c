@@ -33,6 +33,8 @@ static const char usage[] =
     "  plugins [NAME]                 list plugins, or show one plugin's options\n"
     "  try PIPELINE.json --input FILE run one document through the transforms and\n"
     "                                 show what each stage added\n"
+    "  test RULES_OR_PIPELINE.json    run the test cases declared in rules files\n"
+    "  explain FILE --input DOC       show why each event rule fired or did not\n"
     "  alerts list|show|retry|purge   the alert outbox: pending, delivered, dead\n"
     "  search QUERY [--entity ID]     full-text search over archived documents\n"
     "  serve --config FILE            run as a daemon: pipelines, HTTP API, metrics\n"
@@ -78,6 +80,7 @@ static int take_globals(struct cli_globals *g, int *argc, char **argv)
                 return -1;
             }
             g->log.level = lvl;
+            g->log_level_given = 1;
         } else if (!strncmp(a, "--log-format", 12)) {
             if (!strcmp(val, "text")) {
                 g->log.format = CORE_LOG_TEXT;
@@ -156,6 +159,10 @@ int main(int argc, char **argv)
         rc = cli_plugins(&g, argc - 1, argv + 1);
     } else if (!strcmp(cmd, "try")) {
         rc = cli_try(&g, argc - 1, argv + 1);
+    } else if (!strcmp(cmd, "test")) {
+        rc = cli_test(&g, argc - 1, argv + 1);
+    } else if (!strcmp(cmd, "explain")) {
+        rc = cli_explain(&g, argc - 1, argv + 1);
     } else if (!strcmp(cmd, "alerts")) {
         rc = cli_alerts(&g, argc - 1, argv + 1);
     } else if (!strcmp(cmd, "search")) {
