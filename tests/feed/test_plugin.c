@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "datetime.h"
@@ -125,7 +126,7 @@ static void test_options(void)
     struct vigil_error err = {0};
     void *st = NULL;
     CHECK_INT(PL->create(&r.fh.host, fake_ins(&r.fh), c, &st, &err), ==, VIGIL_EINVAL);
-    CHECK_CONTAINS(err.msg, "urls and paths are both empty");
+    CHECK_CONTAINS(err.msg, "urls, url_files and paths are all empty");
     fake_conf_free(PL, c);
 
     const char *bad_url[] = {"urls", "http://ok.example/|ftp://files.example/f.xml", NULL};
@@ -574,6 +575,80 @@ static void test_local_paths(void)
     fake_free(&r.fh);
 }
 
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* Feed URLs from files (text and OPML) join the urls option; duplicates
+ * are used once and reported in one line; a bad line fails create with
+ * FILE:LINE. */
+static void test_url_files(void)
+{
+    struct run r = {0};
+    char dir[] = "/tmp/vigil-urlfiles-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    char txt[300], opml[300], bad[300], both[700];
+    snprintf(txt, sizeof txt, "%s/feeds.txt", dir);
+    snprintf(opml, sizeof opml, "%s/feeds.opml", dir);
+    snprintf(bad, sizeof bad, "%s/bad.txt", dir);
+    write_file(txt, "# world\nhttp://a.example/rss  A\n\n  http://b.example/rss\n"
+                    "http://a.example/rss\n");
+    write_file(opml, "<?xml version=\"1.0\"?><opml version=\"2.0\"><body>"
+                     "<outline text=\"News\"><outline text=\"C\" xmlUrl=\"http://c.example/atom\"/>"
+                     "</outline><outline text=\"B\" xmlUrl=\"http://b.example/rss\"/></body></opml>");
+    write_file(bad, "http://d.example/rss\n# fine\nfeeds.example/rss\n");
+    snprintf(both, sizeof both, "%s|%s", txt, opml);
+    const char *opts[] = {"urls", "http://z.example/rss", "url_files", both, NULL};
+    fake_init(&r.fh);
+    r.fh.run_once = 1;
+    REQUIRE(open_src(&r, opts) == 0);
+    CHECK_CONTAINS(r.fh.logs.data, "2 URLs listed more than once (used once), e.g. "
+                                   "http://a.example/rss");
+    collect(&r);
+    CHECK_INT(fake_pending(&r.fh), ==, 4);
+    CHECK(fake_find_req(&r.fh, "http://z.example/rss") != NULL);
+    CHECK(fake_find_req(&r.fh, "http://a.example/rss") != NULL);
+    CHECK(fake_find_req(&r.fh, "http://b.example/rss") != NULL);
+    CHECK(fake_find_req(&r.fh, "http://c.example/atom") != NULL);
+    close_src(&r);
+    fake_free(&r.fh);
+
+    struct vigil_error err = {0};
+    void *st = NULL;
+    const char *bad_opts[] = {"url_files", bad, NULL};
+    fake_init(&r.fh);
+    void *c = fake_conf(PL, bad_opts);
+    REQUIRE(c);
+    CHECK_INT(PL->create(&r.fh.host, fake_ins(&r.fh), c, &st, &err), ==, VIGIL_EINVAL);
+    char want[400];
+    snprintf(want, sizeof want,
+             "feed: option url_files: %s:3: \"feeds.example/rss\" is not an http:// or https:// "
+             "URL",
+             bad);
+    CHECK_STR(err.msg, want);
+    fake_conf_free(PL, c);
+
+    char missing[320];
+    snprintf(missing, sizeof missing, "%s/missing.txt", dir);
+    const char *missing_opts[] = {"url_files", missing, NULL};
+    c = fake_conf(PL, missing_opts);
+    REQUIRE(c);
+    CHECK_INT(PL->create(&r.fh.host, fake_ins(&r.fh), c, &st, &err), ==, VIGIL_EIO);
+    CHECK_CONTAINS(err.msg, "cannot read");
+    CHECK_CONTAINS(err.msg, "No such file");
+    fake_conf_free(PL, c);
+    fake_free(&r.fh);
+    unlink(txt);
+    unlink(opml);
+    unlink(bad);
+    rmdir(dir);
+}
+
 static void test_startup_jitter(void)
 {
     struct run r = {0};
@@ -700,6 +775,7 @@ int main(void)
     RUN(test_stop_mid_pass);
     RUN(test_broken_feeds_isolated);
     RUN(test_local_paths);
+    RUN(test_url_files);
     RUN(test_startup_jitter);
     RUN(test_adaptive_interval);
     RUN(test_seen_reads_avoided);
