@@ -62,6 +62,8 @@ struct feed {
     size_t n_items_seen; /* items in the document */
     char encoding[48];   /* what the bytes were read as */
     int recovered;       /* the XML was not well-formed; items recovered */
+    int entities_refused; /* its DOCTYPE declared entities: removed, none
+                             expanded (XXE, billion laughs) */
     char warning[640];   /* why, or a charset note; "" when clean */
     struct feed_arena arena;
 };

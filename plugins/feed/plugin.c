@@ -112,6 +112,11 @@ static int parse_body(void *ud, struct feed_poll *p, struct feed_target *t, cons
         return rc;
     if (f->warning[0])
         s->host->log(s->ins, VIGIL_LOG_DEBUG, "feed %s: %s", feed_url, f->warning);
+    if (f->entities_refused)
+        s->host->log(s->ins, VIGIL_LOG_WARN,
+                     "feed %s: its DOCTYPE declares entities; removed, none expanded "
+                     "(external entities and entity expansion are never processed)",
+                     feed_url);
     if (f->n_items_seen > f->n_items)
         s->host->log(s->ins, VIGIL_LOG_DEBUG, "feed %s: %zu items listed, the first %zu taken",
                      feed_url, f->n_items_seen, f->n_items);

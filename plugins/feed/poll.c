@@ -18,10 +18,10 @@
 
 enum tstate { T_IDLE = 0, T_WAITING, T_INFLIGHT, T_EMITTING, T_DONE };
 
-enum kind { K_4XX = 0, K_5XX, K_TIMEOUT, K_NETWORK, K_PARSE, K_TOOBIG, K_COUNT };
-static const char *const kind_counter[K_COUNT] = {"errors_http_4xx", "errors_http_5xx",
-                                                  "errors_timeout",  "errors_network",
-                                                  "errors_parse",    "errors_too_big"};
+enum kind { K_4XX = 0, K_5XX, K_TIMEOUT, K_NETWORK, K_PROTOCOL, K_PARSE, K_TOOBIG, K_COUNT };
+static const char *const kind_counter[K_COUNT] = {
+    "errors_http_4xx", "errors_http_5xx",  "errors_timeout", "errors_network",
+    "errors_protocol", "errors_parse", "errors_too_big"};
 
 /* Item id hash -> stored fingerprint and write time. */
 struct seen_ent {
@@ -696,6 +696,7 @@ static void handle_response(struct feed_poll *p, struct feed_target *t,
     if (r->status != VIGIL_OK) {
         int kind = r->status == VIGIL_ETIMEDOUT ? K_TIMEOUT
                    : r->status == VIGIL_ETOOBIG ? K_TOOBIG
+                   : r->status == VIGIL_EPROTO  ? K_PROTOCOL
                                                 : K_NETWORK;
         snprintf(why, sizeof why, "%s", r->error ? r->error : vigil_strerror(r->status));
         target_failed(p, t, kind, why, -1);
