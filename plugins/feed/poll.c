@@ -674,6 +674,18 @@ static void readd_kids(struct feed_poll *p, struct feed_target *t)
         feed_poll_add_child(p, t, t->kids[i]);
 }
 
+/* The client ends its messages with "(GET <url>)"; the log line already
+ * starts with the URL, so say it once. */
+static void strip_request_suffix(char *why, const char *url)
+{
+    size_t n = strlen(why), u = strlen(url);
+    if (n < u + 7 || why[n - 1] != ')')
+        return;
+    char *s = why + n - u - 7; /* " (GET " url ")" */
+    if (memcmp(s, " (GET ", 6) == 0 && memcmp(s + 6, url, u) == 0)
+        *s = '\0';
+}
+
 static void handle_response(struct feed_poll *p, struct feed_target *t,
                             const struct vigil_http_response *r)
 {
@@ -699,6 +711,7 @@ static void handle_response(struct feed_poll *p, struct feed_target *t,
                    : r->status == VIGIL_EPROTO  ? K_PROTOCOL
                                                 : K_NETWORK;
         snprintf(why, sizeof why, "%s", r->error ? r->error : vigil_strerror(r->status));
+        strip_request_suffix(why, t->url);
         target_failed(p, t, kind, why, -1);
         target_finish(p, t, 0);
         return;
