@@ -20,8 +20,8 @@ enum tstate { T_IDLE = 0, T_WAITING, T_INFLIGHT, T_EMITTING, T_DONE };
 
 enum kind { K_4XX = 0, K_5XX, K_TIMEOUT, K_NETWORK, K_PROTOCOL, K_PARSE, K_TOOBIG, K_COUNT };
 static const char *const kind_counter[K_COUNT] = {
-    "errors_http_4xx", "errors_http_5xx",  "errors_timeout", "errors_network",
-    "errors_protocol", "errors_parse", "errors_too_big"};
+    "errors_http_4xx", "errors_http_5xx", "errors_timeout", "errors_network",
+    "errors_protocol", "errors_parse",    "errors_too_big"};
 
 /* Item id hash -> stored fingerprint and write time. */
 struct seen_ent {
@@ -125,7 +125,7 @@ struct feed_target {
      * time, and the ones of the current parse. */
     struct seen_map cache, next_cache;
     int had_record; /* a state record existed when first loaded */
-    uint64_t saved;  /* hash of the record last written or read */
+    uint64_t saved; /* hash of the record last written or read */
     int fetched_ok; /* parsed successfully at least once by this process */
 };
 
@@ -371,8 +371,7 @@ static void target_save(struct feed_poll *p, struct feed_target *t)
         if (p->host->kv_put(p->ins, t->key, s, n, ttl) == VIGIL_OK)
             t->saved = h;
         else
-            p->host->log(p->ins, VIGIL_LOG_WARN, "%s %s: cannot save its state", p->kind,
-                         t->url);
+            p->host->log(p->ins, VIGIL_LOG_WARN, "%s %s: cannot save its state", p->kind, t->url);
     }
     free(s);
 }

@@ -17,8 +17,8 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 
-static int parse_text(const char *data, size_t len, const char *name, feed_urllist_cb cb,
-                      void *arg, struct vigil_error *err)
+static int parse_text(const char *data, size_t len, const char *name, feed_urllist_cb cb, void *arg,
+                      struct vigil_error *err)
 {
     const char *p = data, *end = data + len;
     int line = 0;
@@ -101,8 +101,8 @@ static int walk_opml(struct opml_walk *w, const xmlNode *n, int depth)
     return 0;
 }
 
-static int parse_opml(const char *data, size_t len, const char *name, feed_urllist_cb cb,
-                      void *arg, struct vigil_error *err)
+static int parse_opml(const char *data, size_t len, const char *name, feed_urllist_cb cb, void *arg,
+                      struct vigil_error *err)
 {
     struct feed_xml x;
     struct feed_xml_opts o = {0};

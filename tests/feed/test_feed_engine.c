@@ -94,12 +94,12 @@ static char *pipeline(const char *const *paths, const char *extra_opts, const ch
     if (!opts)
         return NULL;
     json_object_set_new(opts, "urls", urls);
-    json_t *p = json_pack("{s:s, s:[{s:s, s:s, s:o}], s:[{s:s, s:s, s:{s:s}}, "
-                          "{s:s, s:s, s:{s:s, s:b}}]}",
-                          "name", "feeds", "sources", "id", "news", "plugin", "feed", "options",
-                          opts, "sinks", "id", "ids", "plugin", "collect", "options", "path", "ids",
-                          "id", "docs", "plugin", "jsonl", "options", "path", "docs.jsonl",
-                          "include_html", 1);
+    json_t *p =
+        json_pack("{s:s, s:[{s:s, s:s, s:o}], s:[{s:s, s:s, s:{s:s}}, "
+                  "{s:s, s:s, s:{s:s, s:b}}]}",
+                  "name", "feeds", "sources", "id", "news", "plugin", "feed", "options", opts,
+                  "sinks", "id", "ids", "plugin", "collect", "options", "path", "ids", "id", "docs",
+                  "plugin", "jsonl", "options", "path", "docs.jsonl", "include_html", 1);
     if (p && settings)
         json_object_set_new(p, "settings", json_loads(settings, 0, NULL));
     char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
@@ -230,15 +230,14 @@ static void fresh_state(void)
 
 /* ------------------------------------------------------------------ */
 
-static const char XXE[] =
-    "<?xml version=\"1.0\"?>\n"
-    "<!DOCTYPE rss [\n"
-    "  <!ENTITY file SYSTEM \"file:///etc/passwd\">\n"
-    "  <!ENTITY net SYSTEM \"%s\">\n"
-    "]>\n"
-    "<rss version=\"2.0\"><channel><title>XXE &file;</title>"
-    "<item><title>Leak &file;</title><guid>xxe-1</guid>"
-    "<description>remote: &net;</description></item></channel></rss>\n";
+static const char XXE[] = "<?xml version=\"1.0\"?>\n"
+                          "<!DOCTYPE rss [\n"
+                          "  <!ENTITY file SYSTEM \"file:///etc/passwd\">\n"
+                          "  <!ENTITY net SYSTEM \"%s\">\n"
+                          "]>\n"
+                          "<rss version=\"2.0\"><channel><title>XXE &file;</title>"
+                          "<item><title>Leak &file;</title><guid>xxe-1</guid>"
+                          "<description>remote: &net;</description></item></channel></rss>\n";
 
 static const char LAUGHS[] =
     "<?xml version=\"1.0\"?>\n"
@@ -276,25 +275,26 @@ static void test_faults_isolated(void)
     REQUIRE(httpd_route(H, "/e500.xml", &(struct httpd_response){.status = 500, .body = "oops"}) ==
             0);
     const char *ra[] = {"Retry-After: 120", NULL};
-    REQUIRE(httpd_route(H, "/e429.xml",
-                        &(struct httpd_response){.status = 429, .body = "slow down",
-                                                 .headers = ra}) == 0);
+    REQUIRE(httpd_route(
+                H, "/e429.xml",
+                &(struct httpd_response){.status = 429, .body = "slow down", .headers = ra}) == 0);
     char *trickle = make_rss("trickle", 40);
     REQUIRE(httpd_route(H, "/trickle.xml",
                         &(struct httpd_response){.body = trickle,
                                                  .content_type = "application/rss+xml",
                                                  .trickle_bytes_per_s = 300}) == 0);
     REQUIRE(httpd_route(H, "/hang.xml", &(struct httpd_response){.hang = 1}) == 0);
-    REQUIRE(httpd_route(H, "/loop.xml", &(struct httpd_response){.redirect_to = "/loop.xml"}) ==
-            0);
+    REQUIRE(httpd_route(H, "/loop.xml", &(struct httpd_response){.redirect_to = "/loop.xml"}) == 0);
     REQUIRE(httpd_route(H, "/passwd.xml",
                         &(struct httpd_response){.redirect_to = "file:///etc/passwd"}) == 0);
     /* 256 MB of zeros in about 256 KB of gzip. */
     REQUIRE(httpd_route(H, "/bomb.xml",
-                        &(struct httpd_response){.repeat_body_to = (size_t)256 << 20, .gzip = 1,
+                        &(struct httpd_response){.repeat_body_to = (size_t)256 << 20,
+                                                 .gzip = 1,
                                                  .content_type = "application/rss+xml"}) == 0);
     REQUIRE(httpd_route(H, "/big.xml",
-                        &(struct httpd_response){.body = "<rss>", .repeat_body_to = 4 << 20,
+                        &(struct httpd_response){.body = "<rss>",
+                                                 .repeat_body_to = 4 << 20,
                                                  .content_type = "application/rss+xml"}) == 0);
     route_feed("/invalid.xml",
                "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel>\n<title>Broken</title>\n"
@@ -327,12 +327,24 @@ static void test_faults_isolated(void)
     route_feed("/secret", "TOP-SECRET", "text/plain", NULL);
     route_feed("/laughs.xml", LAUGHS, NULL, NULL);
 
-    const char *paths[] = {"/healthy.xml",        "/e404.xml",         "/e500.xml",
-                           "/e429.xml",           "/trickle.xml",      "/hang.xml",
-                           "/loop.xml",           "/passwd.xml",       "/bomb.xml",
-                           "/big.xml",            "/invalid.xml",      "/html.xml",
-                           "/charset-unknown.xml", "/charset-lying.xml", "/charset-cp1252.xml",
-                           "/xxe.xml",            "/laughs.xml",       NULL};
+    const char *paths[] = {"/healthy.xml",
+                           "/e404.xml",
+                           "/e500.xml",
+                           "/e429.xml",
+                           "/trickle.xml",
+                           "/hang.xml",
+                           "/loop.xml",
+                           "/passwd.xml",
+                           "/bomb.xml",
+                           "/big.xml",
+                           "/invalid.xml",
+                           "/html.xml",
+                           "/charset-unknown.xml",
+                           "/charset-lying.xml",
+                           "/charset-cp1252.xml",
+                           "/xxe.xml",
+                           "/laughs.xml",
+                           NULL};
     char *text = pipeline(paths,
                           "{\"timeout\": \"1500ms\", \"max_body\": \"1MB\", "
                           "\"backoff_base\": \"1h\", \"backoff_cap\": \"1h\"}",
@@ -380,10 +392,10 @@ static void test_faults_isolated(void)
 
     CHECK_INT(er_counter(&r, "news", "errors_http_4xx"), ==, 2); /* 404, 429 */
     CHECK_INT(er_counter(&r, "news", "errors_http_5xx"), ==, 1);
-    CHECK_INT(er_counter(&r, "news", "errors_timeout"), ==, 2); /* trickle, hang */
+    CHECK_INT(er_counter(&r, "news", "errors_timeout"), ==, 2);  /* trickle, hang */
     CHECK_INT(er_counter(&r, "news", "errors_protocol"), ==, 2); /* loop, file:// */
-    CHECK_INT(er_counter(&r, "news", "errors_too_big"), ==, 2); /* bomb, big */
-    CHECK_INT(er_counter(&r, "news", "errors_parse"), ==, 3);   /* invalid, html, charset */
+    CHECK_INT(er_counter(&r, "news", "errors_too_big"), ==, 2);  /* bomb, big */
+    CHECK_INT(er_counter(&r, "news", "errors_parse"), ==, 3);    /* invalid, html, charset */
     CHECK_INT(er_counter(&r, "news", "errors_network"), ==, 0);
     CHECK_INT(er_counter(&r, "news", "requests"), ==, 17);
     CHECK_INT(httpd_request_count(H, "/secret"), ==, 0); /* no external entity fetched */
@@ -405,8 +417,7 @@ static void test_faults_isolated(void)
         int found = 0;
         for (size_t k = 0; k < json_array_size(h); k++) {
             json_t *d = json_array_get(h, k);
-            const char *g = json_string_value(
-                json_object_get(json_object_get(d, "meta"), "guid"));
+            const char *g = json_string_value(json_object_get(json_object_get(d, "meta"), "guid"));
             if (g && strcmp(g, guid) == 0 && strcmp(field(d, "title"), title) == 0)
                 found++;
         }
@@ -417,8 +428,7 @@ static void test_faults_isolated(void)
     CHECK_STR(field(json_array_get(d, 0), "title"), "Z\xc3\xbcrich \xe2\x80\x94 news");
     json_decref(d);
     d = docs_of(docs, U("/charset-cp1252.xml"));
-    CHECK_STR(field(json_array_get(d, 0), "title"),
-              "Caf\xc3\xa9 \xe2\x80\x9cquoted\xe2\x80\x9d");
+    CHECK_STR(field(json_array_get(d, 0), "title"), "Caf\xc3\xa9 \xe2\x80\x9cquoted\xe2\x80\x9d");
     json_decref(d);
     /* XXE: the item is there, no file or URL was read into it. */
     d = docs_of(docs, U("/xxe.xml"));
@@ -462,9 +472,9 @@ static void test_faults_isolated(void)
         if (fail) {
             CHECK_INT(fail, ==, 1);
             CHECK_INT(next_due[i], >=, start_ms);
-            CHECK_INT(next_due[i], <=, end_ms + (strcmp(paths[i], "/e429.xml") == 0
-                                                     ? 120000
-                                                     : 3600000)); /* backoff_base */
+            CHECK_INT(next_due[i], <=,
+                      end_ms + (strcmp(paths[i], "/e429.xml") == 0 ? 120000
+                                                                   : 3600000)); /* backoff_base */
         }
         json_decref(rec);
     }
@@ -512,7 +522,8 @@ static void test_backoff_and_retry_after(void)
     REQUIRE(httpd_route(H, "/flaky.xml",
                         &(struct httpd_response){.body = flaky,
                                                  .content_type = "application/rss+xml",
-                                                 .fail_times = 3, .fail_status = 503}) == 0);
+                                                 .fail_times = 3,
+                                                 .fail_status = 503}) == 0);
     const char *ra[] = {"Retry-After: 2", NULL};
     REQUIRE(httpd_route(H, "/limited.xml",
                         &(struct httpd_response){.status = 429, .headers = ra, .body = "later"}) ==

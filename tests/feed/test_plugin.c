@@ -598,9 +598,10 @@ static void test_url_files(void)
     snprintf(bad, sizeof bad, "%s/bad.txt", dir);
     write_file(txt, "# world\nhttp://a.example/rss  A\n\n  http://b.example/rss\n"
                     "http://a.example/rss\n");
-    write_file(opml, "<?xml version=\"1.0\"?><opml version=\"2.0\"><body>"
-                     "<outline text=\"News\"><outline text=\"C\" xmlUrl=\"http://c.example/atom\"/>"
-                     "</outline><outline text=\"B\" xmlUrl=\"http://b.example/rss\"/></body></opml>");
+    write_file(opml,
+               "<?xml version=\"1.0\"?><opml version=\"2.0\"><body>"
+               "<outline text=\"News\"><outline text=\"C\" xmlUrl=\"http://c.example/atom\"/>"
+               "</outline><outline text=\"B\" xmlUrl=\"http://b.example/rss\"/></body></opml>");
     write_file(bad, "http://d.example/rss\n# fine\nfeeds.example/rss\n");
     snprintf(both, sizeof both, "%s|%s", txt, opml);
     const char *opts[] = {"urls", "http://z.example/rss", "url_files", both, NULL};

@@ -64,15 +64,16 @@ static void test_opml(void)
 {
     struct got g;
     struct vigil_error err;
-    const char *o = "\n  <?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                    "<opml version=\"2.0\"><head><title>subs</title></head><body>"
-                    "<outline text=\"World\">"
-                    "  <outline text=\"BBC\" type=\"rss\" xmlUrl=\" https://feeds.example/bbc.xml \"/>"
-                    "  <outline text=\"sub\"><outline xmlUrl=\"https://x.example/a?b=1&amp;c=2\"/>"
-                    "</outline></outline>"
-                    "<outline text=\"no feed\" htmlUrl=\"https://site.example/\"/>"
-                    "<outline text=\"lower\" xmlurl=\"http://lower.example/rss\"/>"
-                    "</body></opml>";
+    const char *o =
+        "\n  <?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<opml version=\"2.0\"><head><title>subs</title></head><body>"
+        "<outline text=\"World\">"
+        "  <outline text=\"BBC\" type=\"rss\" xmlUrl=\" https://feeds.example/bbc.xml \"/>"
+        "  <outline text=\"sub\"><outline xmlUrl=\"https://x.example/a?b=1&amp;c=2\"/>"
+        "</outline></outline>"
+        "<outline text=\"no feed\" htmlUrl=\"https://site.example/\"/>"
+        "<outline text=\"lower\" xmlurl=\"http://lower.example/rss\"/>"
+        "</body></opml>";
     CHECK_INT(parse(o, &g, &err), ==, 0);
     REQUIRE(g.n == 3);
     CHECK_STR(g.urls[0], "https://feeds.example/bbc.xml");
@@ -80,8 +81,7 @@ static void test_opml(void)
     CHECK_STR(g.urls[2], "http://lower.example/rss");
     CHECK_INT(g.lines[0], ==, 0);
 
-    CHECK_INT(parse("<opml><body><outline xmlUrl=\"file:///etc/passwd\"/></body></opml>", &g,
-                    &err),
+    CHECK_INT(parse("<opml><body><outline xmlUrl=\"file:///etc/passwd\"/></body></opml>", &g, &err),
               ==, VIGIL_EINVAL);
     CHECK_CONTAINS(err.msg, "list.txt:1: xmlUrl \"file:///etc/passwd\" is not an http://");
 
