@@ -1117,7 +1117,8 @@ static void expand_dir(struct feed_poll *p, const char *dir, int64_t now, size_t
         n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, by_name);
+    if (n > 1) /* names is NULL for an empty directory */
+        qsort(names, n, sizeof *names, by_name);
     for (size_t i = 0; i < n; i++) {
         add_file(p, names[i], now, count);
         free(names[i]);
@@ -1187,7 +1188,8 @@ int feed_poll_collect(struct feed_poll *p, vigil_pass_cb done, void *arg)
         }
     }
     expand_patterns(p, now);
-    qsort(p->sched, p->n_sched, sizeof *p->sched, by_start);
+    if (p->n_sched > 1) /* sched is NULL until a target was due */
+        qsort(p->sched, p->n_sched, sizeof *p->sched, by_start);
     pump(p);
     check_done(p);
     return VIGIL_OK;
