@@ -236,6 +236,8 @@ static int feed_create(const struct vigil_host *host, struct vigil_instance *ins
         .max_queue = (size_t)c->max_queue,
         .max_depth = 0,
         .max_children = 0,
+        .seen_in_record = 1,
+        .seen_keep = 2 * (size_t)c->max_items,
     };
     int rc = feed_poll_create(host, ins, &pc, parse_body, s, &s->poll, err);
     if (rc != 0) {

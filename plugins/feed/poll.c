@@ -27,7 +27,8 @@ static const char *const kind_counter[K_COUNT] = {
 struct seen_ent {
     uint64_t h; /* 0 = empty slot */
     uint64_t fp;
-    int64_t written;
+    int64_t written; /* per-item entries: when stored; seen_in_record: 0 =
+                        listed at the last parse, else when found gone */
 };
 
 struct seen_map {
@@ -80,6 +81,69 @@ static void seen_map_free(struct seen_map *m)
     memset(m, 0, sizeof *m);
 }
 
+/* A target's own seen-set in its state record: entries of 44 hex digits
+ * (16 id hash, 16 fingerprint, 12 time in ms), sorted by id hash so an
+ * unchanged set always serialises to the same text. */
+#define SEEN_ENT_HEX 44
+
+static int by_hash(const void *a, const void *b)
+{
+    const struct seen_ent *x = a, *y = b;
+    return (x->h > y->h) - (x->h < y->h);
+}
+
+/* Most recently listed first; ties by hash, so the choice is stable. */
+static int by_recent(const void *a, const void *b)
+{
+    const struct seen_ent *x = a, *y = b;
+    if (x->written != y->written)
+        return (x->written < y->written) - (x->written > y->written);
+    return by_hash(a, b);
+}
+
+static char *seen_map_dump(const struct seen_map *m)
+{
+    struct seen_ent *v = m->n ? malloc(m->n * sizeof *v) : NULL;
+    char *out = malloc(m->n * SEEN_ENT_HEX + 1);
+    size_t n = 0;
+    if ((m->n && !v) || !out) {
+        free(v);
+        free(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->v[i].h)
+            v[n++] = m->v[i];
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, by_hash);
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + i * SEEN_ENT_HEX, SEEN_ENT_HEX + 1,
+                 "%016" PRIx64 "%016" PRIx64 "%012" PRIx64, v[i].h, v[i].fp,
+                 (uint64_t)(v[i].written > 0 ? v[i].written : 0) & (uint64_t)0xffffffffffff);
+    out[n * SEEN_ENT_HEX] = '\0';
+    free(v);
+    return out;
+}
+
+static uint64_t hex_field(const char *s, size_t len)
+{
+    char tmp[17];
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    return strtoull(tmp, NULL, 16);
+}
+
+static void seen_map_load(struct seen_map *m, const char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; i + SEEN_ENT_HEX <= len; i += SEEN_ENT_HEX) {
+        uint64_t h = hex_field(s + i, 16);
+        if (h)
+            seen_map_put(m, h, hex_field(s + i + 16, 16), (int64_t)hex_field(s + i + 32, 12));
+    }
+}
+
 struct feed_target {
     struct feed_poll *p;
     char *url; /* configured URL, or a local path */
@@ -122,7 +186,8 @@ struct feed_target {
     int parsed; /* this fetch was parsed: next_cache is complete */
 
     /* Seen-set cache: the items this target listed (and had stored) last
-     * time, and the ones of the current parse. */
+     * time, and the ones of the current parse. With seen_in_record, cache
+     * is the whole seen-set of the target, kept in its state record. */
     struct seen_map cache, next_cache;
     int had_record; /* a state record existed when first loaded */
     uint64_t saved; /* hash of the record last written or read */
@@ -331,6 +396,9 @@ static void target_load(struct feed_poll *p, struct feed_target *t)
         t->failures = (uint32_t)json_integer_value(json_object_get(j, "fail"));
         t->next_due = json_integer_value(json_object_get(j, "next"));
         t->interval = json_integer_value(json_object_get(j, "iv"));
+        const char *seen = json_string_value(json_object_get(j, "seen"));
+        if (seen && p->c.seen_in_record)
+            seen_map_load(&t->cache, seen);
         const json_t *kids = json_object_get(j, "kids");
         size_t n = json_array_size(kids);
         t->kids = n ? calloc(n, sizeof *t->kids) : NULL;
@@ -350,6 +418,18 @@ static void target_save(struct feed_poll *p, struct feed_target *t)
     json_t *j = json_pack("{s:s, s:s?, s:s?, s:s, s:I, s:I, s:I}", "url", t->url, "etag", t->etag,
                           "lm", t->lm, "hash", hex, "fail", (json_int_t)t->failures, "next",
                           (json_int_t)t->next_due, "iv", (json_int_t)t->interval);
+    if (j && p->c.seen_in_record && t->cache.n) {
+        char *seen = seen_map_dump(&t->cache);
+        if (!seen || json_object_set_new(j, "seen", json_string(seen)) != 0) {
+            /* Without its seen-set the record would re-emit every item. */
+            free(seen);
+            json_decref(j);
+            p->host->log(p->ins, VIGIL_LOG_WARN, "%s %s: out of memory saving its state", p->kind,
+                         t->url);
+            return;
+        }
+        free(seen);
+    }
     if (j && t->n_kids) {
         json_t *kids = json_array();
         for (size_t i = 0; kids && i < t->n_kids; i++)
@@ -567,12 +647,56 @@ static void check_done(struct feed_poll *p)
  * Targets finishing
  * ------------------------------------------------------------------ */
 
+/* The seen-set after a parse (seen_in_record). Entries with time 0 are
+ * items the feed listed at that parse (next_cache: unchanged items and
+ * those emitted); an item it no longer lists gets the time it was found
+ * gone and is kept for seen_ttl after that, at most seen_keep of them (the
+ * most recent), so an item dropping out of the window and coming back is
+ * not new. Listed items carry no time, so a feed whose list did not change
+ * serialises to the same record (nothing to write). */
+static void seen_merge(struct feed_poll *p, struct feed_target *t)
+{
+    int64_t now = now_ms(p);
+    struct seen_ent *gone = t->cache.n ? malloc(t->cache.n * sizeof *gone) : NULL;
+    size_t n = 0;
+    for (size_t i = 0; gone && i < t->cache.cap; i++) {
+        struct seen_ent e = t->cache.v[i];
+        if (!e.h || seen_map_get(&t->next_cache, e.h))
+            continue;
+        if (e.written == 0)
+            e.written = now; /* listed until now */
+        if (p->c.seen_ttl_ms <= 0 || now - e.written <= p->c.seen_ttl_ms)
+            gone[n++] = e;
+    }
+    if (n > p->c.seen_keep) {
+        qsort(gone, n, sizeof *gone, by_recent);
+        n = p->c.seen_keep;
+    }
+    for (size_t i = 0; i < n; i++)
+        seen_map_put(&t->next_cache, gone[i].h, gone[i].fp, gone[i].written);
+    free(gone);
+    seen_map_free(&t->cache);
+    t->cache = t->next_cache;
+    memset(&t->next_cache, 0, sizeof t->next_cache);
+}
+
 static void target_finish(struct feed_poll *p, struct feed_target *t, int abort)
 {
     if (t->state == T_DONE || t->state == T_IDLE)
         return;
     t->state = T_DONE;
-    if (!abort && t->parsed && !t->dropped) {
+    int save_seen = 0;
+    if (p->c.seen_in_record) {
+        if (t->parsed || t->next_cache.n > 0) {
+            /* Stopped or not, what was emitted must be remembered; what
+             * was not (dropped, stopped before its turn) is not in
+             * next_cache and is offered again. */
+            seen_merge(p, t);
+            save_seen = 1;
+            if (abort)
+                t->dropped = 1;
+        }
+    } else if (!abort && t->parsed && !t->dropped) {
         /* The items listed now (and stored) are the next pass's cache. */
         seen_map_free(&t->cache);
         t->cache = t->next_cache;
@@ -582,6 +706,14 @@ static void target_finish(struct feed_poll *p, struct feed_target *t, int abort)
         seen_map_free(&t->cache);
     }
     seen_map_free(&t->next_cache);
+    if (abort && save_seen) {
+        /* Parse again next time: its unsent items come back. */
+        free(t->etag);
+        free(t->lm);
+        t->etag = t->lm = NULL;
+        t->body_hash = 0;
+        target_save(p, t);
+    }
     if (!abort) {
         if (t->ok && !t->dropped) {
             if (t->new_etag || t->new_lm) {
@@ -862,6 +994,13 @@ static void mark_seen(struct feed_poll *p, struct feed_target *t, const struct f
 {
     char key[24], val[48];
     int64_t now = now_ms(p);
+    if (p->c.seen_in_record) {
+        /* Stored with the target's record when it finishes; time 0: listed
+         * by the feed now. */
+        if (t)
+            seen_map_put(&t->next_cache, strtoull(s->id, NULL, 16) | 1, s->fp, 0);
+        return;
+    }
     snprintf(key, sizeof key, "s:%s", s->id);
     int n = snprintf(val, sizeof val, "%016" PRIx64 " %" PRId64, s->fp, now);
     p->host->kv_put(p->ins, key, val, (size_t)n, p->c.seen_ttl_ms);
@@ -907,6 +1046,23 @@ static void seen(struct feed_poll *p, struct feed_target *t, const char *scope, 
     int64_t written;
 
     const struct seen_ent *c = seen_map_get(&t->cache, ch);
+    if (p->c.seen_in_record) {
+        /* The record holds the whole seen-set: absent (or no longer listed
+         * for longer than the TTL) means new. */
+        if (!c || (c->written > 0 && p->c.seen_ttl_ms > 0 && now - c->written > p->c.seen_ttl_ms))
+            return;
+        stored = c->fp;
+        int changed = newer ? (int64_t)fp > (int64_t)stored : stored != fp;
+        if (changed && p->c.emit_updates) {
+            out->verdict = FEED_SEEN_UPDATED;
+            return;
+        }
+        out->verdict = FEED_SEEN_SAME;
+        if ((newer && (int64_t)stored > (int64_t)fp) || (changed && !newer))
+            out->fp = stored;
+        seen_map_put(&t->next_cache, ch, out->fp, 0); /* listed now */
+        return;
+    }
     if (c && (newer ? (int64_t)fp <= (int64_t)c->fp : fp == c->fp)) {
         /* Listed last time, unchanged: known without reading the store. */
         stored = c->fp;

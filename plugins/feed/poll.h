@@ -54,6 +54,14 @@ struct feed_poll_conf {
     size_t max_queue;    /* documents waiting for emission */
     unsigned max_depth;  /* child targets (sitemap indexes): levels */
     size_t max_children; /* child targets per pass */
+    /* Where the seen-set lives. 1: in each target's own state record (one
+     * read per target at start, one write per parse; item ids are scoped
+     * by the target, as feed item ids are). 0: one state entry per item,
+     * shared by every target (sitemaps: an article listed in two sitemaps
+     * is one item). */
+    int seen_in_record;
+    size_t seen_keep; /* seen_in_record: items no longer listed kept per
+                         target (the most recent), within seen_ttl */
 };
 
 /* Called for a body that needs parsing (status 2xx, changed). base_url is

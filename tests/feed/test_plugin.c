@@ -716,7 +716,38 @@ static void test_adaptive_interval(void)
     fake_free(&r.fh);
 }
 
-static void test_seen_reads_avoided(void)
+/* RSS with items <tag>-from .. <tag>-(to-1), all dated an hour ago. */
+static char *make_feed_range(const char *tag, int from, int to, int64_t now)
+{
+    struct buf b;
+    char d[32];
+    datetime_format_iso(now - HOUR, d, sizeof d);
+    buf_init(&b, 0);
+    buf_printf(&b, "<rss version=\"2.0\"><channel><title>Feed %s</title>", tag);
+    for (int i = from; i < to; i++)
+        buf_printf(&b,
+                   "<item><title>%s item %d</title><guid>%s-%d</guid><pubDate>%s</pubDate>"
+                   "</item>",
+                   tag, i, tag, i, d);
+    buf_append_str(&b, "</channel></rss>");
+    return buf_steal(&b);
+}
+
+/* One pass answering body for url; returns the documents it emitted. */
+static size_t pass_with(struct run *r, const char *url, const char *body)
+{
+    size_t before = ndocs(r);
+    collect(r);
+    respond_feed(r, url, body, NULL, NULL);
+    fake_run(&r->fh);
+    CHECK_INT(r->done_calls, ==, 1);
+    return ndocs(r) - before;
+}
+
+/* A feed's seen-set lives in its own state record: one read per feed at
+ * start, one write per parse, never a read or write per item; it survives
+ * restarts. */
+static void test_seen_set_in_record(void)
 {
     struct run r = {0};
     const char *url = "http://m.example/feed";
@@ -725,35 +756,86 @@ static void test_seen_reads_avoided(void)
     r.fh.run_once = 1;
     REQUIRE(open_src(&r, opts) == 0);
     char *v1 = make_feed("m", 5, r.fh.now, -1);
-    collect(&r);
-    respond_feed(&r, url, v1, NULL, NULL);
-    fake_run(&r.fh);
-    CHECK_INT(ndocs(&r), ==, 5);
-    /* never fetched before: nothing to look up */
+    CHECK_INT(pass_with(&r, url, v1), ==, 5);
     CHECK_INT(r.fh.kv_gets_seen, ==, 0);
-    CHECK_INT(r.fh.kv_puts, ==, 5 + 1); /* five items, one target record */
+    CHECK_INT(r.fh.kv_puts, ==, 1); /* the record, items included */
+    json_t *rec = fake_target_record(&r.fh, url);
+    CHECK_INT(strlen(json_string_value(json_object_get(rec, "seen"))), ==, 5 * 44);
+    json_decref(rec);
 
-    /* one new item, one corrected: the four others are known from memory;
-     * the two changed ones are read once each */
+    /* One new item, one corrected: two documents, one write. */
     char *v2 = make_feed("m", 6, r.fh.now, 1);
-    collect(&r);
-    respond_feed(&r, url, v2, NULL, NULL);
-    fake_run(&r.fh);
-    CHECK_INT(ndocs(&r), ==, 7);
-    CHECK_INT(r.fh.kv_gets_seen, ==, 2);
+    CHECK_INT(pass_with(&r, url, v2), ==, 2);
+    CHECK_INT(r.fh.kv_puts, ==, 2);
 
-    /* after a restart the store is the only memory: every item is read,
-     * none is emitted again */
+    /* After a restart the record is the memory: item 1 back to its old
+     * title is an update, nothing else is emitted again. */
     close_src(&r);
     REQUIRE(open_src(&r, opts) == 0);
-    size_t before = r.fh.kv_gets_seen;
-    collect(&r);
-    respond_feed(&r, url, v1, NULL, NULL); /* a different body than v2 */
-    fake_run(&r.fh);
-    CHECK_INT(r.fh.kv_gets_seen - before, ==, 5);
-    CHECK_INT(ndocs(&r), ==, 8); /* item 1 back to its old title: an update */
+    CHECK_INT(pass_with(&r, url, v1), ==, 1);
+    CHECK(json_is_true(json_object_get(json_object_get(doc_at(&r, 7), "meta"), "update")));
+    CHECK_INT(r.fh.kv_gets_seen, ==, 0);
+    /* Unchanged list, new body (a build date): parsed, nothing emitted,
+     * and the seen-set serialises exactly as before (only the body hash
+     * of the record changes). */
+    rec = fake_target_record(&r.fh, url);
+    char *seen_before = strdup(json_string_value(json_object_get(rec, "seen")));
+    json_decref(rec);
+    r.fh.now += HOUR;
+    char *v1b = make_feed("m", 5, r.fh.now - HOUR, -1);
+    size_t n = strlen(v1b);
+    v1b = realloc(v1b, n + 32);
+    memcpy(v1b + n, "<!-- built 2 -->", 17);
+    CHECK_INT(pass_with(&r, url, v1b), ==, 0);
+    rec = fake_target_record(&r.fh, url);
+    CHECK_STR(json_string_value(json_object_get(rec, "seen")), seen_before);
+    json_decref(rec);
+    free(seen_before);
     free(v1);
     free(v2);
+    free(v1b);
+    close_src(&r);
+    fake_free(&r.fh);
+}
+
+/* Items no longer listed are remembered for seen_ttl after they went, and
+ * at most 2 x max_items of them. */
+static void test_seen_retention(void)
+{
+    struct run r = {0};
+    const char *url = "http://k.example/feed";
+    const char *opts[] = {"urls", url, "max_items", "3", "seen_ttl", "30d", NULL};
+    fake_init(&r.fh);
+    r.fh.run_once = 1;
+    REQUIRE(open_src(&r, opts) == 0);
+    char *b[6];
+    for (int i = 0; i < 6; i++)
+        b[i] = make_feed_range("k", 3 * i, 3 * i + 3, r.fh.now);
+    char *first = make_feed_range("k", 0, 2, r.fh.now);
+
+    CHECK_INT(pass_with(&r, url, b[0]), ==, 3); /* 0-2 */
+    r.fh.now += HOUR;
+    CHECK_INT(pass_with(&r, url, first), ==, 0); /* 2 gone now */
+    r.fh.now += 29 * 24 * HOUR;
+    CHECK_INT(pass_with(&r, url, b[0]), ==, 0); /* back within the TTL */
+    r.fh.now += HOUR;
+    CHECK_INT(pass_with(&r, url, first), ==, 0);
+    r.fh.now += 31 * 24 * HOUR;
+    CHECK_INT(pass_with(&r, url, b[0]), ==, 1); /* 2 forgotten: new again */
+
+    /* The window moves on: 0-2, 3-5, 6-8, 9-11 listed in turn; six gone
+     * items are kept, the oldest (0-2) forgotten. */
+    for (int i = 1; i < 4; i++) {
+        r.fh.now += 60000;
+        CHECK_INT(pass_with(&r, url, b[i]), ==, 3);
+    }
+    r.fh.now += 60000;
+    CHECK_INT(pass_with(&r, url, b[0]), ==, 3);
+    r.fh.now += 60000;
+    CHECK_INT(pass_with(&r, url, b[2]), ==, 0); /* 6-8 still known */
+    for (int i = 0; i < 6; i++)
+        free(b[i]);
+    free(first);
     close_src(&r);
     fake_free(&r.fh);
 }
@@ -779,6 +861,7 @@ int main(void)
     RUN(test_url_files);
     RUN(test_startup_jitter);
     RUN(test_adaptive_interval);
-    RUN(test_seen_reads_avoided);
+    RUN(test_seen_set_in_record);
+    RUN(test_seen_retention);
     return test_summary();
 }
