@@ -238,6 +238,7 @@ static int feed_create(const struct vigil_host *host, struct vigil_instance *ins
         .max_children = 0,
         .seen_in_record = 1,
         .seen_keep = 2 * (size_t)c->max_items,
+        .parse_offloop = 1,
     };
     int rc = feed_poll_create(host, ins, &pc, parse_body, s, &s->poll, err);
     if (rc != 0) {

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <uv.h>
+
 #include "buf.h"
 #include "hash.h"
 #include "feed_sched.h"
@@ -16,7 +18,7 @@
 
 #define MAX_FILES_PER_PASS 100000
 
-enum tstate { T_IDLE = 0, T_WAITING, T_INFLIGHT, T_EMITTING, T_DONE };
+enum tstate { T_IDLE = 0, T_WAITING, T_INFLIGHT, T_PARSING, T_EMITTING, T_DONE };
 
 enum kind { K_4XX = 0, K_5XX, K_TIMEOUT, K_NETWORK, K_PROTOCOL, K_PARSE, K_TOOBIG, K_COUNT };
 static const char *const kind_counter[K_COUNT] = {
@@ -144,6 +146,12 @@ static void seen_map_load(struct seen_map *m, const char *s)
     }
 }
 
+struct qent {
+    json_t *doc;
+    struct feed_target *t;
+    struct feed_seen s;
+};
+
 struct feed_target {
     struct feed_poll *p;
     char *url; /* configured URL, or a local path */
@@ -184,6 +192,13 @@ struct feed_target {
     size_t n_new_kids;
     int parsing;
     int parsed; /* this fetch was parsed: next_cache is complete */
+    /* Parsed on a worker thread: what the parser queues and the children
+     * it finds are staged here and applied on the loop when it is done. */
+    int offloop;
+    struct qent *staged;
+    size_t n_staged, cap_staged;
+    char **staged_kids;
+    size_t n_staged_kids, cap_staged_kids;
 
     /* Seen-set cache: the items this target listed (and had stored) last
      * time, and the ones of the current parse. With seen_in_record, cache
@@ -249,12 +264,6 @@ static void tset_clear(struct tset *s)
     s->n = 0;
 }
 
-struct qent {
-    json_t *doc;
-    struct feed_target *t;
-    struct feed_seen s;
-};
-
 struct feed_poll {
     const struct vigil_host *host;
     struct vigil_instance *ins;
@@ -288,6 +297,11 @@ struct feed_poll {
 
     struct qent *q;
     size_t q_cap, q_head, q_len;
+    /* Ids queued this pass (per-item seen-sets only): two targets listing
+     * one item, parsed before either was emitted, give one document. */
+    struct seen_map pass_ids;
+    size_t jobs;     /* parses running on worker threads */
+    uv_loop_t *loop; /* NULL: parse on the loop thread */
 
     int paused, stopping, in_pump, pump_again;
     struct vigil_timer *wake;
@@ -357,6 +371,10 @@ static void target_free(struct feed_target *t)
     free_list(t->new_kids, t->n_new_kids);
     seen_map_free(&t->cache);
     seen_map_free(&t->next_cache);
+    for (size_t i = 0; i < t->n_staged; i++)
+        json_decref(t->staged[i].doc);
+    free(t->staged);
+    free_list(t->staged_kids, t->n_staged_kids);
     free(t->url);
     free(t->etag);
     free(t->lm);
@@ -484,6 +502,7 @@ int feed_poll_create(const struct vigil_host *host, struct vigil_instance *ins,
         return vigil_error_set(err, VIGIL_ENOMEM, "out of memory for a %zu-document queue", cap);
     }
     p->rng = (uint64_t)host->now_ms() ^ ((uint64_t)(uintptr_t)p << 16);
+    p->loop = conf->parse_offloop && host->loop ? host->loop(ins) : NULL;
     p->c_requests = host->counter(ins, "requests", "HTTP requests sent (and local files read)");
     p->c_not_modified = host->counter(ins, "not_modified", "304 Not Modified answers");
     p->c_unchanged = host->counter(ins, "unchanged", "bodies identical to the last one (no parse)");
@@ -581,7 +600,7 @@ static void on_wake(struct vigil_timer *timer, void *arg)
 static void arm_wake(struct feed_poll *p)
 {
     if (p->stopping || p->paused || p->next_sched >= p->n_sched ||
-        p->inflight >= p->c.max_inflight) {
+        p->inflight + p->jobs >= p->c.max_inflight) {
         return;
     }
     int64_t at = p->sched[p->next_sched]->start_at;
@@ -610,6 +629,7 @@ static void fire_done(struct feed_poll *p)
     p->active = 0;
     p->completing = 0;
     p->done = NULL;
+    seen_map_free(&p->pass_ids);
     free_transients(p);
     p->n_sched = p->next_sched = 0;
     p->n_ready = p->next_ready = 0;
@@ -630,7 +650,8 @@ static void on_done_timer(struct vigil_timer *timer, void *arg)
  * collect(), resume() or host->emit(). */
 static void check_done(struct feed_poll *p)
 {
-    if (!p->active || p->completing || p->open > 0 || p->inflight > 0 || p->q_len > 0)
+    if (!p->active || p->completing || p->open > 0 || p->inflight > 0 || p->jobs > 0 ||
+        p->q_len > 0)
         return;
     p->completing = 1;
     p->done_status = p->stopping ? VIGIL_ECANCELED : VIGIL_OK;
@@ -817,6 +838,141 @@ static void strip_request_suffix(char *why, const char *url)
         *s = '\0';
 }
 
+/* After the parser ran (on the loop, or on a worker and then back here). */
+static void parse_done(struct feed_poll *p, struct feed_target *t, int rc,
+                       const struct vigil_error *err)
+{
+    if (rc == 0) {
+        t->fetched_ok = 1;
+        t->parsed = 1;
+        free_list(t->kids, t->n_kids);
+        t->kids = t->new_kids;
+        t->n_kids = t->n_new_kids;
+        t->new_kids = NULL;
+        t->n_new_kids = 0;
+        target_succeeded(p, t, t->new_items > 0);
+    } else {
+        /* Documents queued before the failure still go out. */
+        t->new_hash = 0;
+        target_failed(p, t, rc == VIGIL_ETOOBIG ? K_TOOBIG : K_PARSE,
+                      err->msg[0] ? err->msg : vigil_strerror(rc), -1);
+        t->ok = 0;
+    }
+    if (t->pending == 0)
+        target_finish(p, t, 0);
+    else
+        t->state = T_EMITTING;
+}
+
+/* Parsing on libuv's thread pool: the loop thread keeps fetching and
+ * emitting while feeds are parsed, so a pass uses more than one core. The
+ * parser only touches its target (its caches, staged documents and
+ * children) and thread-safe host services (log, now_ms, kv_*); the rest
+ * happens in parse_after() on the loop. */
+struct parse_job {
+    uv_work_t req;
+    struct feed_target *t;
+    char *body;
+    size_t len;
+    char *content_type;
+    char *base_url;
+    int rc;
+    struct vigil_error err;
+};
+
+static void parse_job_free(struct parse_job *j)
+{
+    free(j->body);
+    free(j->content_type);
+    free(j->base_url);
+    free(j);
+}
+
+static void parse_work(uv_work_t *req)
+{
+    struct parse_job *j = req->data;
+    struct feed_target *t = j->t;
+    struct feed_poll *p = t->p;
+    j->rc = p->parse(p->ud, p, t, j->body, j->len, j->content_type, j->base_url, &j->err);
+}
+
+static void queue_doc(struct feed_poll *p, struct feed_target *t, json_t *doc,
+                      const struct feed_seen *s);
+
+static void parse_after(uv_work_t *req, int status)
+{
+    struct parse_job *j = req->data;
+    struct feed_target *t = j->t;
+    struct feed_poll *p = t->p;
+    if (status != 0 && j->rc == 0)
+        j->rc = vigil_error_set(&j->err, VIGIL_ECANCELED, "parse canceled");
+    p->jobs--;
+    t->offloop = 0;
+    t->parsing = 0;
+    if (p->stopping) {
+        /* Staged documents were never emitted: they come back next run. */
+        for (size_t i = 0; i < t->n_staged; i++)
+            json_decref(t->staged[i].doc);
+        t->n_staged = 0;
+        t->parsed = j->rc == 0;
+        target_finish(p, t, 1);
+    } else {
+        for (size_t i = 0; i < t->n_staged_kids; i++)
+            feed_poll_add_child(p, t, t->staged_kids[i]);
+        for (size_t i = 0; i < t->n_staged; i++)
+            queue_doc(p, t, t->staged[i].doc, &t->staged[i].s);
+        t->n_staged = 0;
+        parse_done(p, t, j->rc, &j->err);
+    }
+    free_list(t->staged_kids, t->n_staged_kids);
+    t->staged_kids = NULL;
+    t->n_staged_kids = t->cap_staged_kids = 0;
+    parse_job_free(j);
+    pump(p);
+    check_done(p);
+}
+
+static char *dup_str_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* 0 when the parse was handed to a worker; -1 to parse here. */
+static int start_parse_job(struct feed_poll *p, struct feed_target *t, const char *body, size_t len,
+                           const char *content_type, const char *base_url)
+{
+    if (!p->loop)
+        return -1;
+    struct parse_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    j->t = t;
+    j->len = len;
+    j->body = malloc(len + 1);
+    j->content_type = dup_str_or_null(content_type);
+    j->base_url = dup_str_or_null(base_url);
+    if (!j->body || (content_type && !j->content_type) || (base_url && !j->base_url)) {
+        parse_job_free(j);
+        return -1;
+    }
+    memcpy(j->body, body, len);
+    j->body[len] = '\0';
+    j->req.data = j;
+    t->state = T_PARSING;
+    t->offloop = 1;
+    t->parsing = 1;
+    p->jobs++;
+    if (uv_queue_work(p->loop, &j->req, parse_work, parse_after) != 0) {
+        p->jobs--;
+        t->offloop = 0;
+        t->parsing = 0;
+        t->state = T_INFLIGHT;
+        parse_job_free(j);
+        return -1;
+    }
+    return 0;
+}
+
 static void handle_response(struct feed_poll *p, struct feed_target *t,
                             const struct vigil_http_response *r)
 {
@@ -889,37 +1045,18 @@ static void handle_response(struct feed_poll *p, struct feed_target *t,
         target_finish(p, t, 0);
         return;
     }
-    struct vigil_error err = {0};
     free_list(t->new_kids, t->n_new_kids);
     t->new_kids = NULL;
     t->n_new_kids = 0;
     seen_map_free(&t->next_cache);
+    const char *base = t->is_file ? NULL : (r->effective_url ? r->effective_url : t->url);
+    if (start_parse_job(p, t, body, r->body_len, r->content_type, base) == 0)
+        return;
+    struct vigil_error err = {0};
     t->parsing = 1;
-    int rc = p->parse(p->ud, p, t, body, r->body_len, r->content_type,
-                      t->is_file ? NULL : (r->effective_url ? r->effective_url : t->url), &err);
+    int rc = p->parse(p->ud, p, t, body, r->body_len, r->content_type, base, &err);
     t->parsing = 0;
-    if (rc == 0) {
-        t->fetched_ok = 1;
-        t->parsed = 1;
-        free_list(t->kids, t->n_kids);
-        t->kids = t->new_kids;
-        t->n_kids = t->n_new_kids;
-        t->new_kids = NULL;
-        t->n_new_kids = 0;
-    }
-    if (rc != 0) {
-        /* Documents queued before the failure still go out. */
-        t->new_hash = 0;
-        target_failed(p, t, rc == VIGIL_ETOOBIG ? K_TOOBIG : K_PARSE,
-                      err.msg[0] ? err.msg : vigil_strerror(rc), -1);
-        t->ok = 0;
-    } else {
-        target_succeeded(p, t, t->new_items > 0);
-    }
-    if (t->pending == 0)
-        target_finish(p, t, 0);
-    else
-        t->state = T_EMITTING;
+    parse_done(p, t, rc, &err);
 }
 
 static void on_http(void *arg, const struct vigil_http_response *r)
@@ -1109,9 +1246,17 @@ void feed_poll_seen_newer(struct feed_poll *p, struct feed_target *t, const char
     seen(p, t, scope, item_id, (uint64_t)version, 1, out);
 }
 
-void feed_poll_queue(struct feed_poll *p, struct feed_target *t, json_t *doc,
-                     const struct feed_seen *s)
+static void queue_doc(struct feed_poll *p, struct feed_target *t, json_t *doc,
+                      const struct feed_seen *s)
 {
+    if (!p->c.seen_in_record) {
+        uint64_t h = strtoull(s->id, NULL, 16) | 1;
+        if (seen_map_get(&p->pass_ids, h)) {
+            json_decref(doc); /* another target of this pass has it */
+            return;
+        }
+        seen_map_put(&p->pass_ids, h, s->fp, 0);
+    }
     if (p->q_len >= p->q_cap || p->stopping) {
         json_decref(doc);
         t->dropped = 1;
@@ -1125,6 +1270,24 @@ void feed_poll_queue(struct feed_poll *p, struct feed_target *t, json_t *doc,
     p->q_len++;
     t->pending++;
     t->new_items++;
+}
+
+void feed_poll_queue(struct feed_poll *p, struct feed_target *t, json_t *doc,
+                     const struct feed_seen *s)
+{
+    if (!t->offloop) {
+        queue_doc(p, t, doc, s);
+        return;
+    }
+    /* On a worker: staged, bounded like the queue itself. */
+    if (t->n_staged >= p->c.max_queue ||
+        grow(&t->staged, &t->cap_staged, t->n_staged, sizeof *t->staged) != 0) {
+        json_decref(doc);
+        t->dropped = 1;
+        add_count(p, p->c_items_dropped, 1);
+        return;
+    }
+    t->staged[t->n_staged++] = (struct qent){doc, t, *s};
 }
 
 void feed_poll_observe(struct feed_poll *p, struct feed_target *t, const int64_t *times, size_t n)
@@ -1167,6 +1330,31 @@ static int in_pass(struct feed_poll *p, const char *url)
 
 int feed_poll_add_child(struct feed_poll *p, struct feed_target *parent, const char *url)
 {
+    if (parent->offloop) {
+        /* On a worker: note it (parent-local state only); the loop adds
+         * it when the parse is over. */
+        if (parent->depth + 1 > p->c.max_depth || parent->n_new_kids >= p->c.max_children)
+            return 1;
+        for (size_t i = 0; i < parent->n_new_kids; i++) {
+            if (strcmp(parent->new_kids[i], url) == 0)
+                return 1;
+        }
+        char *a = strdup(url), *b = strdup(url);
+        char **nk =
+            a && b ? realloc(parent->new_kids, (parent->n_new_kids + 1) * sizeof *parent->new_kids)
+                   : NULL;
+        if (nk)
+            parent->new_kids = nk;
+        if (!nk || grow(&parent->staged_kids, &parent->cap_staged_kids, parent->n_staged_kids,
+                        sizeof *parent->staged_kids) != 0) {
+            free(a);
+            free(b);
+            return VIGIL_ENOMEM;
+        }
+        parent->new_kids[parent->n_new_kids++] = a;
+        parent->staged_kids[parent->n_staged_kids++] = b;
+        return 0;
+    }
     if (p->stopping || !p->active)
         return 1;
     if (parent->parsing && parent->depth + 1 <= p->c.max_depth &&
@@ -1373,7 +1561,7 @@ static void pump(struct feed_poll *p)
         if (p->paused || p->stopping || !p->active)
             continue;
         int64_t now = now_ms(p);
-        while (p->inflight < p->c.max_inflight && !p->paused && !p->stopping) {
+        while (p->inflight + p->jobs < p->c.max_inflight && !p->paused && !p->stopping) {
             struct feed_target *t = next_startable(p, now);
             if (!t)
                 break;
@@ -1471,6 +1659,7 @@ void feed_poll_destroy(struct feed_poll *p)
         p->q_len--;
     }
     free(p->q);
+    seen_map_free(&p->pass_ids);
     for (size_t i = 0; i < p->n_cfg; i++)
         target_free(p->cfg[i]);
     free(p->cfg);
