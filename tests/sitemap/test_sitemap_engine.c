@@ -185,12 +185,20 @@ static void test_news_sitemap_to_pages(void)
         snprintf(path, sizeof path, "/news/%d.html", i);
         json_t *d = doc_by_url(docs, U(path));
         REQUIRE(d);
-        snprintf(title, sizeof title, "Summit day %d & talks", i);
-        CHECK_STR(json_string_value(json_object_get(d, "title")), title);
-        CHECK_STR(json_string_value(json_object_get(d, "lang")), "en");
         CHECK(json_string_value(json_object_get(d, "published")) != NULL);
         snprintf(want, sizeof want, "<p>News article %d</p>", i);
         CHECK_CONTAINS(json_string_value(json_object_get(d, "html")), want);
+        /* Article 0 is listed by both children, which are read in
+         * parallel: its one document carries the metadata of whichever
+         * came first (docs/sources.md, known limits). */
+        const char *from = json_string_value(
+            json_object_get(json_object_get(json_object_get(d, "meta"), "sitemap"), "url"));
+        if (i == 0 && from && strcmp(from, U("/sitemaps/pages.xml")) == 0)
+            continue;
+        snprintf(title, sizeof title, "Summit day %d & talks", i);
+        CHECK_STR(json_string_value(json_object_get(d, "title")), title);
+        CHECK_STR(json_string_value(json_object_get(d, "lang")), "en");
+        CHECK_STR(from, U("/sitemaps/news.xml.gz"));
         CHECK_STR(json_string_value(json_object_get(
                       json_object_get(json_object_get(d, "meta"), "sitemap"), "publication")),
                   "Example Times");
