@@ -205,7 +205,7 @@ struct feed_target {
      * is the whole seen-set of the target, kept in its state record. */
     struct seen_map cache, next_cache;
     int had_record; /* a state record existed when first loaded */
-    uint64_t saved; /* hash of the record last written or read */
+    uint64_t saved; /* record_fp() of the record last written or read */
     int fetched_ok; /* parsed successfully at least once by this process */
 };
 
@@ -388,6 +388,52 @@ static char *dup_or_null(const char *s)
     return s && *s ? strdup(s) : NULL;
 }
 
+static uint64_t mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static uint64_t fp_str(uint64_t h, const char *s)
+{
+    if (!s)
+        return hash_fnv64_update(h, "\x01", 1); /* absent differs from "" */
+    return hash_fnv64_update(hash_fnv64_update(h, s, strlen(s) + 1), "\x02", 1);
+}
+
+static uint64_t fp_int(uint64_t h, int64_t v)
+{
+    return hash_fnv64_update(h, &v, sizeof v);
+}
+
+/* A fingerprint of everything target_save() writes, so an unchanged
+ * record is recognised without serialising it. The seen-set is summed
+ * entry by entry, so its hash table layout does not matter. */
+static uint64_t record_fp(const struct feed_poll *p, const struct feed_target *t)
+{
+    uint64_t h = fp_str(hash_fnv64(t->url, strlen(t->url)), t->etag);
+    h = fp_str(h, t->lm);
+    h = fp_int(h, (int64_t)t->body_hash);
+    h = fp_int(h, t->failures);
+    h = fp_int(h, t->next_due);
+    h = fp_int(h, t->interval);
+    for (size_t i = 0; i < t->n_kids; i++)
+        h = fp_str(h, t->kids[i]);
+    h = fp_int(h, (int64_t)t->n_kids);
+    if (p->c.seen_in_record) {
+        uint64_t acc = 0;
+        for (size_t i = 0; i < t->cache.cap; i++) {
+            const struct seen_ent *e = &t->cache.v[i];
+            if (e->h)
+                acc += mix64(e->h ^ mix64(e->fp ^ mix64((uint64_t)e->written)));
+        }
+        h = fp_int(h, (int64_t)acc);
+        h = fp_int(h, (int64_t)t->cache.n);
+    }
+    return h;
+}
+
 static void target_load(struct feed_poll *p, struct feed_target *t)
 {
     char *val = NULL;
@@ -398,7 +444,6 @@ static void target_load(struct feed_poll *p, struct feed_target *t)
     if (p->host->kv_get(p->ins, t->key, &val, &len) != VIGIL_OK || !val)
         return;
     t->had_record = 1;
-    t->saved = hash_fnv64(val, len);
     json_t *j = json_loadb(val, len, 0, NULL);
     free(val);
     if (!json_is_object(j)) {
@@ -427,10 +472,19 @@ static void target_load(struct feed_poll *p, struct feed_target *t)
         }
     }
     json_decref(j);
+    t->saved = record_fp(p, t);
 }
 
 static void target_save(struct feed_poll *p, struct feed_target *t)
 {
+    /* Records of configured targets live forever, and an unchanged one is
+     * not written again (a 304 pass over 10,000 feeds writes nothing, and
+     * builds no JSON to find that out). Those of children and files expire
+     * with the seen-set when they stop being listed, so they are rewritten
+     * to stay alive. */
+    uint64_t fp = record_fp(p, t);
+    if (!t->transient && fp == t->saved)
+        return;
     char hex[17];
     hash_hex64(t->body_hash, hex);
     json_t *j = json_pack("{s:s, s:s?, s:s?, s:s, s:I, s:I, s:I}", "url", t->url, "etag", t->etag,
@@ -458,19 +512,11 @@ static void target_save(struct feed_poll *p, struct feed_target *t)
     json_decref(j);
     if (!s)
         return;
-    /* Records of configured targets live forever, and an unchanged one is
-     * not written again (a 304 pass over 10,000 feeds writes nothing).
-     * Those of children and files expire with the seen-set when they stop
-     * being listed, so they are rewritten to stay alive. */
-    size_t n = strlen(s);
-    uint64_t h = hash_fnv64(s, n);
     int64_t ttl = t->transient ? p->c.seen_ttl_ms : 0;
-    if (t->transient || h != t->saved) {
-        if (p->host->kv_put(p->ins, t->key, s, n, ttl) == VIGIL_OK)
-            t->saved = h;
-        else
-            p->host->log(p->ins, VIGIL_LOG_WARN, "%s %s: cannot save its state", p->kind, t->url);
-    }
+    if (p->host->kv_put(p->ins, t->key, s, strlen(s), ttl) == VIGIL_OK)
+        t->saved = fp;
+    else
+        p->host->log(p->ins, VIGIL_LOG_WARN, "%s %s: cannot save its state", p->kind, t->url);
     free(s);
 }
 
