@@ -77,6 +77,10 @@ echo "== generating $N feeds"
 python3 "$HERE/gen_feeds.py" "$WORK/www" "$N" "http://127.0.0.1:$PORT"
 
 echo "== starting nginx on 127.0.0.1:$PORT"
+if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
+    echo "port $PORT is already in use: stop that server or set PORT" >&2
+    exit 1
+fi
 mkdir -p "$WORK/nginx/logs" "$WORK/nginx/tmp"
 cat > "$WORK/nginx/nginx.conf" <<CONF
 worker_processes 2;
