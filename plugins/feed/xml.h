@@ -54,13 +54,13 @@ struct feed_xml_opts {
 };
 
 struct feed_xml {
-    xmlDocPtr doc;     /* owned; the root element exists */
-    char encoding[48]; /* encoding the bytes were read as */
-    int recovered;     /* not well-formed: the tree is libxml2's recovery */
-    int errors;        /* parser errors seen */
-    int error_line;    /* line of the first fatal error (0 if none) */
-    char error[200];   /* first fatal error, "" if none */
-    char warning[256]; /* charset warning, "" if none */
+    xmlDocPtr doc;       /* owned; the root element exists */
+    char encoding[48];   /* encoding the bytes were read as */
+    int recovered;       /* not well-formed: the tree is libxml2's recovery */
+    int errors;          /* parser errors seen */
+    int error_line;      /* line of the first fatal error (0 if none) */
+    char error[200];     /* first fatal error, "" if none */
+    char warning[256];   /* charset warning, "" if none */
     int doctype_removed; /* 1: a DOCTYPE was removed; 2: it declared
                             entities (never expanded) */
 };
