@@ -2,20 +2,26 @@
 # bench/feeds/run.sh - the feed source benchmark: N distinct ~2 KB feeds with
 # 5 items each, served by nginx on 127.0.0.1.
 #
-#   bench/feeds/run.sh            # N=10000 PORT=8089 CONC=64 DURATION=10s
+#   bench/feeds/run.sh            # N=10000 PORT=8089 CONC=64 DURATION=10s BUILD=build
 #
-# Steps (each prints one figure):
+# Steps (each prints its figures):
 #   1. wrk against one feed file: what nginx alone serves on this machine;
 #   2. curl_uv_fetch: every feed URL through one libcurl multi handle on
 #      libuv, the ceiling for any fetcher built like the core's client;
 #   3. bench_pass: the feed source's own CPU cost per pass (parse, seen-set,
 #      documents) with the network and SQLite taken out;
-#   4. TODO(core): `vigil run pipelines/bench-feeds.json --once`, the real
-#      thing (shared client + state store), target <= 2 s for 10,000 feeds.
+#   4. `vigil run pipelines/bench-feeds.json --once` into the null sink, a
+#      fresh state directory: every item new (targets: <= 2 s, peak RSS
+#      <= 100 MB for 10,000 feeds on 2 cores);
+#   5. the same again over the same state: conditional GETs answered 304,
+#      nothing emitted (target <= 1 s).
 #
-# nginx and wrk come from Debian (installed with apt-get when missing; that
-# needs root). nginx runs unprivileged, in the foreground of a background
-# job, with a temporary prefix; everything is removed on exit.
+# BUILD is a configured and built tree (`cmake -S . -B build-rel
+# -DCMAKE_BUILD_TYPE=Release && cmake --build build-rel -j2`); its build type
+# is printed with the figures. nginx and wrk come from Debian (installed with
+# apt-get when missing; that needs root). nginx runs unprivileged, in the
+# foreground of a background job, with a temporary prefix; everything is
+# removed on exit.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +31,16 @@ PORT=${PORT:-8089}
 CONC=${CONC:-64}
 DURATION=${DURATION:-10s}
 CC=${CC:-cc}
+BUILD=${BUILD:-$ROOT/build}
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+VIGIL=$BUILD/bin/vigil
+RUSAGE=$BUILD/bench/vigil-rusage
+for f in "$VIGIL" "$RUSAGE"; do
+    if [ ! -x "$f" ]; then
+        echo "missing $f: build it first (cmake --build $BUILD -j2)" >&2
+        exit 1
+    fi
+done
 
 WORK=$(mktemp -d /tmp/vigil-bench-feeds.XXXXXX)
 NGINX_PID=
@@ -40,6 +56,8 @@ trap cleanup EXIT
 echo "== machine"
 echo "cores: $(nproc); cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 echo "kernel: $(uname -r); $(. /etc/os-release && echo "$PRETTY_NAME")"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "build: $BUILD ($(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt"))"
 
 need() { # need COMMAND PACKAGE
     if ! command -v "$1" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$1" ]; then
@@ -59,6 +77,10 @@ echo "== generating $N feeds"
 python3 "$HERE/gen_feeds.py" "$WORK/www" "$N" "http://127.0.0.1:$PORT"
 
 echo "== starting nginx on 127.0.0.1:$PORT"
+if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
+    echo "port $PORT is already in use: stop that server or set PORT" >&2
+    exit 1
+fi
 mkdir -p "$WORK/nginx/logs" "$WORK/nginx/tmp"
 cat > "$WORK/nginx/nginx.conf" <<CONF
 worker_processes 2;
@@ -66,7 +88,8 @@ pid $WORK/nginx/nginx.pid;
 error_log $WORK/nginx/logs/error.log warn;
 events { worker_connections 1000; }
 http {
-    access_log off;
+    log_format bench '\$status';
+    access_log $WORK/nginx/logs/access.log bench buffer=256k flush=200ms;
     sendfile on;
     tcp_nopush on;
     keepalive_requests 1000000;
@@ -111,9 +134,9 @@ echo "== building the bench programs"
 "$CC" -O2 -D_GNU_SOURCE -DVIGIL_STATIC_PLUGIN=source_feed \
     -I"$ROOT/include" -I"$ROOT/common" -I"$ROOT/plugins/feed" -o "$WORK/bench_pass" \
     "$HERE/bench_pass.c" \
-    "$ROOT"/plugins/feed/{arena,text,charset,xml,sched,poll,feed,item,plugin}.c \
+    "$ROOT"/plugins/feed/{arena,text,charset,xml,feed_sched,poll,urllist,feed,item,plugin}.c \
     "$ROOT"/common/{buf,hash,datetime,units}.c \
-    $(pkg-config --cflags --libs libxml-2.0 jansson icu-uc icu-i18n) -lm
+    $(pkg-config --cflags --libs libxml-2.0 jansson icu-uc icu-i18n libuv) -lm
 
 echo "== 1. wrk, one feed, $CONC connections, $DURATION"
 wrk -t2 -c"$CONC" -d"$DURATION" "http://127.0.0.1:$PORT/feeds/f00000.xml" | \
@@ -125,17 +148,36 @@ echo "== 2. libcurl multi on libuv, all $N feeds, concurrency $CONC (ceiling)"
 echo "== 3. feed source pass without network or SQLite"
 "$WORK/bench_pass" "$WORK/www/feeds" "$N"
 
-echo "== 4. vigil run --once over nginx"
-# TODO(core): once the engine, the shared HTTP client and the state store are
-# on main, write the pipeline and time it, e.g.:
-#   cat > "$WORK/bench-feeds.json" <<JSON   (or use pipelines/bench-feeds.json)
-#   {"name": "bench-feeds",
-#    "sources": [{"id": "feeds", "plugin": "feed",
-#                 "options": {"urls": <the $N URLs of $WORK/www/urls.txt>,
-#                             "max_inflight": $CONC, "startup_jitter": "0s"}}],
-#    "sinks": [{"id": "null", "plugin": "null"}]}
-#   JSON
-#   /usr/bin/time -v "$ROOT/build/bin/vigil" run pipelines/bench-feeds.json --once
-# Expected: $N feeds, $((N * 5)) documents, <= 2 s on 2 cores; a second run
-# over the same state must fetch 304s (or unchanged bodies) and emit nothing.
-echo "TODO: needs the core (vigil run); see the comment in $0"
+# One `vigil run --once`; prints the figures and leaves wall_s, rss_kb and
+# emitted in variables.
+run_vigil() { # LABEL
+    local out=$WORK/vigil.err
+    : > "$WORK/nginx/logs/access.log"
+    BENCH_URLS=$WORK/www/urls.txt "$RUSAGE" "$VIGIL" --log-level info run \
+        "$ROOT/pipelines/bench-feeds.json" --once --state-dir "$WORK/state" 2> "$out" || {
+        cat "$out" >&2
+        exit 1
+    }
+    sleep 0.5 # nginx flushes its access log
+    wall_s=$(sed -n 's/.*wall_s=\([0-9.]*\).*/\1/p' "$out")
+    rss_kb=$(sed -n 's/.*max_rss_kb=\([0-9]*\).*/\1/p' "$out")
+    cpu=$(sed -n 's/.*user_s=\([0-9.]*\) sys_s=\([0-9.]*\).*/user \1 s, sys \2 s/p' "$out")
+    emitted=$(sed -n 's/.*\] \([0-9]*\) documents emitted.*/\1/p' "$out" | tail -1)
+    local s200 s304
+    s200=$(grep -c '^200$' "$WORK/nginx/logs/access.log" || true)
+    s304=$(grep -c '^304$' "$WORK/nginx/logs/access.log" || true)
+    echo "$1: $N feeds in ${wall_s} s ($(awk -v n="$N" -v w="$wall_s" 'BEGIN { printf "%.0f", n / w }') feeds/s," \
+        "$(awk -v n="${emitted:-0}" -v w="$wall_s" 'BEGIN { printf "%.0f", n / w }') items/s)," \
+        "${emitted:-?} items emitted, server answered $s200 x 200 and $s304 x 304," \
+        "peak RSS $((rss_kb / 1024)) MB, $cpu"
+}
+
+echo "== 4. vigil run pipelines/bench-feeds.json --once (null sink), fresh state"
+rm -rf "$WORK/state"
+run_vigil "first pass"
+[ "${emitted:-0}" -eq $((N * 5)) ] || echo "WARNING: expected $((N * 5)) items" >&2
+
+echo "== 5. the same, same state: conditional GETs"
+run_vigil "second pass"
+[ "${emitted:-1}" -eq 0 ] || echo "WARNING: the second pass emitted items" >&2
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -895,6 +895,7 @@ static int parse_xml(struct pctx *p, const char *data, size_t len, struct vigil_
         return rc;
     struct feed *f = p->f;
     snprintf(f->encoding, sizeof f->encoding, "%s", x.encoding);
+    f->entities_refused = x.doctype_removed == 2;
     const xmlNode *root = xmlDocGetRootElement(x.doc);
     const char *l = feed_xml_local(root);
     int ns = feed_xml_ns(root);

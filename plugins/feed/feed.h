@@ -58,11 +58,13 @@ struct feed {
     const char *link;    /* the site, absolute, may be NULL */
     const char *lang;    /* as declared, may be NULL */
     struct feed_item *items;
-    size_t n_items;      /* items kept (at most max_items) */
-    size_t n_items_seen; /* items in the document */
-    char encoding[48];   /* what the bytes were read as */
-    int recovered;       /* the XML was not well-formed; items recovered */
-    char warning[640];   /* why, or a charset note; "" when clean */
+    size_t n_items;       /* items kept (at most max_items) */
+    size_t n_items_seen;  /* items in the document */
+    char encoding[48];    /* what the bytes were read as */
+    int recovered;        /* the XML was not well-formed; items recovered */
+    int entities_refused; /* its DOCTYPE declared entities: removed, none
+                             expanded (XXE, billion laughs) */
+    char warning[640];    /* why, or a charset note; "" when clean */
     struct feed_arena arena;
 };
 

@@ -47,8 +47,8 @@ int64_t feed_retry_delay(int64_t retry_after_ms, int64_t base_ms, int64_t cap_ms
 {
     if (retry_after_ms >= 0) {
         int64_t d = retry_after_ms;
-        if (d < base_ms)
-            d = base_ms;
+        if (d < FEED_RETRY_AFTER_MIN_MS)
+            d = FEED_RETRY_AFTER_MIN_MS;
         if (max_ms > 0 && d > max_ms)
             d = max_ms;
         return d;

@@ -23,9 +23,11 @@ int64_t feed_backoff_window(int64_t base_ms, int64_t cap_ms, uint32_t failures);
 int64_t feed_backoff_delay(int64_t base_ms, int64_t cap_ms, uint32_t failures, uint64_t rnd);
 
 /* Delay before the next attempt after a failure: the server's Retry-After
- * when it sent one (>= 0), bounded to [backoff floor, max_ms]; otherwise
- * the jittered backoff. The floor keeps a "Retry-After: 0" from turning
- * into a tight loop. */
+ * when it sent one (>= 0), exactly, bounded to [FEED_RETRY_AFTER_MIN_MS,
+ * max_ms] (the server knows best, even when it asks for less than our
+ * backoff window; "Retry-After: 0" still waits a second); otherwise the
+ * jittered backoff. */
+#define FEED_RETRY_AFTER_MIN_MS 1000
 int64_t feed_retry_delay(int64_t retry_after_ms, int64_t base_ms, int64_t cap_ms, uint32_t failures,
                          uint64_t rnd, int64_t max_ms);
 

@@ -6,18 +6,23 @@
  */
 #include <stddef.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
+
+#include "buf.h"
 
 #include "feed.h"
 #include "item.h"
 #include "poll.h"
+#include "urllist.h"
 #include "vigil/plugin.h"
 
 #include <libxml/parser.h>
 
 struct feed_conf {
     struct vigil_strlist urls;
+    struct vigil_strlist url_files;
     struct vigil_strlist paths;
     int64_t seen_ttl;
     int64_t max_items;
@@ -41,6 +46,9 @@ struct feed_conf {
 static const struct vigil_option feed_options[] = {
     {"urls", VIGIL_OPT_STRLIST, NULL, 0, offsetof(struct feed_conf, urls), VIGIL_NOBOUNDS, NULL,
      "Feed URLs (http or https) to poll."},
+    {"url_files", VIGIL_OPT_STRLIST, NULL, VIGIL_OPT_PATH, offsetof(struct feed_conf, url_files),
+     VIGIL_NOBOUNDS, NULL,
+     "Files listing more feed URLs: one per line ('#' comments) or OPML; read at start."},
     {"paths", VIGIL_OPT_STRLIST, NULL, VIGIL_OPT_PATH, offsetof(struct feed_conf, paths),
      VIGIL_NOBOUNDS, NULL,
      "Local feed files, directories or glob patterns, parsed like fetched feeds."},
@@ -104,6 +112,11 @@ static int parse_body(void *ud, struct feed_poll *p, struct feed_target *t, cons
         return rc;
     if (f->warning[0])
         s->host->log(s->ins, VIGIL_LOG_DEBUG, "feed %s: %s", feed_url, f->warning);
+    if (f->entities_refused)
+        s->host->log(s->ins, VIGIL_LOG_WARN,
+                     "feed %s: its DOCTYPE declares entities; removed, none expanded "
+                     "(external entities and entity expansion are never processed)",
+                     feed_url);
     if (f->n_items_seen > f->n_items)
         s->host->log(s->ins, VIGIL_LOG_DEBUG, "feed %s: %zu items listed, the first %zu taken",
                      feed_url, f->n_items_seen, f->n_items);
@@ -136,21 +149,57 @@ static int parse_body(void *ud, struct feed_poll *p, struct feed_target *t, cons
     return 0;
 }
 
-static int is_http_url(const char *u)
+/* Adding configured URLs; duplicates are counted and reported once. */
+struct adder {
+    struct feed_poll *poll;
+    size_t added, dups;
+    char first_dup[256];
+};
+
+static int add_url(void *arg, const char *url, int line)
 {
-    return (strncasecmp(u, "http://", 7) == 0 && u[7]) ||
-           (strncasecmp(u, "https://", 8) == 0 && u[8]);
+    struct adder *a = arg;
+    (void)line;
+    int rc = feed_poll_add_url(a->poll, url);
+    if (rc == VIGIL_EEXIST) {
+        if (a->dups++ == 0)
+            snprintf(a->first_dup, sizeof a->first_dup, "%s", url);
+        return 0;
+    }
+    if (rc == 0)
+        a->added++;
+    return rc;
+}
+
+/* Largest URL list file read (a 10,000-feed OPML is about 2 MB). */
+#define URL_FILE_MAX ((size_t)64 << 20)
+
+static int add_url_file(struct adder *a, const char *path, struct vigil_error *err)
+{
+    char *data = NULL;
+    size_t len = 0;
+    if (buf_read_file(path, URL_FILE_MAX, &data, &len) != 0)
+        return vigil_error_set(err, VIGIL_EIO, "feed: option url_files: cannot read %s: %s", path,
+                               errno == EFBIG ? "larger than 64 MB" : strerror(errno));
+    struct vigil_error e = {0};
+    int rc = feed_urllist_parse(data, len, path, add_url, a, &e);
+    free(data);
+    if (rc != 0)
+        return vigil_error_set(err, rc, "feed: option url_files: %s",
+                               e.msg[0] ? e.msg : vigil_strerror(rc));
+    return 0;
 }
 
 static int feed_create(const struct vigil_host *host, struct vigil_instance *ins, const void *conf,
                        void **state, struct vigil_error *err)
 {
     const struct feed_conf *c = conf;
-    if (c->urls.n == 0 && c->paths.n == 0)
+    if (c->urls.n == 0 && c->paths.n == 0 && c->url_files.n == 0)
         return vigil_error_set(err, VIGIL_EINVAL,
-                               "feed: options urls and paths are both empty: nothing to poll");
+                               "feed: options urls, url_files and paths are all empty: nothing "
+                               "to poll");
     for (size_t i = 0; i < c->urls.n; i++) {
-        if (!is_http_url(c->urls.v[i]))
+        if (!feed_is_http_url(c->urls.v[i]))
             return vigil_error_set(err, VIGIL_EINVAL,
                                    "feed: option urls: \"%s\" is not an http:// or https:// URL",
                                    c->urls.v[i]);
@@ -187,25 +236,42 @@ static int feed_create(const struct vigil_host *host, struct vigil_instance *ins
         .max_queue = (size_t)c->max_queue,
         .max_depth = 0,
         .max_children = 0,
+        .seen_in_record = 1,
+        .seen_keep = 2 * (size_t)c->max_items,
+        .parse_offloop = 1,
     };
     int rc = feed_poll_create(host, ins, &pc, parse_body, s, &s->poll, err);
     if (rc != 0) {
         free(s);
         return rc;
     }
-    for (size_t i = 0; i < c->urls.n && rc == 0; i++) {
-        rc = feed_poll_add_url(s->poll, c->urls.v[i]);
-        if (rc == VIGIL_EEXIST) {
-            host->log(ins, VIGIL_LOG_WARN, "feed: option urls lists %s twice", c->urls.v[i]);
-            rc = 0;
-        }
+    struct adder a = {.poll = s->poll};
+    for (size_t i = 0; i < c->urls.n && rc == 0; i++)
+        rc = add_url(&a, c->urls.v[i], 0);
+    if (rc != 0) {
+        vigil_error_set(err, rc, "feed: %s", vigil_strerror(rc));
+    } else {
+        for (size_t i = 0; i < c->url_files.n && rc == 0; i++)
+            rc = add_url_file(&a, c->url_files.v[i], err);
     }
-    for (size_t i = 0; i < c->paths.n && rc == 0; i++)
+    for (size_t i = 0; i < c->paths.n && rc == 0; i++) {
         rc = feed_poll_add_path(s->poll, c->paths.v[i]);
+        if (rc != 0)
+            vigil_error_set(err, rc, "feed: %s", vigil_strerror(rc));
+    }
     if (rc != 0) {
         feed_poll_destroy(s->poll);
         free(s);
-        return vigil_error_set(err, rc, "feed: %s", vigil_strerror(rc));
+        return rc;
+    }
+    if (a.dups)
+        host->log(ins, VIGIL_LOG_WARN, "feed: %zu URL%s listed more than once (used once), e.g. %s",
+                  a.dups, a.dups == 1 ? "" : "s", a.first_dup);
+    if (c->url_files.n && c->urls.n == 0 && a.added == 0 && c->paths.n == 0) {
+        feed_poll_destroy(s->poll);
+        free(s);
+        return vigil_error_set(err, VIGIL_EINVAL,
+                               "feed: option url_files: the files list no URL: nothing to poll");
     }
     *state = s;
     return 0;

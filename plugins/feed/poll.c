@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <uv.h>
+
 #include "buf.h"
 #include "hash.h"
 #include "feed_sched.h"
@@ -16,18 +18,19 @@
 
 #define MAX_FILES_PER_PASS 100000
 
-enum tstate { T_IDLE = 0, T_WAITING, T_INFLIGHT, T_EMITTING, T_DONE };
+enum tstate { T_IDLE = 0, T_WAITING, T_INFLIGHT, T_PARSING, T_EMITTING, T_DONE };
 
-enum kind { K_4XX = 0, K_5XX, K_TIMEOUT, K_NETWORK, K_PARSE, K_TOOBIG, K_COUNT };
-static const char *const kind_counter[K_COUNT] = {"errors_http_4xx", "errors_http_5xx",
-                                                  "errors_timeout",  "errors_network",
-                                                  "errors_parse",    "errors_too_big"};
+enum kind { K_4XX = 0, K_5XX, K_TIMEOUT, K_NETWORK, K_PROTOCOL, K_PARSE, K_TOOBIG, K_COUNT };
+static const char *const kind_counter[K_COUNT] = {
+    "errors_http_4xx", "errors_http_5xx", "errors_timeout", "errors_network",
+    "errors_protocol", "errors_parse",    "errors_too_big"};
 
 /* Item id hash -> stored fingerprint and write time. */
 struct seen_ent {
     uint64_t h; /* 0 = empty slot */
     uint64_t fp;
-    int64_t written;
+    int64_t written; /* per-item entries: when stored; seen_in_record: 0 =
+                        listed at the last parse, else when found gone */
 };
 
 struct seen_map {
@@ -80,6 +83,75 @@ static void seen_map_free(struct seen_map *m)
     memset(m, 0, sizeof *m);
 }
 
+/* A target's own seen-set in its state record: entries of 44 hex digits
+ * (16 id hash, 16 fingerprint, 12 time in ms), sorted by id hash so an
+ * unchanged set always serialises to the same text. */
+#define SEEN_ENT_HEX 44
+
+static int by_hash(const void *a, const void *b)
+{
+    const struct seen_ent *x = a, *y = b;
+    return (x->h > y->h) - (x->h < y->h);
+}
+
+/* Most recently listed first; ties by hash, so the choice is stable. */
+static int by_recent(const void *a, const void *b)
+{
+    const struct seen_ent *x = a, *y = b;
+    if (x->written != y->written)
+        return (x->written < y->written) - (x->written > y->written);
+    return by_hash(a, b);
+}
+
+static char *seen_map_dump(const struct seen_map *m)
+{
+    struct seen_ent *v = m->n ? malloc(m->n * sizeof *v) : NULL;
+    char *out = malloc(m->n * SEEN_ENT_HEX + 1);
+    size_t n = 0;
+    if ((m->n && !v) || !out) {
+        free(v);
+        free(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->v[i].h)
+            v[n++] = m->v[i];
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, by_hash);
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + i * SEEN_ENT_HEX, SEEN_ENT_HEX + 1,
+                 "%016" PRIx64 "%016" PRIx64 "%012" PRIx64, v[i].h, v[i].fp,
+                 (uint64_t)(v[i].written > 0 ? v[i].written : 0) & (uint64_t)0xffffffffffff);
+    out[n * SEEN_ENT_HEX] = '\0';
+    free(v);
+    return out;
+}
+
+static uint64_t hex_field(const char *s, size_t len)
+{
+    char tmp[17];
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    return strtoull(tmp, NULL, 16);
+}
+
+static void seen_map_load(struct seen_map *m, const char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; i + SEEN_ENT_HEX <= len; i += SEEN_ENT_HEX) {
+        uint64_t h = hex_field(s + i, 16);
+        if (h)
+            seen_map_put(m, h, hex_field(s + i + 16, 16), (int64_t)hex_field(s + i + 32, 12));
+    }
+}
+
+struct qent {
+    json_t *doc;
+    struct feed_target *t;
+    struct feed_seen s;
+};
+
 struct feed_target {
     struct feed_poll *p;
     char *url; /* configured URL, or a local path */
@@ -120,12 +192,20 @@ struct feed_target {
     size_t n_new_kids;
     int parsing;
     int parsed; /* this fetch was parsed: next_cache is complete */
+    /* Parsed on a worker thread: what the parser queues and the children
+     * it finds are staged here and applied on the loop when it is done. */
+    int offloop;
+    struct qent *staged;
+    size_t n_staged, cap_staged;
+    char **staged_kids;
+    size_t n_staged_kids, cap_staged_kids;
 
     /* Seen-set cache: the items this target listed (and had stored) last
-     * time, and the ones of the current parse. */
+     * time, and the ones of the current parse. With seen_in_record, cache
+     * is the whole seen-set of the target, kept in its state record. */
     struct seen_map cache, next_cache;
     int had_record; /* a state record existed when first loaded */
-    uint64_t saved;  /* hash of the record last written or read */
+    uint64_t saved; /* record_fp() of the record last written or read */
     int fetched_ok; /* parsed successfully at least once by this process */
 };
 
@@ -184,12 +264,6 @@ static void tset_clear(struct tset *s)
     s->n = 0;
 }
 
-struct qent {
-    json_t *doc;
-    struct feed_target *t;
-    struct feed_seen s;
-};
-
 struct feed_poll {
     const struct vigil_host *host;
     struct vigil_instance *ins;
@@ -223,6 +297,11 @@ struct feed_poll {
 
     struct qent *q;
     size_t q_cap, q_head, q_len;
+    /* Ids queued this pass (per-item seen-sets only): two targets listing
+     * one item, parsed before either was emitted, give one document. */
+    struct seen_map pass_ids;
+    size_t jobs;     /* parses running on worker threads */
+    uv_loop_t *loop; /* NULL: parse on the loop thread */
 
     int paused, stopping, in_pump, pump_again;
     struct vigil_timer *wake;
@@ -292,6 +371,10 @@ static void target_free(struct feed_target *t)
     free_list(t->new_kids, t->n_new_kids);
     seen_map_free(&t->cache);
     seen_map_free(&t->next_cache);
+    for (size_t i = 0; i < t->n_staged; i++)
+        json_decref(t->staged[i].doc);
+    free(t->staged);
+    free_list(t->staged_kids, t->n_staged_kids);
     free(t->url);
     free(t->etag);
     free(t->lm);
@@ -305,6 +388,52 @@ static char *dup_or_null(const char *s)
     return s && *s ? strdup(s) : NULL;
 }
 
+static uint64_t mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static uint64_t fp_str(uint64_t h, const char *s)
+{
+    if (!s)
+        return hash_fnv64_update(h, "\x01", 1); /* absent differs from "" */
+    return hash_fnv64_update(hash_fnv64_update(h, s, strlen(s) + 1), "\x02", 1);
+}
+
+static uint64_t fp_int(uint64_t h, int64_t v)
+{
+    return hash_fnv64_update(h, &v, sizeof v);
+}
+
+/* A fingerprint of everything target_save() writes, so an unchanged
+ * record is recognised without serialising it. The seen-set is summed
+ * entry by entry, so its hash table layout does not matter. */
+static uint64_t record_fp(const struct feed_poll *p, const struct feed_target *t)
+{
+    uint64_t h = fp_str(hash_fnv64(t->url, strlen(t->url)), t->etag);
+    h = fp_str(h, t->lm);
+    h = fp_int(h, (int64_t)t->body_hash);
+    h = fp_int(h, t->failures);
+    h = fp_int(h, t->next_due);
+    h = fp_int(h, t->interval);
+    for (size_t i = 0; i < t->n_kids; i++)
+        h = fp_str(h, t->kids[i]);
+    h = fp_int(h, (int64_t)t->n_kids);
+    if (p->c.seen_in_record) {
+        uint64_t acc = 0;
+        for (size_t i = 0; i < t->cache.cap; i++) {
+            const struct seen_ent *e = &t->cache.v[i];
+            if (e->h)
+                acc += mix64(e->h ^ mix64(e->fp ^ mix64((uint64_t)e->written)));
+        }
+        h = fp_int(h, (int64_t)acc);
+        h = fp_int(h, (int64_t)t->cache.n);
+    }
+    return h;
+}
+
 static void target_load(struct feed_poll *p, struct feed_target *t)
 {
     char *val = NULL;
@@ -315,7 +444,6 @@ static void target_load(struct feed_poll *p, struct feed_target *t)
     if (p->host->kv_get(p->ins, t->key, &val, &len) != VIGIL_OK || !val)
         return;
     t->had_record = 1;
-    t->saved = hash_fnv64(val, len);
     json_t *j = json_loadb(val, len, 0, NULL);
     free(val);
     if (!json_is_object(j)) {
@@ -331,6 +459,9 @@ static void target_load(struct feed_poll *p, struct feed_target *t)
         t->failures = (uint32_t)json_integer_value(json_object_get(j, "fail"));
         t->next_due = json_integer_value(json_object_get(j, "next"));
         t->interval = json_integer_value(json_object_get(j, "iv"));
+        const char *seen = json_string_value(json_object_get(j, "seen"));
+        if (seen && p->c.seen_in_record)
+            seen_map_load(&t->cache, seen);
         const json_t *kids = json_object_get(j, "kids");
         size_t n = json_array_size(kids);
         t->kids = n ? calloc(n, sizeof *t->kids) : NULL;
@@ -341,15 +472,36 @@ static void target_load(struct feed_poll *p, struct feed_target *t)
         }
     }
     json_decref(j);
+    t->saved = record_fp(p, t);
 }
 
 static void target_save(struct feed_poll *p, struct feed_target *t)
 {
+    /* Records of configured targets live forever, and an unchanged one is
+     * not written again (a 304 pass over 10,000 feeds writes nothing, and
+     * builds no JSON to find that out). Those of children and files expire
+     * with the seen-set when they stop being listed, so they are rewritten
+     * to stay alive. */
+    uint64_t fp = record_fp(p, t);
+    if (!t->transient && fp == t->saved)
+        return;
     char hex[17];
     hash_hex64(t->body_hash, hex);
     json_t *j = json_pack("{s:s, s:s?, s:s?, s:s, s:I, s:I, s:I}", "url", t->url, "etag", t->etag,
                           "lm", t->lm, "hash", hex, "fail", (json_int_t)t->failures, "next",
                           (json_int_t)t->next_due, "iv", (json_int_t)t->interval);
+    if (j && p->c.seen_in_record && t->cache.n) {
+        char *seen = seen_map_dump(&t->cache);
+        if (!seen || json_object_set_new(j, "seen", json_string(seen)) != 0) {
+            /* Without its seen-set the record would re-emit every item. */
+            free(seen);
+            json_decref(j);
+            p->host->log(p->ins, VIGIL_LOG_WARN, "%s %s: out of memory saving its state", p->kind,
+                         t->url);
+            return;
+        }
+        free(seen);
+    }
     if (j && t->n_kids) {
         json_t *kids = json_array();
         for (size_t i = 0; kids && i < t->n_kids; i++)
@@ -360,20 +512,11 @@ static void target_save(struct feed_poll *p, struct feed_target *t)
     json_decref(j);
     if (!s)
         return;
-    /* Records of configured targets live forever, and an unchanged one is
-     * not written again (a 304 pass over 10,000 feeds writes nothing).
-     * Those of children and files expire with the seen-set when they stop
-     * being listed, so they are rewritten to stay alive. */
-    size_t n = strlen(s);
-    uint64_t h = hash_fnv64(s, n);
     int64_t ttl = t->transient ? p->c.seen_ttl_ms : 0;
-    if (t->transient || h != t->saved) {
-        if (p->host->kv_put(p->ins, t->key, s, n, ttl) == VIGIL_OK)
-            t->saved = h;
-        else
-            p->host->log(p->ins, VIGIL_LOG_WARN, "%s %s: cannot save its state", p->kind,
-                         t->url);
-    }
+    if (p->host->kv_put(p->ins, t->key, s, strlen(s), ttl) == VIGIL_OK)
+        t->saved = fp;
+    else
+        p->host->log(p->ins, VIGIL_LOG_WARN, "%s %s: cannot save its state", p->kind, t->url);
     free(s);
 }
 
@@ -405,6 +548,7 @@ int feed_poll_create(const struct vigil_host *host, struct vigil_instance *ins,
         return vigil_error_set(err, VIGIL_ENOMEM, "out of memory for a %zu-document queue", cap);
     }
     p->rng = (uint64_t)host->now_ms() ^ ((uint64_t)(uintptr_t)p << 16);
+    p->loop = conf->parse_offloop && host->loop ? host->loop(ins) : NULL;
     p->c_requests = host->counter(ins, "requests", "HTTP requests sent (and local files read)");
     p->c_not_modified = host->counter(ins, "not_modified", "304 Not Modified answers");
     p->c_unchanged = host->counter(ins, "unchanged", "bodies identical to the last one (no parse)");
@@ -502,7 +646,7 @@ static void on_wake(struct vigil_timer *timer, void *arg)
 static void arm_wake(struct feed_poll *p)
 {
     if (p->stopping || p->paused || p->next_sched >= p->n_sched ||
-        p->inflight >= p->c.max_inflight) {
+        p->inflight + p->jobs >= p->c.max_inflight) {
         return;
     }
     int64_t at = p->sched[p->next_sched]->start_at;
@@ -531,6 +675,7 @@ static void fire_done(struct feed_poll *p)
     p->active = 0;
     p->completing = 0;
     p->done = NULL;
+    seen_map_free(&p->pass_ids);
     free_transients(p);
     p->n_sched = p->next_sched = 0;
     p->n_ready = p->next_ready = 0;
@@ -551,7 +696,8 @@ static void on_done_timer(struct vigil_timer *timer, void *arg)
  * collect(), resume() or host->emit(). */
 static void check_done(struct feed_poll *p)
 {
-    if (!p->active || p->completing || p->open > 0 || p->inflight > 0 || p->q_len > 0)
+    if (!p->active || p->completing || p->open > 0 || p->inflight > 0 || p->jobs > 0 ||
+        p->q_len > 0)
         return;
     p->completing = 1;
     p->done_status = p->stopping ? VIGIL_ECANCELED : VIGIL_OK;
@@ -568,12 +714,56 @@ static void check_done(struct feed_poll *p)
  * Targets finishing
  * ------------------------------------------------------------------ */
 
+/* The seen-set after a parse (seen_in_record). Entries with time 0 are
+ * items the feed listed at that parse (next_cache: unchanged items and
+ * those emitted); an item it no longer lists gets the time it was found
+ * gone and is kept for seen_ttl after that, at most seen_keep of them (the
+ * most recent), so an item dropping out of the window and coming back is
+ * not new. Listed items carry no time, so a feed whose list did not change
+ * serialises to the same record (nothing to write). */
+static void seen_merge(struct feed_poll *p, struct feed_target *t)
+{
+    int64_t now = now_ms(p);
+    struct seen_ent *gone = t->cache.n ? malloc(t->cache.n * sizeof *gone) : NULL;
+    size_t n = 0;
+    for (size_t i = 0; gone && i < t->cache.cap; i++) {
+        struct seen_ent e = t->cache.v[i];
+        if (!e.h || seen_map_get(&t->next_cache, e.h))
+            continue;
+        if (e.written == 0)
+            e.written = now; /* listed until now */
+        if (p->c.seen_ttl_ms <= 0 || now - e.written <= p->c.seen_ttl_ms)
+            gone[n++] = e;
+    }
+    if (n > p->c.seen_keep) {
+        qsort(gone, n, sizeof *gone, by_recent);
+        n = p->c.seen_keep;
+    }
+    for (size_t i = 0; i < n; i++)
+        seen_map_put(&t->next_cache, gone[i].h, gone[i].fp, gone[i].written);
+    free(gone);
+    seen_map_free(&t->cache);
+    t->cache = t->next_cache;
+    memset(&t->next_cache, 0, sizeof t->next_cache);
+}
+
 static void target_finish(struct feed_poll *p, struct feed_target *t, int abort)
 {
     if (t->state == T_DONE || t->state == T_IDLE)
         return;
     t->state = T_DONE;
-    if (!abort && t->parsed && !t->dropped) {
+    int save_seen = 0;
+    if (p->c.seen_in_record) {
+        if (t->parsed || t->next_cache.n > 0) {
+            /* Stopped or not, what was emitted must be remembered; what
+             * was not (dropped, stopped before its turn) is not in
+             * next_cache and is offered again. */
+            seen_merge(p, t);
+            save_seen = 1;
+            if (abort)
+                t->dropped = 1;
+        }
+    } else if (!abort && t->parsed && !t->dropped) {
         /* The items listed now (and stored) are the next pass's cache. */
         seen_map_free(&t->cache);
         t->cache = t->next_cache;
@@ -583,6 +773,14 @@ static void target_finish(struct feed_poll *p, struct feed_target *t, int abort)
         seen_map_free(&t->cache);
     }
     seen_map_free(&t->next_cache);
+    if (abort && save_seen) {
+        /* Parse again next time: its unsent items come back. */
+        free(t->etag);
+        free(t->lm);
+        t->etag = t->lm = NULL;
+        t->body_hash = 0;
+        target_save(p, t);
+    }
     if (!abort) {
         if (t->ok && !t->dropped) {
             if (t->new_etag || t->new_lm) {
@@ -674,6 +872,153 @@ static void readd_kids(struct feed_poll *p, struct feed_target *t)
         feed_poll_add_child(p, t, t->kids[i]);
 }
 
+/* The client ends its messages with "(GET <url>)"; the log line already
+ * starts with the URL, so say it once. */
+static void strip_request_suffix(char *why, const char *url)
+{
+    size_t n = strlen(why), u = strlen(url);
+    if (n < u + 7 || why[n - 1] != ')')
+        return;
+    char *s = why + n - u - 7; /* " (GET " url ")" */
+    if (memcmp(s, " (GET ", 6) == 0 && memcmp(s + 6, url, u) == 0)
+        *s = '\0';
+}
+
+/* After the parser ran (on the loop, or on a worker and then back here). */
+static void parse_done(struct feed_poll *p, struct feed_target *t, int rc,
+                       const struct vigil_error *err)
+{
+    if (rc == 0) {
+        t->fetched_ok = 1;
+        t->parsed = 1;
+        free_list(t->kids, t->n_kids);
+        t->kids = t->new_kids;
+        t->n_kids = t->n_new_kids;
+        t->new_kids = NULL;
+        t->n_new_kids = 0;
+        target_succeeded(p, t, t->new_items > 0);
+    } else {
+        /* Documents queued before the failure still go out. */
+        t->new_hash = 0;
+        target_failed(p, t, rc == VIGIL_ETOOBIG ? K_TOOBIG : K_PARSE,
+                      err->msg[0] ? err->msg : vigil_strerror(rc), -1);
+        t->ok = 0;
+    }
+    if (t->pending == 0)
+        target_finish(p, t, 0);
+    else
+        t->state = T_EMITTING;
+}
+
+/* Parsing on libuv's thread pool: the loop thread keeps fetching and
+ * emitting while feeds are parsed, so a pass uses more than one core. The
+ * parser only touches its target (its caches, staged documents and
+ * children) and thread-safe host services (log, now_ms, kv_*); the rest
+ * happens in parse_after() on the loop. */
+struct parse_job {
+    uv_work_t req;
+    struct feed_target *t;
+    char *body;
+    size_t len;
+    char *content_type;
+    char *base_url;
+    int rc;
+    struct vigil_error err;
+};
+
+static void parse_job_free(struct parse_job *j)
+{
+    free(j->body);
+    free(j->content_type);
+    free(j->base_url);
+    free(j);
+}
+
+static void parse_work(uv_work_t *req)
+{
+    struct parse_job *j = req->data;
+    struct feed_target *t = j->t;
+    struct feed_poll *p = t->p;
+    j->rc = p->parse(p->ud, p, t, j->body, j->len, j->content_type, j->base_url, &j->err);
+}
+
+static void queue_doc(struct feed_poll *p, struct feed_target *t, json_t *doc,
+                      const struct feed_seen *s);
+
+static void parse_after(uv_work_t *req, int status)
+{
+    struct parse_job *j = req->data;
+    struct feed_target *t = j->t;
+    struct feed_poll *p = t->p;
+    if (status != 0 && j->rc == 0)
+        j->rc = vigil_error_set(&j->err, VIGIL_ECANCELED, "parse canceled");
+    p->jobs--;
+    t->offloop = 0;
+    t->parsing = 0;
+    if (p->stopping) {
+        /* Staged documents were never emitted: they come back next run. */
+        for (size_t i = 0; i < t->n_staged; i++)
+            json_decref(t->staged[i].doc);
+        t->n_staged = 0;
+        t->parsed = j->rc == 0;
+        target_finish(p, t, 1);
+    } else {
+        for (size_t i = 0; i < t->n_staged_kids; i++)
+            feed_poll_add_child(p, t, t->staged_kids[i]);
+        for (size_t i = 0; i < t->n_staged; i++)
+            queue_doc(p, t, t->staged[i].doc, &t->staged[i].s);
+        t->n_staged = 0;
+        parse_done(p, t, j->rc, &j->err);
+    }
+    free_list(t->staged_kids, t->n_staged_kids);
+    t->staged_kids = NULL;
+    t->n_staged_kids = t->cap_staged_kids = 0;
+    parse_job_free(j);
+    pump(p);
+    check_done(p);
+}
+
+static char *dup_str_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* 0 when the parse was handed to a worker; -1 to parse here. */
+static int start_parse_job(struct feed_poll *p, struct feed_target *t, const char *body, size_t len,
+                           const char *content_type, const char *base_url)
+{
+    if (!p->loop)
+        return -1;
+    struct parse_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    j->t = t;
+    j->len = len;
+    j->body = malloc(len + 1);
+    j->content_type = dup_str_or_null(content_type);
+    j->base_url = dup_str_or_null(base_url);
+    if (!j->body || (content_type && !j->content_type) || (base_url && !j->base_url)) {
+        parse_job_free(j);
+        return -1;
+    }
+    memcpy(j->body, body, len);
+    j->body[len] = '\0';
+    j->req.data = j;
+    t->state = T_PARSING;
+    t->offloop = 1;
+    t->parsing = 1;
+    p->jobs++;
+    if (uv_queue_work(p->loop, &j->req, parse_work, parse_after) != 0) {
+        p->jobs--;
+        t->offloop = 0;
+        t->parsing = 0;
+        t->state = T_INFLIGHT;
+        parse_job_free(j);
+        return -1;
+    }
+    return 0;
+}
+
 static void handle_response(struct feed_poll *p, struct feed_target *t,
                             const struct vigil_http_response *r)
 {
@@ -696,8 +1041,10 @@ static void handle_response(struct feed_poll *p, struct feed_target *t,
     if (r->status != VIGIL_OK) {
         int kind = r->status == VIGIL_ETIMEDOUT ? K_TIMEOUT
                    : r->status == VIGIL_ETOOBIG ? K_TOOBIG
+                   : r->status == VIGIL_EPROTO  ? K_PROTOCOL
                                                 : K_NETWORK;
         snprintf(why, sizeof why, "%s", r->error ? r->error : vigil_strerror(r->status));
+        strip_request_suffix(why, t->url);
         target_failed(p, t, kind, why, -1);
         target_finish(p, t, 0);
         return;
@@ -744,37 +1091,18 @@ static void handle_response(struct feed_poll *p, struct feed_target *t,
         target_finish(p, t, 0);
         return;
     }
-    struct vigil_error err = {0};
     free_list(t->new_kids, t->n_new_kids);
     t->new_kids = NULL;
     t->n_new_kids = 0;
     seen_map_free(&t->next_cache);
+    const char *base = t->is_file ? NULL : (r->effective_url ? r->effective_url : t->url);
+    if (start_parse_job(p, t, body, r->body_len, r->content_type, base) == 0)
+        return;
+    struct vigil_error err = {0};
     t->parsing = 1;
-    int rc = p->parse(p->ud, p, t, body, r->body_len, r->content_type,
-                      t->is_file ? NULL : (r->effective_url ? r->effective_url : t->url), &err);
+    int rc = p->parse(p->ud, p, t, body, r->body_len, r->content_type, base, &err);
     t->parsing = 0;
-    if (rc == 0) {
-        t->fetched_ok = 1;
-        t->parsed = 1;
-        free_list(t->kids, t->n_kids);
-        t->kids = t->new_kids;
-        t->n_kids = t->n_new_kids;
-        t->new_kids = NULL;
-        t->n_new_kids = 0;
-    }
-    if (rc != 0) {
-        /* Documents queued before the failure still go out. */
-        t->new_hash = 0;
-        target_failed(p, t, rc == VIGIL_ETOOBIG ? K_TOOBIG : K_PARSE,
-                      err.msg[0] ? err.msg : vigil_strerror(rc), -1);
-        t->ok = 0;
-    } else {
-        target_succeeded(p, t, t->new_items > 0);
-    }
-    if (t->pending == 0)
-        target_finish(p, t, 0);
-    else
-        t->state = T_EMITTING;
+    parse_done(p, t, rc, &err);
 }
 
 static void on_http(void *arg, const struct vigil_http_response *r)
@@ -849,6 +1177,13 @@ static void mark_seen(struct feed_poll *p, struct feed_target *t, const struct f
 {
     char key[24], val[48];
     int64_t now = now_ms(p);
+    if (p->c.seen_in_record) {
+        /* Stored with the target's record when it finishes; time 0: listed
+         * by the feed now. */
+        if (t)
+            seen_map_put(&t->next_cache, strtoull(s->id, NULL, 16) | 1, s->fp, 0);
+        return;
+    }
     snprintf(key, sizeof key, "s:%s", s->id);
     int n = snprintf(val, sizeof val, "%016" PRIx64 " %" PRId64, s->fp, now);
     p->host->kv_put(p->ins, key, val, (size_t)n, p->c.seen_ttl_ms);
@@ -894,6 +1229,23 @@ static void seen(struct feed_poll *p, struct feed_target *t, const char *scope, 
     int64_t written;
 
     const struct seen_ent *c = seen_map_get(&t->cache, ch);
+    if (p->c.seen_in_record) {
+        /* The record holds the whole seen-set: absent (or no longer listed
+         * for longer than the TTL) means new. */
+        if (!c || (c->written > 0 && p->c.seen_ttl_ms > 0 && now - c->written > p->c.seen_ttl_ms))
+            return;
+        stored = c->fp;
+        int changed = newer ? (int64_t)fp > (int64_t)stored : stored != fp;
+        if (changed && p->c.emit_updates) {
+            out->verdict = FEED_SEEN_UPDATED;
+            return;
+        }
+        out->verdict = FEED_SEEN_SAME;
+        if ((newer && (int64_t)stored > (int64_t)fp) || (changed && !newer))
+            out->fp = stored;
+        seen_map_put(&t->next_cache, ch, out->fp, 0); /* listed now */
+        return;
+    }
     if (c && (newer ? (int64_t)fp <= (int64_t)c->fp : fp == c->fp)) {
         /* Listed last time, unchanged: known without reading the store. */
         stored = c->fp;
@@ -940,9 +1292,17 @@ void feed_poll_seen_newer(struct feed_poll *p, struct feed_target *t, const char
     seen(p, t, scope, item_id, (uint64_t)version, 1, out);
 }
 
-void feed_poll_queue(struct feed_poll *p, struct feed_target *t, json_t *doc,
-                     const struct feed_seen *s)
+static void queue_doc(struct feed_poll *p, struct feed_target *t, json_t *doc,
+                      const struct feed_seen *s)
 {
+    if (!p->c.seen_in_record) {
+        uint64_t h = strtoull(s->id, NULL, 16) | 1;
+        if (seen_map_get(&p->pass_ids, h)) {
+            json_decref(doc); /* another target of this pass has it */
+            return;
+        }
+        seen_map_put(&p->pass_ids, h, s->fp, 0);
+    }
     if (p->q_len >= p->q_cap || p->stopping) {
         json_decref(doc);
         t->dropped = 1;
@@ -956,6 +1316,24 @@ void feed_poll_queue(struct feed_poll *p, struct feed_target *t, json_t *doc,
     p->q_len++;
     t->pending++;
     t->new_items++;
+}
+
+void feed_poll_queue(struct feed_poll *p, struct feed_target *t, json_t *doc,
+                     const struct feed_seen *s)
+{
+    if (!t->offloop) {
+        queue_doc(p, t, doc, s);
+        return;
+    }
+    /* On a worker: staged, bounded like the queue itself. */
+    if (t->n_staged >= p->c.max_queue ||
+        grow(&t->staged, &t->cap_staged, t->n_staged, sizeof *t->staged) != 0) {
+        json_decref(doc);
+        t->dropped = 1;
+        add_count(p, p->c_items_dropped, 1);
+        return;
+    }
+    t->staged[t->n_staged++] = (struct qent){doc, t, *s};
 }
 
 void feed_poll_observe(struct feed_poll *p, struct feed_target *t, const int64_t *times, size_t n)
@@ -998,6 +1376,31 @@ static int in_pass(struct feed_poll *p, const char *url)
 
 int feed_poll_add_child(struct feed_poll *p, struct feed_target *parent, const char *url)
 {
+    if (parent->offloop) {
+        /* On a worker: note it (parent-local state only); the loop adds
+         * it when the parse is over. */
+        if (parent->depth + 1 > p->c.max_depth || parent->n_new_kids >= p->c.max_children)
+            return 1;
+        for (size_t i = 0; i < parent->n_new_kids; i++) {
+            if (strcmp(parent->new_kids[i], url) == 0)
+                return 1;
+        }
+        char *a = strdup(url), *b = strdup(url);
+        char **nk =
+            a && b ? realloc(parent->new_kids, (parent->n_new_kids + 1) * sizeof *parent->new_kids)
+                   : NULL;
+        if (nk)
+            parent->new_kids = nk;
+        if (!nk || grow(&parent->staged_kids, &parent->cap_staged_kids, parent->n_staged_kids,
+                        sizeof *parent->staged_kids) != 0) {
+            free(a);
+            free(b);
+            return VIGIL_ENOMEM;
+        }
+        parent->new_kids[parent->n_new_kids++] = a;
+        parent->staged_kids[parent->n_staged_kids++] = b;
+        return 0;
+    }
     if (p->stopping || !p->active)
         return 1;
     if (parent->parsing && parent->depth + 1 <= p->c.max_depth &&
@@ -1104,7 +1507,8 @@ static void expand_dir(struct feed_poll *p, const char *dir, int64_t now, size_t
         n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, by_name);
+    if (n > 1) /* names is NULL for an empty directory */
+        qsort(names, n, sizeof *names, by_name);
     for (size_t i = 0; i < n; i++) {
         add_file(p, names[i], now, count);
         free(names[i]);
@@ -1174,7 +1578,8 @@ int feed_poll_collect(struct feed_poll *p, vigil_pass_cb done, void *arg)
         }
     }
     expand_patterns(p, now);
-    qsort(p->sched, p->n_sched, sizeof *p->sched, by_start);
+    if (p->n_sched > 1) /* sched is NULL until a target was due */
+        qsort(p->sched, p->n_sched, sizeof *p->sched, by_start);
     pump(p);
     check_done(p);
     return VIGIL_OK;
@@ -1202,7 +1607,7 @@ static void pump(struct feed_poll *p)
         if (p->paused || p->stopping || !p->active)
             continue;
         int64_t now = now_ms(p);
-        while (p->inflight < p->c.max_inflight && !p->paused && !p->stopping) {
+        while (p->inflight + p->jobs < p->c.max_inflight && !p->paused && !p->stopping) {
             struct feed_target *t = next_startable(p, now);
             if (!t)
                 break;
@@ -1300,6 +1705,7 @@ void feed_poll_destroy(struct feed_poll *p)
         p->q_len--;
     }
     free(p->q);
+    seen_map_free(&p->pass_ids);
     for (size_t i = 0; i < p->n_cfg; i++)
         target_free(p->cfg[i]);
     free(p->cfg);

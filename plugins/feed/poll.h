@@ -54,13 +54,28 @@ struct feed_poll_conf {
     size_t max_queue;    /* documents waiting for emission */
     unsigned max_depth;  /* child targets (sitemap indexes): levels */
     size_t max_children; /* child targets per pass */
+    /* Where the seen-set lives. 1: in each target's own state record (one
+     * read per target at start, one write per parse; item ids are scoped
+     * by the target, as feed item ids are). 0: one state entry per item,
+     * shared by every target (sitemaps: an article listed in two sitemaps
+     * is one item). */
+    int seen_in_record;
+    size_t seen_keep; /* seen_in_record: items no longer listed kept per
+                         target (the most recent), within seen_ttl */
+    /* Run the parse callback on libuv's thread pool (host->loop()), so
+     * parsing uses another core. The callback must then only call the
+     * feed_poll_* functions below for its own target and thread-safe host
+     * services (log, now_ms, kv_*, counter_add). Without a loop (test
+     * hosts) parsing stays on the loop thread. */
+    int parse_offloop;
 };
 
-/* Called for a body that needs parsing (status 2xx, changed). base_url is
- * the URL after redirects (NULL for local files). Calls feed_poll_seen /
- * feed_poll_queue / feed_poll_add_child / feed_poll_observe. Returns 0 or
- * a negative status with err filled: VIGIL_ETOOBIG counts as too_big,
- * anything else as parse. */
+/* Called for a body that needs parsing (status 2xx, changed), on the loop
+ * thread or, with parse_offloop, on a worker thread (one call per target
+ * at a time). base_url is the URL after redirects (NULL for local files).
+ * Calls feed_poll_seen / feed_poll_queue / feed_poll_add_child /
+ * feed_poll_observe for t only. Returns 0 or a negative status with err
+ * filled: VIGIL_ETOOBIG counts as too_big, anything else as parse. */
 typedef int (*feed_poll_parse_fn)(void *ud, struct feed_poll *p, struct feed_target *t,
                                   const char *body, size_t len, const char *content_type,
                                   const char *base_url, struct vigil_error *err);
@@ -122,7 +137,9 @@ void feed_poll_queue(struct feed_poll *p, struct feed_target *t, json_t *doc,
                      const struct feed_seen *s);
 /* Add a child target (a sitemap listed in an index) to the current pass,
  * bounded by max_depth and max_children. 0 when added, 1 when skipped
- * (bounds, duplicate, backing off), negative on error. */
+ * (bounds, duplicate, backing off), negative on error. Called by a parse
+ * on a worker, it notes the URL and returns 0 when within the depth limit;
+ * the child is added (or skipped) on the loop when the parse is over. */
 int feed_poll_add_child(struct feed_poll *p, struct feed_target *parent, const char *url);
 /* Publication times of the items the target lists (for adaptive). */
 void feed_poll_observe(struct feed_poll *p, struct feed_target *t, const int64_t *times, size_t n);

@@ -178,10 +178,16 @@ int feed_xml_prepare(const char *s, size_t len, unsigned flags, struct buf *out,
             end = skip_past(s, len, i + 2, "?>");
         } else if (len - i >= 9 && strncasecmp(s + i, "<!DOCTYPE", 9) == 0 &&
                    !(flags & FEED_XML_KEEP_DOCTYPE)) {
+            size_t from = i;
             i = skip_doctype(s, len, i);
             run = i;
-            if (doctype_removed)
-                *doctype_removed = 1;
+            if (doctype_removed) {
+                /* Entity declarations are what XXE and billion laughs
+                 * need; a plain DOCTYPE (RSS 0.91's) is harmless. */
+                int ent = memmem(s + from, i - from, "<!ENTITY", 8) != NULL;
+                if (*doctype_removed < 1 + ent)
+                    *doctype_removed = 1 + ent;
+            }
             continue;
         } else if (i + 1 < len &&
                    (isspace((unsigned char)s[i + 1]) || isdigit((unsigned char)s[i + 1]) ||

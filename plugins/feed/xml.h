@@ -54,14 +54,15 @@ struct feed_xml_opts {
 };
 
 struct feed_xml {
-    xmlDocPtr doc;     /* owned; the root element exists */
-    char encoding[48]; /* encoding the bytes were read as */
-    int recovered;     /* not well-formed: the tree is libxml2's recovery */
-    int errors;        /* parser errors seen */
-    int error_line;    /* line of the first fatal error (0 if none) */
-    char error[200];   /* first fatal error, "" if none */
-    char warning[256]; /* charset warning, "" if none */
-    int doctype_removed;
+    xmlDocPtr doc;       /* owned; the root element exists */
+    char encoding[48];   /* encoding the bytes were read as */
+    int recovered;       /* not well-formed: the tree is libxml2's recovery */
+    int errors;          /* parser errors seen */
+    int error_line;      /* line of the first fatal error (0 if none) */
+    char error[200];     /* first fatal error, "" if none */
+    char warning[256];   /* charset warning, "" if none */
+    int doctype_removed; /* 1: a DOCTYPE was removed; 2: it declared
+                            entities (never expanded) */
 };
 
 /* Parse. On success *out owns the tree (feed_xml_free). Errors:
@@ -73,8 +74,9 @@ int feed_xml_load(const char *data, size_t len, const struct feed_xml_opts *o, s
 void feed_xml_free(struct feed_xml *x);
 
 /* The pre-pass alone (exposed for tests): UTF-8 in, cleaned UTF-8
- * appended to out. *doctype_removed (may be NULL) is set when a DOCTYPE
- * was dropped. 0 or -1 when out is full. */
+ * appended to out. *doctype_removed (may be NULL) is set to 1 when a
+ * DOCTYPE was dropped, 2 when it declared entities. 0 or -1 when out is
+ * full. */
 int feed_xml_prepare(const char *in, size_t len, unsigned flags, struct buf *out,
                      int *doctype_removed);
 

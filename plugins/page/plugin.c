@@ -3,9 +3,14 @@
  * html, fetch the page on the shared HTTP client and attach it. Runs on
  * the loop thread (process_async) and holds no worker while waiting.
  *
- * At most max_inflight fetches run at once per stage; documents beyond
- * that wait here in arrival order. Completions that need no fetch are
- * delivered from a zero-delay timer, never inside process_async().
+ * Concurrency is bounded outside this file: the core calls process_async
+ * for at most the stage's "max_inflight" documents at once (the others
+ * wait in the core's queue, under the pipeline's backpressure), and the
+ * shared client caps transfers per host (settings.http.max_per_host). So
+ * every document handed to us starts its fetch at once; there is no queue
+ * here. Documents that need no fetch, and failures known before any
+ * request, complete inside process_async (the ABI allows done before it
+ * returns).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -22,7 +27,6 @@ struct page_conf {
     int on_error;
     uint64_t max_body;
     int64_t timeout;
-    int64_t max_inflight;
     uint64_t min_html;
 };
 
@@ -35,14 +39,13 @@ static const struct vigil_option page_options[] = {
      1024.0 * 1024 * 1024, NULL, "Largest page accepted (decoded bytes)."},
     {"timeout", VIGIL_OPT_DURATION, "30s", 0, offsetof(struct page_conf, timeout), 100, 600000,
      NULL, "Time limit of one fetch."},
-    {"max_inflight", VIGIL_OPT_INT, "32", 0, offsetof(struct page_conf, max_inflight), 1, 10000,
-     NULL, "Pages fetched at the same time; further documents wait in order."},
     {"min_html", VIGIL_OPT_SIZE, "2KB", 0, offsetof(struct page_conf, min_html), 0,
      1024.0 * 1024 * 1024, NULL,
      "Skip the fetch when the document already has at least this much html (0 = always "
      "fetch)."},
     {0}};
 
+/* One fetch in flight. */
 struct job {
     struct page_tr *pt;
     json_t *doc;
@@ -50,59 +53,40 @@ struct job {
     void *arg;
     char *url;
     struct vigil_http_call *call;
-    int result; /* for deferred completion */
-    char *errmsg;
     struct job *prev, *next;
-};
-
-struct list {
-    struct job *head, *tail;
-    size_t n;
 };
 
 struct page_tr {
     const struct vigil_host *host;
     struct vigil_instance *ins;
     const struct page_conf *conf;
-    struct list waiting, inflight, ready;
-    struct vigil_timer *ready_timer;
+    struct job *inflight; /* doubly linked, for stop() */
+    size_t n_inflight;
     int stopping;
     struct vigil_counter *c_requests, *c_fetched, *c_skipped, *c_bytes, *c_dropped,
         *c_errors[PAGE_E_COUNT];
 };
 
-static void list_push(struct list *l, struct job *j)
+static void inflight_add(struct page_tr *pt, struct job *j)
 {
-    j->next = NULL;
-    j->prev = l->tail;
-    if (l->tail)
-        l->tail->next = j;
-    else
-        l->head = j;
-    l->tail = j;
-    l->n++;
+    j->prev = NULL;
+    j->next = pt->inflight;
+    if (pt->inflight)
+        pt->inflight->prev = j;
+    pt->inflight = j;
+    pt->n_inflight++;
 }
 
-static void list_remove(struct list *l, struct job *j)
+static void inflight_remove(struct page_tr *pt, struct job *j)
 {
     if (j->prev)
         j->prev->next = j->next;
     else
-        l->head = j->next;
+        pt->inflight = j->next;
     if (j->next)
         j->next->prev = j->prev;
-    else
-        l->tail = j->prev;
     j->prev = j->next = NULL;
-    l->n--;
-}
-
-static struct job *list_pop(struct list *l)
-{
-    struct job *j = l->head;
-    if (j)
-        list_remove(l, j);
-    return j;
+    pt->n_inflight--;
 }
 
 static void count(struct page_tr *pt, struct vigil_counter *c, uint64_t n)
@@ -111,55 +95,12 @@ static void count(struct page_tr *pt, struct vigil_counter *c, uint64_t n)
         pt->host->counter_add(c, n);
 }
 
-static void job_free(struct job *j)
+/* Record a per-document failure: meta.errors, a counter, a log line.
+ * Returns the result on_error asks for. */
+static int failed(struct page_tr *pt, json_t *doc, int kind, const char *msg)
 {
-    free(j->url);
-    free(j->errmsg);
-    free(j);
-}
-
-static void finish(struct job *j, int result, const char *errmsg)
-{
-    vigil_process_cb done = j->done;
-    void *arg = j->arg;
-    job_free(j);
-    done(arg, result, errmsg);
-}
-
-static void on_ready(struct vigil_timer *timer, void *arg)
-{
-    struct page_tr *pt = arg;
-    pt->host->timer_stop(timer);
-    pt->ready_timer = NULL;
-    /* Take the list as it is: completions queued by callbacks run next
-     * time. */
-    struct list batch = pt->ready;
-    memset(&pt->ready, 0, sizeof pt->ready);
-    struct job *j;
-    while ((j = list_pop(&batch)) != NULL) {
-        char *msg = j->errmsg;
-        j->errmsg = NULL;
-        finish(j, j->result, msg);
-        free(msg);
-    }
-}
-
-/* Complete j later, from the loop, not inside the current call. */
-static void defer(struct page_tr *pt, struct job *j, int result, const char *errmsg)
-{
-    j->result = result;
-    j->errmsg = errmsg ? strdup(errmsg) : NULL;
-    list_push(&pt->ready, j);
-    if (!pt->ready_timer)
-        pt->ready_timer = pt->host->timer_start(pt->ins, 0, 0, on_ready, pt);
-}
-
-/* Record a per-document failure: meta.errors, a counter, a log line; the
- * result follows on_error. */
-static int failed(struct page_tr *pt, struct job *j, int kind, const char *msg)
-{
-    const char *id = json_string_value(json_object_get(j->doc, "id"));
-    vigil_doc_add_error(j->doc, pt->host->stage_id(pt->ins),
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    vigil_doc_add_error(doc, pt->host->stage_id(pt->ins),
                         kind == PAGE_E_TIMEOUT    ? VIGIL_ETIMEDOUT
                         : kind == PAGE_E_TOO_BIG  ? VIGIL_ETOOBIG
                         : kind == PAGE_E_NETWORK  ? VIGIL_EIO
@@ -177,96 +118,95 @@ static int failed(struct page_tr *pt, struct job *j, int kind, const char *msg)
     return VIGIL_PASS;
 }
 
-static void start_next(struct page_tr *pt);
+/* Fail doc for the reason msg and complete it per on_error. */
+static void fail_now(struct page_tr *pt, json_t *doc, int kind, const char *msg,
+                     vigil_process_cb done, void *arg)
+{
+    int res = failed(pt, doc, kind, msg);
+    done(arg, res, res == VIGIL_DROP ? msg : NULL);
+}
 
 static void on_http(void *arg, const struct vigil_http_response *r)
 {
     struct job *j = arg;
     struct page_tr *pt = j->pt;
     char msg[VIGIL_ERROR_MAX + 600];
+    vigil_process_cb done = j->done;
+    void *darg = j->arg;
+    json_t *doc = j->doc;
     j->call = NULL;
-    list_remove(&pt->inflight, j);
+    inflight_remove(pt, j);
     if (r->status == VIGIL_ECANCELED && pt->stopping) {
-        finish(j, VIGIL_ECANCELED, "stopping");
+        free(j->url);
+        free(j);
+        done(darg, VIGIL_ECANCELED, "stopping");
         return;
     }
     if (r->status == VIGIL_OK) {
         count(pt, pt->c_requests, 1);
         count(pt, pt->c_bytes, r->wire_bytes ? r->wire_bytes : r->body_len);
     }
-    int kind = page_apply(j->doc, j->url, r, (size_t)pt->conf->max_body * 4 + 16, msg, sizeof msg);
+    int kind = page_apply(doc, j->url, r, (size_t)pt->conf->max_body * 4 + 16, msg, sizeof msg);
+    free(j->url);
+    free(j);
     if (kind == PAGE_OK) {
         count(pt, pt->c_fetched, 1);
-        finish(j, VIGIL_PASS, NULL);
+        done(darg, VIGIL_PASS, NULL);
     } else {
-        int res = failed(pt, j, kind, msg);
-        finish(j, res, res == VIGIL_DROP ? msg : NULL);
+        fail_now(pt, doc, kind, msg, done, darg);
     }
-    start_next(pt);
-}
-
-static void start(struct page_tr *pt, struct job *j)
-{
-    struct vigil_http_request req;
-    memset(&req, 0, sizeof req);
-    req.struct_size = sizeof req;
-    req.url = j->url;
-    req.timeout_ms = pt->conf->timeout;
-    req.max_body = pt->conf->max_body;
-    list_push(&pt->inflight, j);
-    int rc = pt->host->http_request(pt->ins, &req, on_http, j, &j->call);
-    if (rc != VIGIL_OK) {
-        char msg[600];
-        list_remove(&pt->inflight, j);
-        snprintf(msg, sizeof msg, "fetch %s: cannot start: %s", j->url, vigil_strerror(rc));
-        int res = failed(pt, j, PAGE_E_NETWORK, msg);
-        defer(pt, j, res, res == VIGIL_DROP ? msg : NULL);
-    }
-}
-
-static void start_next(struct page_tr *pt)
-{
-    while (!pt->stopping && pt->waiting.head && pt->inflight.n < (size_t)pt->conf->max_inflight)
-        start(pt, list_pop(&pt->waiting));
 }
 
 static int page_process_async(void *state, json_t *doc, vigil_process_cb done, void *arg)
 {
     struct page_tr *pt = state;
-    struct job *j = calloc(1, sizeof *j);
-    if (!j)
-        return VIGIL_ENOMEM;
-    j->pt = pt;
-    j->doc = doc;
-    j->done = done;
-    j->arg = arg;
+    char msg[600];
     if (pt->stopping) {
-        defer(pt, j, VIGIL_ECANCELED, "stopping");
+        done(arg, VIGIL_ECANCELED, "stopping");
         return VIGIL_OK;
     }
     const char *url;
     int d = page_decide(doc, (size_t)pt->conf->min_html, &url);
     if (d == PAGE_SKIP_NO_URL || d == PAGE_SKIP_HAS_HTML) {
         count(pt, pt->c_skipped, 1);
-        defer(pt, j, VIGIL_PASS, NULL);
+        done(arg, VIGIL_PASS, NULL);
         return VIGIL_OK;
     }
     if (d == PAGE_BAD_URL) {
-        char msg[600];
         snprintf(msg, sizeof msg, "url \"%.500s\" is not http:// or https://", url);
-        int res = failed(pt, j, PAGE_E_URL, msg);
-        defer(pt, j, res, res == VIGIL_DROP ? msg : NULL);
+        fail_now(pt, doc, PAGE_E_URL, msg, done, arg);
         return VIGIL_OK;
     }
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return VIGIL_ENOMEM;
     j->url = strdup(url);
     if (!j->url) {
         free(j);
         return VIGIL_ENOMEM;
     }
-    if (pt->inflight.n < (size_t)pt->conf->max_inflight)
-        start(pt, j);
-    else
-        list_push(&pt->waiting, j);
+    j->pt = pt;
+    j->doc = doc;
+    j->done = done;
+    j->arg = arg;
+
+    struct vigil_http_request req;
+    memset(&req, 0, sizeof req);
+    req.struct_size = sizeof req;
+    req.url = j->url;
+    req.timeout_ms = pt->conf->timeout;
+    req.max_body = pt->conf->max_body;
+    inflight_add(pt, j);
+    int rc = pt->host->http_request(pt->ins, &req, on_http, j, &j->call);
+    if (rc != VIGIL_OK) {
+        /* Refused before any I/O (a URL the client cannot parse, a full
+         * client queue): an error for this document, not for the stage. */
+        inflight_remove(pt, j);
+        snprintf(msg, sizeof msg, "fetch %.500s: cannot start: %s", j->url, vigil_strerror(rc));
+        free(j->url);
+        free(j);
+        fail_now(pt, doc, rc == VIGIL_EINVAL ? PAGE_E_URL : PAGE_E_NETWORK, msg, done, arg);
+    }
     return VIGIL_OK;
 }
 
@@ -303,25 +243,11 @@ static int page_start(void *state, struct vigil_error *err)
 static void page_stop(void *state)
 {
     struct page_tr *pt = state;
-    struct job *j;
     pt->stopping = 1;
-    /* Deferred completions are delivered now rather than trusting a timer
-     * to run during shutdown. */
-    if (pt->ready_timer) {
-        pt->host->timer_stop(pt->ready_timer);
-        pt->ready_timer = NULL;
-    }
-    while ((j = list_pop(&pt->ready)) != NULL) {
-        char *msg = j->errmsg;
-        j->errmsg = NULL;
-        finish(j, j->result, msg);
-        free(msg);
-    }
-    /* Waiting documents never started: they end now. */
-    while ((j = list_pop(&pt->waiting)) != NULL)
-        finish(j, VIGIL_ECANCELED, "stopping");
-    /* In-flight ones end in their callbacks (VIGIL_ECANCELED). */
-    for (j = pt->inflight.head; j; j = j->next) {
+    /* In-flight fetches end in their callbacks (VIGIL_ECANCELED), which
+     * the client never runs inside http_cancel(), so the list cannot
+     * change under this loop. */
+    for (struct job *j = pt->inflight; j; j = j->next) {
         if (j->call)
             pt->host->http_cancel(j->call);
     }
@@ -329,20 +255,8 @@ static void page_stop(void *state)
 
 static void page_destroy(void *state)
 {
-    struct page_tr *pt = state;
-    struct job *j;
-    if (!pt)
-        return;
-    if (pt->ready_timer)
-        pt->host->timer_stop(pt->ready_timer);
-    /* Normally empty by now; completing keeps the done-once promise. */
-    while ((j = list_pop(&pt->ready)) != NULL) {
-        char *msg = j->errmsg;
-        j->errmsg = NULL;
-        finish(j, j->result, msg);
-        free(msg);
-    }
-    free(pt);
+    /* Called after every callback ran: nothing is in flight. */
+    free(state);
 }
 
 static const struct vigil_plugin page_plugin = {

@@ -289,6 +289,7 @@ static int sitemap_create(const struct vigil_host *host, struct vigil_instance *
         .max_queue = (size_t)c->max_queue,
         .max_depth = (unsigned)c->max_depth,
         .max_children = (size_t)c->max_sitemaps,
+        .parse_offloop = 1,
     };
     int rc = feed_poll_create(host, ins, &pc, parse_body, s, &s->poll, err);
     if (rc != 0) {

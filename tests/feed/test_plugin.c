@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "datetime.h"
@@ -125,7 +126,7 @@ static void test_options(void)
     struct vigil_error err = {0};
     void *st = NULL;
     CHECK_INT(PL->create(&r.fh.host, fake_ins(&r.fh), c, &st, &err), ==, VIGIL_EINVAL);
-    CHECK_CONTAINS(err.msg, "urls and paths are both empty");
+    CHECK_CONTAINS(err.msg, "urls, url_files and paths are all empty");
     fake_conf_free(PL, c);
 
     const char *bad_url[] = {"urls", "http://ok.example/|ftp://files.example/f.xml", NULL};
@@ -574,6 +575,81 @@ static void test_local_paths(void)
     fake_free(&r.fh);
 }
 
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* Feed URLs from files (text and OPML) join the urls option; duplicates
+ * are used once and reported in one line; a bad line fails create with
+ * FILE:LINE. */
+static void test_url_files(void)
+{
+    struct run r = {0};
+    char dir[] = "/tmp/vigil-urlfiles-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    char txt[300], opml[300], bad[300], both[700];
+    snprintf(txt, sizeof txt, "%s/feeds.txt", dir);
+    snprintf(opml, sizeof opml, "%s/feeds.opml", dir);
+    snprintf(bad, sizeof bad, "%s/bad.txt", dir);
+    write_file(txt, "# world\nhttp://a.example/rss  A\n\n  http://b.example/rss\n"
+                    "http://a.example/rss\n");
+    write_file(opml,
+               "<?xml version=\"1.0\"?><opml version=\"2.0\"><body>"
+               "<outline text=\"News\"><outline text=\"C\" xmlUrl=\"http://c.example/atom\"/>"
+               "</outline><outline text=\"B\" xmlUrl=\"http://b.example/rss\"/></body></opml>");
+    write_file(bad, "http://d.example/rss\n# fine\nfeeds.example/rss\n");
+    snprintf(both, sizeof both, "%s|%s", txt, opml);
+    const char *opts[] = {"urls", "http://z.example/rss", "url_files", both, NULL};
+    fake_init(&r.fh);
+    r.fh.run_once = 1;
+    REQUIRE(open_src(&r, opts) == 0);
+    CHECK_CONTAINS(r.fh.logs.data, "2 URLs listed more than once (used once), e.g. "
+                                   "http://a.example/rss");
+    collect(&r);
+    CHECK_INT(fake_pending(&r.fh), ==, 4);
+    CHECK(fake_find_req(&r.fh, "http://z.example/rss") != NULL);
+    CHECK(fake_find_req(&r.fh, "http://a.example/rss") != NULL);
+    CHECK(fake_find_req(&r.fh, "http://b.example/rss") != NULL);
+    CHECK(fake_find_req(&r.fh, "http://c.example/atom") != NULL);
+    close_src(&r);
+    fake_free(&r.fh);
+
+    struct vigil_error err = {0};
+    void *st = NULL;
+    const char *bad_opts[] = {"url_files", bad, NULL};
+    fake_init(&r.fh);
+    void *c = fake_conf(PL, bad_opts);
+    REQUIRE(c);
+    CHECK_INT(PL->create(&r.fh.host, fake_ins(&r.fh), c, &st, &err), ==, VIGIL_EINVAL);
+    char want[400];
+    snprintf(want, sizeof want,
+             "feed: option url_files: %s:3: \"feeds.example/rss\" is not an http:// or https:// "
+             "URL",
+             bad);
+    CHECK_STR(err.msg, want);
+    fake_conf_free(PL, c);
+
+    char missing[320];
+    snprintf(missing, sizeof missing, "%s/missing.txt", dir);
+    const char *missing_opts[] = {"url_files", missing, NULL};
+    c = fake_conf(PL, missing_opts);
+    REQUIRE(c);
+    CHECK_INT(PL->create(&r.fh.host, fake_ins(&r.fh), c, &st, &err), ==, VIGIL_EIO);
+    CHECK_CONTAINS(err.msg, "cannot read");
+    CHECK_CONTAINS(err.msg, "No such file");
+    fake_conf_free(PL, c);
+    fake_free(&r.fh);
+    unlink(txt);
+    unlink(opml);
+    unlink(bad);
+    rmdir(dir);
+}
+
 static void test_startup_jitter(void)
 {
     struct run r = {0};
@@ -640,7 +716,38 @@ static void test_adaptive_interval(void)
     fake_free(&r.fh);
 }
 
-static void test_seen_reads_avoided(void)
+/* RSS with items <tag>-from .. <tag>-(to-1), all dated an hour ago. */
+static char *make_feed_range(const char *tag, int from, int to, int64_t now)
+{
+    struct buf b;
+    char d[32];
+    datetime_format_iso(now - HOUR, d, sizeof d);
+    buf_init(&b, 0);
+    buf_printf(&b, "<rss version=\"2.0\"><channel><title>Feed %s</title>", tag);
+    for (int i = from; i < to; i++)
+        buf_printf(&b,
+                   "<item><title>%s item %d</title><guid>%s-%d</guid><pubDate>%s</pubDate>"
+                   "</item>",
+                   tag, i, tag, i, d);
+    buf_append_str(&b, "</channel></rss>");
+    return buf_steal(&b);
+}
+
+/* One pass answering body for url; returns the documents it emitted. */
+static size_t pass_with(struct run *r, const char *url, const char *body)
+{
+    size_t before = ndocs(r);
+    collect(r);
+    respond_feed(r, url, body, NULL, NULL);
+    fake_run(&r->fh);
+    CHECK_INT(r->done_calls, ==, 1);
+    return ndocs(r) - before;
+}
+
+/* A feed's seen-set lives in its own state record: one read per feed at
+ * start, one write per parse, never a read or write per item; it survives
+ * restarts. */
+static void test_seen_set_in_record(void)
 {
     struct run r = {0};
     const char *url = "http://m.example/feed";
@@ -649,35 +756,86 @@ static void test_seen_reads_avoided(void)
     r.fh.run_once = 1;
     REQUIRE(open_src(&r, opts) == 0);
     char *v1 = make_feed("m", 5, r.fh.now, -1);
-    collect(&r);
-    respond_feed(&r, url, v1, NULL, NULL);
-    fake_run(&r.fh);
-    CHECK_INT(ndocs(&r), ==, 5);
-    /* never fetched before: nothing to look up */
+    CHECK_INT(pass_with(&r, url, v1), ==, 5);
     CHECK_INT(r.fh.kv_gets_seen, ==, 0);
-    CHECK_INT(r.fh.kv_puts, ==, 5 + 1); /* five items, one target record */
+    CHECK_INT(r.fh.kv_puts, ==, 1); /* the record, items included */
+    json_t *rec = fake_target_record(&r.fh, url);
+    CHECK_INT(strlen(json_string_value(json_object_get(rec, "seen"))), ==, 5 * 44);
+    json_decref(rec);
 
-    /* one new item, one corrected: the four others are known from memory;
-     * the two changed ones are read once each */
+    /* One new item, one corrected: two documents, one write. */
     char *v2 = make_feed("m", 6, r.fh.now, 1);
-    collect(&r);
-    respond_feed(&r, url, v2, NULL, NULL);
-    fake_run(&r.fh);
-    CHECK_INT(ndocs(&r), ==, 7);
-    CHECK_INT(r.fh.kv_gets_seen, ==, 2);
+    CHECK_INT(pass_with(&r, url, v2), ==, 2);
+    CHECK_INT(r.fh.kv_puts, ==, 2);
 
-    /* after a restart the store is the only memory: every item is read,
-     * none is emitted again */
+    /* After a restart the record is the memory: item 1 back to its old
+     * title is an update, nothing else is emitted again. */
     close_src(&r);
     REQUIRE(open_src(&r, opts) == 0);
-    size_t before = r.fh.kv_gets_seen;
-    collect(&r);
-    respond_feed(&r, url, v1, NULL, NULL); /* a different body than v2 */
-    fake_run(&r.fh);
-    CHECK_INT(r.fh.kv_gets_seen - before, ==, 5);
-    CHECK_INT(ndocs(&r), ==, 8); /* item 1 back to its old title: an update */
+    CHECK_INT(pass_with(&r, url, v1), ==, 1);
+    CHECK(json_is_true(json_object_get(json_object_get(doc_at(&r, 7), "meta"), "update")));
+    CHECK_INT(r.fh.kv_gets_seen, ==, 0);
+    /* Unchanged list, new body (a build date): parsed, nothing emitted,
+     * and the seen-set serialises exactly as before (only the body hash
+     * of the record changes). */
+    rec = fake_target_record(&r.fh, url);
+    char *seen_before = strdup(json_string_value(json_object_get(rec, "seen")));
+    json_decref(rec);
+    r.fh.now += HOUR;
+    char *v1b = make_feed("m", 5, r.fh.now - HOUR, -1);
+    size_t n = strlen(v1b);
+    v1b = realloc(v1b, n + 32);
+    memcpy(v1b + n, "<!-- built 2 -->", 17);
+    CHECK_INT(pass_with(&r, url, v1b), ==, 0);
+    rec = fake_target_record(&r.fh, url);
+    CHECK_STR(json_string_value(json_object_get(rec, "seen")), seen_before);
+    json_decref(rec);
+    free(seen_before);
     free(v1);
     free(v2);
+    free(v1b);
+    close_src(&r);
+    fake_free(&r.fh);
+}
+
+/* Items no longer listed are remembered for seen_ttl after they went, and
+ * at most 2 x max_items of them. */
+static void test_seen_retention(void)
+{
+    struct run r = {0};
+    const char *url = "http://k.example/feed";
+    const char *opts[] = {"urls", url, "max_items", "3", "seen_ttl", "30d", NULL};
+    fake_init(&r.fh);
+    r.fh.run_once = 1;
+    REQUIRE(open_src(&r, opts) == 0);
+    char *b[6];
+    for (int i = 0; i < 6; i++)
+        b[i] = make_feed_range("k", 3 * i, 3 * i + 3, r.fh.now);
+    char *first = make_feed_range("k", 0, 2, r.fh.now);
+
+    CHECK_INT(pass_with(&r, url, b[0]), ==, 3); /* 0-2 */
+    r.fh.now += HOUR;
+    CHECK_INT(pass_with(&r, url, first), ==, 0); /* 2 gone now */
+    r.fh.now += 29 * 24 * HOUR;
+    CHECK_INT(pass_with(&r, url, b[0]), ==, 0); /* back within the TTL */
+    r.fh.now += HOUR;
+    CHECK_INT(pass_with(&r, url, first), ==, 0);
+    r.fh.now += 31 * 24 * HOUR;
+    CHECK_INT(pass_with(&r, url, b[0]), ==, 1); /* 2 forgotten: new again */
+
+    /* The window moves on: 0-2, 3-5, 6-8, 9-11 listed in turn; six gone
+     * items are kept, the oldest (0-2) forgotten. */
+    for (int i = 1; i < 4; i++) {
+        r.fh.now += 60000;
+        CHECK_INT(pass_with(&r, url, b[i]), ==, 3);
+    }
+    r.fh.now += 60000;
+    CHECK_INT(pass_with(&r, url, b[0]), ==, 3);
+    r.fh.now += 60000;
+    CHECK_INT(pass_with(&r, url, b[2]), ==, 0); /* 6-8 still known */
+    for (int i = 0; i < 6; i++)
+        free(b[i]);
+    free(first);
     close_src(&r);
     fake_free(&r.fh);
 }
@@ -700,8 +858,10 @@ int main(void)
     RUN(test_stop_mid_pass);
     RUN(test_broken_feeds_isolated);
     RUN(test_local_paths);
+    RUN(test_url_files);
     RUN(test_startup_jitter);
     RUN(test_adaptive_interval);
-    RUN(test_seen_reads_avoided);
+    RUN(test_seen_set_in_record);
+    RUN(test_seen_retention);
     return test_summary();
 }

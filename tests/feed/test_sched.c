@@ -41,8 +41,9 @@ static void test_retry_after(void)
 {
     /* the server's value wins over the backoff... */
     CHECK_INT(feed_retry_delay(120000, MIN, HOUR, 1, 0, 24 * HOUR), ==, 120000);
-    /* ...within [base, max] */
-    CHECK_INT(feed_retry_delay(0, MIN, HOUR, 1, 0, 24 * HOUR), ==, MIN);
+    /* ...even when shorter than the backoff window, within [1 s, max] */
+    CHECK_INT(feed_retry_delay(120000, HOUR, HOUR, 1, 0, 24 * HOUR), ==, 120000);
+    CHECK_INT(feed_retry_delay(0, MIN, HOUR, 1, 0, 24 * HOUR), ==, 1000);
     CHECK_INT(feed_retry_delay(7 * 24 * HOUR, MIN, HOUR, 1, 0, 24 * HOUR), ==, 24 * HOUR);
     /* absent: jittered backoff */
     uint64_t rng = 7;

@@ -66,11 +66,27 @@ static void on_stopped(void *arg, uint64_t lost)
     uv_close((uv_handle_t *)&r->stopper, NULL);
 }
 
+static void record_counter(void *arg, const char *pipeline, const char *stage, const char *name,
+                           const char *help, uint64_t value)
+{
+    struct er_run *r = arg;
+    (void)pipeline;
+    (void)help;
+    if (r->ncounters < (int)(sizeof r->counters / sizeof r->counters[0])) {
+        struct er_counter *c = &r->counters[r->ncounters++];
+        snprintf(c->stage, sizeof c->stage, "%s", stage);
+        snprintf(c->name, sizeof c->name, "%s", name);
+        c->value = value;
+    }
+}
+
 static void begin_stop(struct er_run *r)
 {
     if (r->e->stopping)
         return;
     core_engine_stats(r->e, sample_pipeline, NULL, r);
+    r->ncounters = 0;
+    core_engine_counters(r->e, record_counter, r);
     core_engine_stop(r->e, on_stopped, r);
 }
 
@@ -142,6 +158,15 @@ const struct core_stage_stats *er_stage(const struct er_run *r, const char *id)
             return &r->stages[i].s;
     }
     return &none;
+}
+
+uint64_t er_counter(const struct er_run *r, const char *stage, const char *name)
+{
+    for (int i = 0; i < r->ncounters; i++) {
+        if (strcmp(r->counters[i].stage, stage) == 0 && strcmp(r->counters[i].name, name) == 0)
+            return r->counters[i].value;
+    }
+    return 0;
 }
 
 struct er_lines er_read_lines(const struct er_env *env, const char *name)

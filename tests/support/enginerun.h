@@ -15,6 +15,14 @@ struct er_stage {
     struct core_stage_stats s;
 };
 
+/* A plugin counter (host->counter), read when the run began to stop (the
+ * stages, and their counters, are gone once it stopped). */
+struct er_counter {
+    char stage[64];
+    char name[64];
+    uint64_t value;
+};
+
 struct er_run {
     uv_loop_t loop;
     struct core_engine *e;
@@ -27,6 +35,8 @@ struct er_run {
     uint64_t emitted;
     struct er_stage stages[16];
     int nstages;
+    struct er_counter counters[160];
+    int ncounters;
 };
 
 struct er_env {
@@ -45,6 +55,8 @@ void er_env_free(struct er_env *env);
 int er_run(struct er_env *env, const char *text, int once, int stop_after_ms, int deadline_ms,
            struct er_run *r);
 const struct core_stage_stats *er_stage(const struct er_run *r, const char *id);
+/* Value of a plugin counter of stage id; 0 when there is none. */
+uint64_t er_counter(const struct er_run *r, const char *stage, const char *name);
 
 /* Lines of a file in env->dir: count, duplicates, and the set of lines
  * (a JSON object used as a set; caller decrefs). */
