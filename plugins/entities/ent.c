@@ -1022,6 +1022,44 @@ static int scan_field(const struct ent_matcher *m, struct ent_worker *w, int fie
     return w->overflow ? VIGIL_ETOOBIG : 0;
 }
 
+/*
+ * "North Korea's Central Military Commission", "Iran's Foreign Ministry":
+ * an institution named right after another country's possessive is that
+ * country's namesake, not the gazetteer's entry (China's Central Military
+ * Commission). Drop such mentions instead of asserting a wrong identity;
+ * the possessor's own mention stays. Only organisations and armed forces:
+ * a place after a possessive keeps its country ("Ukraine's Kursk
+ * incursion" happens in Russia).
+ */
+static void drop_contradicted(const struct ent_matcher *m, struct ent_worker *w,
+                              const struct ent_doc *d)
+{
+    size_t out = 0;
+    for (size_t k = 0; k < w->nmentions; k++) {
+        const struct ent_mention *cur = &w->mentions[k];
+        int drop = 0;
+        if (k > 0 && cur->entry != UINT32_MAX && out > 0) {
+            const struct ent_mention *prev = &w->mentions[out - 1];
+            const struct gaz_entry *ce = &m->gaz.entries[cur->entry];
+            if (prev->field == cur->field && prev->entry != UINT32_MAX && !prev->demonym &&
+                (ce->type == GAZ_ORGANISATION || ce->type == GAZ_MILITARY) && ce->affiliation) {
+                const struct gaz_entry *pe = &m->gaz.entries[prev->entry];
+                size_t len;
+                const char *t = ent_field_text(d, cur->field, &len);
+                size_t gap = cur->start - prev->end;
+                const char *g = t + prev->end;
+                int possessive = (gap == 3 && memcmp(g, "'s ", 3) == 0) ||
+                                 (gap == 5 && memcmp(g, "\xE2\x80\x99s ", 5) == 0);
+                drop = possessive && (pe->type == GAZ_COUNTRY || pe->type == GAZ_TERRITORY) &&
+                       strcmp(pe->id, ce->affiliation) != 0;
+            }
+        }
+        if (!drop)
+            w->mentions[out++] = *cur;
+    }
+    w->nmentions = out;
+}
+
 int ent_tag(const struct ent_matcher *m, struct ent_worker *w, const struct ent_doc *d)
 {
     w->nhits = w->ncands = w->nmentions = 0;
@@ -1061,6 +1099,7 @@ int ent_tag(const struct ent_matcher *m, struct ent_worker *w, const struct ent_
     if (m->opt.guess_persons && (rc = ent_guess_finish(m, w, d, sentence_of_cb)) != 0)
         return rc;
     ent_sort(w->mentions, w->nmentions, sizeof *w->mentions, cmp_mention);
+    drop_contradicted(m, w, d);
     return scan_rc;
 }
 

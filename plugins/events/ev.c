@@ -926,6 +926,7 @@ static void speakers(const struct ev_doc *d, const struct ev_sent *s, struct ev_
 
 static int match_sent(struct ev_doc *d, uint32_t si);
 static int analyse(struct ev_doc *d, uint32_t si, int depth);
+static int word_in_mention(const struct ev_doc *d, const struct ev_sent *s, int i);
 
 /* The speaker a sentence-initial "He said" refers to: the first speaker of
  * the previous text sentence, else its first person or organisation. */
@@ -999,6 +1000,8 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
             continue;
         if (o->w0 <= prev_cue_end)
             continue; /* overlaps the previous cue */
+        if (word_in_mention(d, s, o->w0) || word_in_mention(d, s, o->w1))
+            continue; /* part of a name: "United States", "Islamic State" */
         if (ENSURE(w, attr, w->nattr + 1))
             return -1;
         struct ev_attr *a = &w->attr[w->nattr];

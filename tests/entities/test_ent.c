@@ -426,6 +426,23 @@ static void test_georgia(void)
     CHECK_INT(count_id(e, "GE"), ==, 1);
 }
 
+/* An institution after another country's possessive is that country's
+ * namesake: no mention claiming the gazetteer's entry. */
+static void test_possessive_namesake(void)
+{
+    json_t *e = tag_text("North Korea's State Security Commission met on Monday.");
+    CHECK_INT(count_id(e, "org:state-security-commission"), ==, 0);
+    CHECK_INT(count_id(e, "KP"), ==, 1);
+    e = tag_text("North Korea\xE2\x80\x99s State Security Commission met on Monday.");
+    CHECK_INT(count_id(e, "org:state-security-commission"), ==, 0);
+    /* its own country's possessive, or none: kept */
+    e = tag_text("Russia's State Security Commission met. The State Security Commission spoke.");
+    CHECK_INT(count_id(e, "org:state-security-commission"), ==, 2);
+    /* a demonym is not a possessor, and a place keeps its country */
+    e = tag_text("Ukraine's Kursk incursion surprised Moscow.");
+    CHECK_INT(count_id(e, "place:kursk"), ==, 1);
+}
+
 static void test_turkey(void)
 {
     json_t *e = tag_text("We ate roast turkey for Thanksgiving.");
@@ -724,6 +741,7 @@ int main(void)
     RUN(test_overlap);
     RUN(test_unicode);
     RUN(test_georgia);
+    RUN(test_possessive_namesake);
     RUN(test_turkey);
     RUN(test_congo);
     RUN(test_niger_guinea);

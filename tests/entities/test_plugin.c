@@ -195,7 +195,7 @@ static void test_create_cache_and_process(void)
     buf_reset(&logbuf);
     void *s = create(&c, &rc, &err);
     REQUIRE(rc == 0 && s);
-    CHECK_CONTAINS(logbuf.data, "INFO entities: 30 entries, 91 aliases,");
+    CHECK_CONTAINS(logbuf.data, "INFO entities: 31 entries, 92 aliases,");
     CHECK_CONTAINS(logbuf.data, "compiled and cached");
     char path[512];
     snprintf(path, sizeof path, "%s/cache/entities", state_dir);
