@@ -1983,6 +1983,10 @@ static int check_cues(struct ev_eval *e, int blk, int cat, char *msg, size_t len
         const struct ev_occ *o = &d->w->occ[s->o0 + k];
         if (o->set != (uint32_t)set || overlaps_rule_terms(e, o))
             continue;
+        /* "announced it would deliver": in reported speech "would" is the
+         * backshifted "will" of the statement, not a hedge. */
+        if (term_of(d, o)->not_reported && e->ngov > 0 && !e->self)
+            continue;
         int pos = term_of(d, o)->pos;
         const char *where = NULL;
         if (o->w0 >= e->span0 && o->w1 <= e->span1)

@@ -793,8 +793,10 @@ static int compile_words(struct build *b, const char *text, const struct tok_wor
 
 static const char *const term_keys[] = {"text",  "weight", "stem", "case",
                                         "forms", "regex",  "note", NULL};
-static const char *const lex_term_keys[] = {"text",  "weight", "stem",     "case", "forms",
-                                            "regex", "note",   "position", NULL};
+static const char *const lex_term_keys[] = {"text",     "weight", "stem",
+                                            "case",     "forms",  "regex",
+                                            "note",     "position", "in_reported_speech",
+                                            NULL};
 static const char *const positions[] = {"before", "after", "any", NULL};
 
 /* Compile one term item (string or object) into t. */
@@ -828,6 +830,9 @@ static int compile_term(struct build *b, json_t *item, int lang, uint32_t set, u
             pop(b, o);
             pos = NULL;
         }
+        int reported = 1;
+        if (get_bool(b, item, "in_reported_speech", &reported) == 1)
+            t->not_reported = (uint8_t)!reported;
         forms = json_object_get(item, "forms");
         if (forms && (!json_is_array(forms) || json_array_size(forms) == 0)) {
             size_t o = push(b, "forms");

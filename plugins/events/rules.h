@@ -51,6 +51,7 @@ struct rules_term {
     uint32_t nv;
     int regex;   /* Vectorscan pattern id of a regex term, -1 otherwise */
     uint8_t pos; /* lexicon cues: enum rules_pos */
+    uint8_t not_reported; /* lexicon cues: ignored when the trigger is reported speech */
 };
 
 /* The terms of one language. */

@@ -508,7 +508,7 @@ static void test_blockers(void)
     check_blocker("speculation", "Moscow said troops had reportedly been deployed.",
                   "blocked by speculation cue 'reportedly'");
     check_blocker("speculation", "Moscow said troops would be deployed if needed.",
-                  "blocked by speculation cue 'would' before trigger 'deployed'");
+                  "blocked by speculation cue 'if' after trigger 'deployed'");
     check_blocker("question", "Did Moscow say troops were deployed?",
                   "blocked as a question (the sentence ends with '?')");
     check_blocker("reported", "Seoul said Moscow confirmed troops were deployed.",
@@ -522,6 +522,10 @@ static void test_blocker_scope(void)
         compile("{\"lexicons\": LEX, \"rules\": [{\"id\": \"r\", \"type\": \"t\", \"trigger\": "
                 "{\"terms\": [\"deployed\"]}}]}");
     REQUIRE(rs != NULL);
+    /* "would" hedges outside reported speech; after "said" it is the
+     * backshifted "will" of the statement (in_reported_speech: false). */
+    CHECK_INT(count(rs, "In that case troops would be deployed to the border."), ==, 0);
+    CHECK_INT(count(rs, "Moscow said troops would be deployed to the border."), ==, 1);
     /* A negation in another clause or far before does not block. */
     CHECK_INT(count(rs, "It was not cold; troops were deployed."), ==, 1);
     CHECK_INT(count(rs, "Nobody expected the long and very difficult winter in which troops were "
