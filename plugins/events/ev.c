@@ -2415,7 +2415,10 @@ static int try_trigger(struct ev_eval *e, struct ev_explain *x)
                     if (clash && !(ob->flags & CAND_PRONOUN))
                         continue;
                     int same = ob && ac && strcmp(M(d, ob->m)->key, M(d, ac->m)->key) == 0;
-                    if (same != pass && ob && ac)
+                    /* An explicit self reference ("its troops") names the
+                     * actor's own side on purpose: tried in pass 0 too. */
+                    int own = same && (ob->flags & CAND_PRONOUN);
+                    if (ob && ac && (pass == 0 ? same && !own : !same || own))
                         continue;
                     if (pass == 1 && !(ob && ac))
                         continue; /* tried in pass 0 */
