@@ -2275,14 +2275,18 @@ static int add_event(struct ev_eval *e)
     json_object_set_new(rule, "id", json_string(r->id));
     json_object_set_new(ev, "rule", rule);
 
-    /* Same type, actor and object: keep the strongest evidence. */
+    /* Same type, actor and object (or the same type, for a rule that fires
+     * once per document): keep the strongest evidence. */
     size_t kl = strlen(r->type) + (ak ? strlen(ak) : 0) + (ok ? strlen(ok) : 0) + 3;
     char *key = malloc(kl);
     if (!key) {
         json_decref(ev);
         return -1;
     }
-    snprintf(key, kl, "%s\x1f%s\x1f%s", r->type, ak ? ak : "", ok ? ok : "");
+    if (r->once)
+        snprintf(key, kl, "%s", r->type); /* the story, whoever tells it */
+    else
+        snprintf(key, kl, "%s\x1f%s\x1f%s", r->type, ak ? ak : "", ok ? ok : "");
     int sent = e->s->field ? INT32_MAX : (int)e->si;
     for (size_t i = 0; i < w->nev; i++) {
         if (strcmp(w->ev[i].key, key) != 0)

@@ -1417,8 +1417,9 @@ static void compile_cond(struct build *b, json_t *v, struct rules_cond *c, struc
 /* Rules                                                               */
 
 static const char *const rule_keys[] = {
-    "id",   "type",     "description", "severity",   "confidence", "title", "trigger",
-    "when", "blockers", "scope",       "actor_role", "enabled",    "note",  NULL};
+    "id",         "type",    "description", "severity",          "confidence",
+    "title",      "trigger", "when",        "blockers",          "scope",
+    "actor_role", "enabled", "note",        "once_per_document", NULL};
 static const char *const trigger_keys[] = {"terms", "threshold", "note", NULL};
 static const char *const blocker_opt_keys[] = {"before", "after", NULL};
 static const char *const scope_keys[] = {"sentences", NULL};
@@ -1571,6 +1572,9 @@ static void compile_rule(struct build *b, json_t *v, struct rules_rule *r)
             r->actor_role = (uint8_t)role_of(ar);
         pop(b, o);
     }
+    int once = 0;
+    if (get_bool(b, v, "once_per_document", &once) == 1)
+        r->once = (uint8_t)once;
     r->id = xstrdup(id ? id : "");
     r->type = xstrdup(type ? type : "");
     r->title = xstrdup(title ? title : "{type}");

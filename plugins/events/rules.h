@@ -155,6 +155,7 @@ struct rules_rule {
     struct rules_block blk[RULES_BLK_N];
     int scope;          /* default sentence window of conditions */
     uint8_t actor_role; /* role reported as "actor" */
+    uint8_t once;       /* one event of this type per document (the strongest) */
     uint32_t ncond;
     unsigned roles; /* bit (1u << role) for every role a condition names */
     /* Prefilter groups that must all be present in a sentence for the rule

@@ -228,15 +228,15 @@ static void test_explain_shows_the_failed_condition(void)
     proc_free(&p);
 
     /* A near miss by a condition: the JSON path of the condition that
-     * failed. Here nobody else's troops are named. */
+     * failed. Here only Russia's own troops are named. */
     write_file("doc.txt", "Statement\n\nRussia confirmed that its troops fought in Kursk.\n");
     proc_run(VIGIL("explain", path_of("good.json"), "--gazetteer", path_of("gaz.json"), "--input",
                    path_of("doc.txt")),
              NULL, 60000, &p);
     CHECK_INT(p.status, ==, 0);
     CHECK_CONTAINS(p.out, "document: Statement");
-    CHECK_CONTAINS(p.out, "trigger 'confirmed': failed: /rules/0/when/all/2: no entity (type "
-                         "country) in object role");
+    CHECK_CONTAINS(p.out, "trigger 'confirmed': failed: /rules/0/when/all/3: actor RU is not "
+                          "different from object RU");
     proc_free(&p);
 
     /* A hit: the event with its evidence; --json gives events and the

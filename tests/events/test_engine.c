@@ -544,6 +544,30 @@ static void test_blocker_scope(void)
     rules_free(rs);
 }
 
+/* once_per_document: one event of the type per document, the strongest;
+ * without it, one per (type, actor, object). */
+static void test_once_per_document(void)
+{
+    const char *text = "Qatar announced a ceasefire in Gaza. Israel announced a ceasefire too.";
+    const char *rule = "{\"lexicons\": LEX, \"rules\": [{\"id\": \"r\", \"type\": \"t\",%s"
+                       " \"trigger\": {\"terms\": [\"ceasefire\"]},"
+                       " \"when\": {\"entity\": {}, \"role\": \"actor\"}}]}";
+    char body[1024];
+    snprintf(body, sizeof body, rule, "");
+    struct ruleset *rs = compile(body);
+    REQUIRE(rs != NULL);
+    CHECK_INT(count(rs, text), ==, 2);
+    rules_free(rs);
+    snprintf(body, sizeof body, rule, " \"once_per_document\": true,");
+    rs = compile(body);
+    REQUIRE(rs != NULL);
+    json_t *d = run_doc(rs, NULL, text, NULL, NULL);
+    CHECK_INT(nevents(d), ==, 1);
+    CHECK_STR(ev_str(d, 0, "actor"), "QA"); /* equal confidence: the first sentence */
+    json_decref(d);
+    rules_free(rs);
+}
+
 static void test_output_shape_and_dedupe(void)
 {
     struct ruleset *rs = compile(
@@ -749,6 +773,7 @@ int main(void)
     RUN(test_proximity);
     RUN(test_blockers);
     RUN(test_blocker_scope);
+    RUN(test_once_per_document);
     RUN(test_output_shape_and_dedupe);
     RUN(test_max_events_and_append);
     RUN(test_explain_on_request);
