@@ -6,9 +6,8 @@
 # library with -DVIGIL_STATIC_PLUGIN=<kind>_<name>, registered in the
 # generated static registry so the vigil binary and tests link it directly.
 #
-# Also defines the target <kind>_<name>_lib: an OBJECT-free static library of
-# the plugin's sources (without the entry point macro expanded differently),
-# which unit tests link to test a plugin's internals.
+# Also defines the target <kind>_<name>_static: a static library of the
+# plugin's sources, which unit tests link to reach a plugin's internals.
 function(vigil_add_plugin KIND NAME)
   cmake_parse_arguments(P "" "" "SOURCES;LIBS;INCLUDES" ${ARGN})
   set(target ${KIND}_${NAME})
