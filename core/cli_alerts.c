@@ -12,15 +12,19 @@
 #include "cli.h"
 #include "datetime.h"
 #include "outbox.h"
+#include "alert_text.h"
 #include "pipeline.h"
 #include "units.h"
 
 static const char alerts_usage[] =
     "Usage: vigil alerts COMMAND [OPTIONS]\n"
     "\n"
-    "  list [--state pending|delivered|dead|digest] [--since 7d] [--limit N] [--json]\n"
-    "                  alerts in the outbox, newest first\n"
-    "  show ID         one alert (delivery id, alert id or outbox number) with its payload\n"
+    "  list [--state pending|delivered|dead|digest] [--since 7d] [--limit N]\n"
+    "       [--json | --text]\n"
+    "                  alerts in the outbox, newest first (--text: each alert as\n"
+    "                  people read it: title, actor, object, evidence, why)\n"
+    "  show ID [--text] one alert (delivery id, alert id or outbox number) with its\n"
+    "                  outbox state and payload\n"
     "  retry ID|--dead send a dead alert (or every dead alert) again\n"
     "  purge [--older-than 30d]\n"
     "                  delete delivered alerts and dead letters older than that\n"
@@ -106,10 +110,33 @@ static void print_rows(json_t *rows)
         printf("(no alerts)\n");
 }
 
+/* Each listed alert's payload as text, with its outbox state. */
+static void print_texts(struct core_outbox *o, json_t *rows)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        const char *id = json_string_value(json_object_get(r, "delivery_id"));
+        json_t *row = id ? core_outbox_show(o, id) : NULL;
+        char *s = row ? alert_text(json_object_get(row, "payload")) : NULL;
+        if (s)
+            printf("%s    state %s, %lld attempt%s, sink %s\n\n", s,
+                   json_string_value(json_object_get(r, "state")),
+                   (long long)json_integer_value(json_object_get(r, "attempts")),
+                   json_integer_value(json_object_get(r, "attempts")) == 1 ? "" : "s",
+                   json_string_value(json_object_get(r, "sink")));
+        free(s);
+        json_decref(row);
+    }
+    if (json_array_size(rows) == 0)
+        printf("(no alerts)\n");
+}
+
 int cli_alerts(struct cli_globals *g, int argc, char **argv)
 {
     const char *state_dir = NULL, *pipeline = NULL, *state = NULL, *id = NULL;
-    int as_json = 0, all_dead = 0;
+    int as_json = 0, as_text = 0, all_dead = 0;
     long limit = 100;
     int64_t since_ms = 0, older_ms = 30LL * 86400000;
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -122,6 +149,8 @@ int cli_alerts(struct cli_globals *g, int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--json")) {
             as_json = 1;
+        } else if (!strcmp(a, "--text")) {
+            as_text = 1;
         } else if (!strcmp(a, "--dead")) {
             all_dead = 1;
         } else if (!strcmp(a, "--state-dir") && v) {
@@ -171,6 +200,8 @@ int cli_alerts(struct cli_globals *g, int argc, char **argv)
             char *s = json_dumps(rows, JSON_INDENT(2));
             printf("%s\n", s ? s : "[]");
             free(s);
+        } else if (as_text) {
+            print_texts(o, rows);
         } else {
             print_rows(rows);
         }
@@ -181,8 +212,9 @@ int cli_alerts(struct cli_globals *g, int argc, char **argv)
             fprintf(stderr, "vigil alerts: no alert '%s'\n", id ? id : "(missing id)");
             rc = CLI_INVALID;
         } else {
-            char *s = json_dumps(row, JSON_INDENT(2));
-            printf("%s\n", s);
+            char *s = as_text ? alert_text(json_object_get(row, "payload"))
+                              : json_dumps(row, JSON_INDENT(2));
+            printf("%s%s", s ? s : "", as_text ? "" : "\n");
             free(s);
             json_decref(row);
         }

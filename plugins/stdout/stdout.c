@@ -1,13 +1,16 @@
 /*
  * stdout - print documents: as JSON Lines, pretty JSON, or a readable
  * summary (title, source, language, top entities, events with their
- * evidence) for people watching a terminal.
+ * evidence) for people watching a terminal. As an alert channel (a sink
+ * with an "alert" policy) the summary shows the alert: severity, title,
+ * actor and object, evidence, first source and why it fired.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert_text.h"
 #include "buf.h"
 #include "jsonl_format.h"
 #include "vigil/plugin.h"
@@ -57,6 +60,10 @@ static void append_cut(struct buf *b, const char *s, size_t n)
 
 static char *format_summary(const json_t *doc, int64_t text_chars)
 {
+    const char *schema = json_string_value(json_object_get(doc, "schema"));
+    if (schema && strncmp(schema, "vigil.alert/", 12) == 0)
+        return alert_text(doc);
+
     struct buf b;
     const char *title = json_string_value(json_object_get(doc, "title"));
     const char *str;

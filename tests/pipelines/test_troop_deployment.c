@@ -222,6 +222,14 @@ static void test_offline_demo_raises_one_alert(void)
     CHECK_CONTAINS(str_at(a, "document", "title"), "Russia acknowledges North Korean troops");
     json_decref(lines);
     proc_free(&p);
+    /* What scripts/demo prints at the end: the alert for people. */
+    proc_run((char *[]){(char *)vigil, "alerts", "list", "--state-dir", state, "--text", NULL},
+             NULL, 30000, &p);
+    CHECK_INT(p.status, ==, 0);
+    CHECK_CONTAINS(p.out, "=== ALERT [high]: Russia acknowledges North Korea");
+    CHECK_CONTAINS(p.out, "actor Russia (RU), object North Korea (KP)");
+    CHECK_CONTAINS(p.out, "state delivered, 1 attempt, sink alerts");
+    proc_free(&p);
     unsetenv("VIGIL_DEMO_STATE");
     unsetenv("VIGIL_DEMO_ALERTS");
 }
