@@ -363,31 +363,51 @@ static size_t dateline_dash(const char *t, size_t len, size_t p)
 }
 
 /*
- * End of the wire dateline that opens the sentence starting at `from`
- * ("KYIV, June 12 (World Desk) - ", "MOSCOW (Reuters) - "), or 0 when the
- * sentence has none. A dateline names where the reporter filed from, not
- * who acts: its place must never become an event's actor or object.
- * Shape: a run of capitals (no lowercase letter) of at most 32 bytes ended
- * by ',' or " (", then a dash separator within 80 bytes.
+ * End of the wire dateline that opens the sentence starting at `from`, or 0
+ * when the sentence has none. A dateline names where the reporter filed
+ * from, not who acts: its place must never become an event's actor or
+ * object. Three shapes:
+ *   - capitals (no lowercase letter, at most 32 bytes) ended by ',' or " (",
+ *     then a dash separator within 80 bytes: "KYIV, June 12 (World Desk) - ",
+ *     "MOSCOW (Reuters) -- ";
+ *   - capitals ended by ". ": "KIEW/SEOUL. " (German agency style);
+ *   - a capitalised place of at most 32 bytes, then a parenthesis of at most
+ *     24 bytes and a dash: "Berlin (dpa) - ".
  */
 static size_t dateline_end(const char *t, size_t len, size_t from)
 {
-    size_t p = from, upper = 0;
+    size_t p = from, upper = 0, lower = 0;
     while (p < len && (t[p] == ' ' || t[p] == '\n' || t[p] == '\t'))
         p++;
+    if (p >= len || !(t[p] >= 'A' && t[p] <= 'Z') )
+        return 0;
     size_t q = p;
     for (; q < len && q - p <= 32; q++) {
         unsigned char c = (unsigned char)t[q];
         if (c == ',' || (c == ' ' && q + 1 < len && t[q + 1] == '('))
             break;
+        if (c == '.' && upper >= 3 && lower == 0 && q + 1 < len && t[q + 1] == ' ')
+            return q + 2; /* "KIEW/SEOUL. " */
         if (c >= 'a' && c <= 'z')
-            return 0;
-        if (c >= 'A' && c <= 'Z')
+            lower++;
+        else if (c >= 'A' && c <= 'Z')
             upper++;
-        else if (!(c == ' ' || c == '.' || c == '\'' || c == '-' || c >= 0x80))
+        else if (!(c == ' ' || c == '.' || c == '\'' || c == '-' || c == '/' || c >= 0x80))
             return 0;
     }
-    if (upper < 2 || q >= len || q - p > 32)
+    if (q >= len || q - p > 32)
+        return 0;
+    if (lower > 0) {
+        /* "Berlin (dpa) - ": a short parenthesis right before the dash. */
+        if (t[q] != ' ' || q + 1 >= len || t[q + 1] != '(')
+            return 0;
+        const char *close = memchr(t + q + 1, ')', len - q - 1 < 26 ? len - q - 1 : 26);
+        if (!close)
+            return 0;
+        size_t n = dateline_dash(t, len, (size_t)(close - t) + 1);
+        return n ? (size_t)(close - t) + 1 + n : 0;
+    }
+    if (upper < 2)
         return 0;
     for (size_t r = q; r < len && r - q <= 80; r++) {
         size_t n = dateline_dash(t, len, r);
@@ -1018,10 +1038,27 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
             /* "according to X, ...": the speaker follows, the rest is content. */
             a->form = ATTR_SOURCE;
             speakers(d, s, a, c1 + 1, se);
+            /* "according to Kremlin spokesman Dmitry Peskov": one noun
+             * phrase naming a body and then its person; any other mention
+             * after the source is content ("Laut der Ukraine kämpfen
+             * nordkoreanische Soldaten"). */
+            if (a->nspk == 2 && (M(d, a->spk[1])->w0 - M(d, a->spk[0])->w1 > 3 ||
+                                 strcmp(M(d, a->spk[1])->type, "person") != 0))
+                a->nspk = 1;
             a->c0 = 0;
             a->c1 = (int16_t)(n - 1);
             a->x0 = (int16_t)ss;
             a->x1 = (int16_t)se;
+            /* Without a comma after the source ("Nach Angaben der Ukraine
+             * haben nordkoreanische Soldaten ... gekämpft", German style)
+             * the segment runs on into the content: only the cue and its
+             * speaker are the source. */
+            int last = c1;
+            for (int k = 0; k < a->nspk; k++)
+                if (!a->spk_pronoun && M(d, a->spk[k])->w1 > last)
+                    last = M(d, a->spk[k])->w1;
+            if (a->nspk > 0 && last < se)
+                a->x1 = (int16_t)last;
         } else if (has_lex(d, s, c1 + 1, RULES_LEX_AGENT)) {
             /* "confirmed by the Kremlin": the speaker follows "by". */
             a->form = ATTR_PASSIVE;
@@ -1328,6 +1365,20 @@ static void nearest_first(struct ev_eval *e, struct ev_cand *c, int *n, int lo, 
     }
 }
 
+/* Whether the lexicon category has a list of the document's own language
+ * (not only the fallback). */
+static int lex_has_lang(const struct ev_doc *d, int cat)
+{
+    int set = d->rs->lex[cat];
+    if (set < 0)
+        return 0;
+    const struct rules_termset *ts = &d->rs->sets[set];
+    for (uint32_t i = 0; i < ts->nlists; i++)
+        if (ts->lists[i].lang == d->lang)
+            return 1;
+    return 0;
+}
+
 static void find_roles(struct ev_eval *e)
 {
     struct ev_doc *d = e->d;
@@ -1385,8 +1436,11 @@ static void find_roles(struct ev_eval *e)
     const struct ev_word *tw = W(d, s, e->t0);
     e->passive = occ_of(d, s, RULES_LEX_PASSIVE, e->t0 - 2, e->t0 - 1) >= 0 &&
                  !(tw->flen > 3 && memcmp(fold_of(d, tw) + tw->flen - 3, "ing", 3) == 0);
-    /* A reduced relative: "soldiers captured in Kursk", "troops sent by". */
-    if (!e->passive && tw->flen > 3 && e->t0 > 0 &&
+    /* A reduced relative: "soldiers captured in Kursk", "troops sent by".
+     * English word order: only for a document whose language the passive
+     * lexicon covers (German puts every participle last: "hat ... Soldaten
+     * gefangen genommen" is active). */
+    if (!e->passive && lex_has_lang(d, RULES_LEX_PASSIVE) && tw->flen > 3 && e->t0 > 0 &&
         (memcmp(fold_of(d, tw) + tw->flen - 2, "ed", 2) == 0 ||
          memcmp(fold_of(d, tw) + tw->flen - 2, "en", 2) == 0) &&
         (e->t1 + 1 >= n || (W(d, s, e->t1 + 1)->brk & TOK_BRK_SEGMENT) ||
