@@ -776,8 +776,30 @@ static int next_capitalized(const char *t, size_t len, size_t end)
     return ent_is_upper_cp(ent_utf8_next(t, len, i, &nx));
 }
 
-/* "Michael Jordan": the word before is a capitalised name that does not
- * open its sentence. */
+/* Words that open English sentences without being names: a capitalised
+ * word at the start of a sentence is only a name ("Michael Jordan
+ * attended ...") when it is not one of these ("In Jordan, ..."). */
+static const char *const sentence_openers[] = {
+    "A", "About", "Across", "After", "Against", "All", "Also", "Although", "An", "And", "As",
+    "At", "Because", "Before", "Besides", "Between", "Both", "But", "By", "Despite", "During",
+    "Each", "Even", "Every", "For", "From", "Hence", "How", "However", "If", "In", "Including",
+    "Inside", "Into", "Last", "Like", "Meanwhile", "Neighbouring", "Neighboring", "Nearby",
+    "Next", "No", "Nor", "Not", "Now", "Of", "On", "Once", "Only", "Or", "Over", "Since", "So",
+    "Such", "That", "The", "Then", "There", "These", "This", "Those", "Though", "Through",
+    "Thus", "To", "Today", "Under", "Unlike", "Until", "Upon", "What", "When", "Where",
+    "Whether", "Which", "While", "Who", "Why", "With", "Within", "Without", "Yesterday", "Yet",
+    NULL};
+
+static int is_sentence_opener(const char *w, size_t n)
+{
+    for (size_t i = 0; sentence_openers[i]; i++)
+        if (strlen(sentence_openers[i]) == n && memcmp(sentence_openers[i], w, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* "Michael Jordan": the word before is a capitalised name (at the start of
+ * a sentence too, unless it is a common sentence opener: "In Jordan"). */
 static int prev_capitalized(const char *t, size_t start, uint32_t sent_start)
 {
     size_t i = start;
@@ -799,7 +821,7 @@ static int prev_capitalized(const char *t, size_t start, uint32_t sent_start)
     if (!ent_is_upper_cp(ent_utf8_next(t, start, ws, &nx)))
         return 0;
     if (ws <= sent_start)
-        return 0; /* first word of its sentence */
+        return !is_sentence_opener(t + ws, i - ws); /* first word of its sentence */
     /* Also first when only spaces and opening punctuation precede it after
      * a sentence end (sentences unknown, or a quote opens it). */
     size_t k = ws;
@@ -815,7 +837,7 @@ static int prev_capitalized(const char *t, size_t start, uint32_t sent_start)
     }
     if (k == 0 || t[k - 1] == '\n' || t[k - 1] == '.' || t[k - 1] == '!' || t[k - 1] == '?' ||
         t[k - 1] == ':')
-        return 0;
+        return !is_sentence_opener(t + ws, i - ws);
     return 1;
 }
 

@@ -497,6 +497,11 @@ static void test_chad_jordan(void)
     CHECK_INT(count_id(e, "JO"), ==, 2); /* "Yesterday" opens the sentence: not a name */
     e = tag_text("Meanwhile, Jordan closed its airspace.");
     CHECK_INT(count_id(e, "JO"), ==, 1);
+    /* ... but a capitalised word that is no sentence opener is a first name */
+    e = tag_text("Michael Jordan attended the game. Fans cheered. Michael Jordan waved.");
+    CHECK_INT(count_id(e, "JO"), ==, 0);
+    e = tag_text("The Jordan team lost. In Jordan, prices rose.");
+    CHECK_INT(count_id(e, "JO"), ==, 2);
     /* negative words in the sentence */
     e = tag_text("Jordan won six NBA titles.");
     CHECK_INT(count_id(e, "JO"), ==, 0);
