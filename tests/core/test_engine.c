@@ -256,6 +256,44 @@ static void test_grace_expiry_reports_loss(void)
     er_lines_free(&l);
 }
 
+/* A stage's max_inflight bounds what its plugin holds at once: documents
+ * in process_async for an asynchronous transform, deliveries for a sink.
+ * The test plugins count their own peak; the defaults are 64 and 16. */
+static void test_stage_max_inflight(void)
+{
+    struct er_run r;
+    reset("mi");
+    REQUIRE(run_pipeline("{\"sources\": [{\"plugin\": \"gen\", \"options\": {\"count\": 300}}],"
+                         " \"transforms\": [{\"id\": \"wait\", \"plugin\": \"later\","
+                         " \"max_inflight\": 5, \"options\": {\"delay\": \"3ms\"}}],"
+                         " \"sinks\": [{\"id\": \"out\", \"plugin\": \"collect\", \"max_inflight\": 3,"
+                         " \"options\": {\"path\": \"mi\", \"delay\": \"2ms\"}}]}",
+                         1, 0, &r) == 0);
+    struct er_lines l = read_lines("mi");
+    CHECK_INT(l.n, ==, 300);
+    er_lines_free(&l);
+    CHECK_INT(er_counter(&r, "wait", "peak_inflight"), <=, 5);
+    CHECK_INT(er_counter(&r, "wait", "peak_inflight"), >=, 3); /* the cap was reached */
+    CHECK_INT(er_counter(&r, "out", "peak_inflight"), <=, 3);
+    CHECK_INT(er_counter(&r, "out", "peak_inflight"), >=, 2);
+
+    /* Defaults: 64 for transforms, 16 for sinks. */
+    reset("mi");
+    REQUIRE(run_pipeline("{\"sources\": [{\"plugin\": \"gen\", \"options\": {\"count\": 400}}],"
+                         " \"transforms\": [{\"id\": \"wait\", \"plugin\": \"later\","
+                         " \"options\": {\"delay\": \"20ms\"}}],"
+                         " \"sinks\": [{\"id\": \"out\", \"plugin\": \"collect\","
+                         " \"options\": {\"path\": \"mi\", \"delay\": \"5ms\"}}]}",
+                         1, 0, &r) == 0);
+    l = read_lines("mi");
+    CHECK_INT(l.n, ==, 400);
+    er_lines_free(&l);
+    CHECK_INT(er_counter(&r, "wait", "peak_inflight"), <=, 64);
+    CHECK_INT(er_counter(&r, "wait", "peak_inflight"), >=, 33);
+    CHECK_INT(er_counter(&r, "out", "peak_inflight"), <=, 16);
+    CHECK_INT(er_counter(&r, "out", "peak_inflight"), >=, 9);
+}
+
 struct iso {
     int stopped;
 };
@@ -324,6 +362,7 @@ int main(void)
     RUN(test_async_transform_and_routing);
     RUN(test_graceful_stop_loses_nothing);
     RUN(test_grace_expiry_reports_loss);
+    RUN(test_stage_max_inflight);
     RUN(test_pipelines_are_isolated);
     er_env_free(&env);
     return test_summary();
