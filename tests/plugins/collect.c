@@ -15,6 +15,7 @@ struct collect_conf {
     int64_t fail_first;
     char *fail_if;
     char *down_while;
+    int hang;
 };
 
 static const struct vigil_option collect_options[] = {
@@ -28,6 +29,8 @@ static const struct vigil_option collect_options[] = {
      NULL, "answer FAILED for ids containing this"},
     {"down_while", VIGIL_OPT_STR, NULL, VIGIL_OPT_PATH, offsetof(struct collect_conf, down_while),
      VIGIL_NOBOUNDS, NULL, "answer RETRY while this file exists (a receiver that is down)"},
+    {"hang", VIGIL_OPT_BOOL, "false", 0, offsetof(struct collect_conf, hang), VIGIL_NOBOUNDS,
+     NULL, "never answer (a plugin bug: the core's stop deadline ends the wait)"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 struct collect {
@@ -107,6 +110,10 @@ static int collect_deliver(void *state, const struct vigil_delivery *d, vigil_de
     if (++c->inflight > c->peak) {
         c->host->counter_add(c->c_peak, c->inflight - c->peak);
         c->peak = c->inflight;
+    }
+    if (c->conf->hang) {
+        free(p); /* done is never called */
+        return VIGIL_OK;
     }
     if (c->conf->delay_ms <= 0) {
         answer(p);
