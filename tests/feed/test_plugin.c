@@ -643,6 +643,22 @@ static void test_url_files(void)
     CHECK_CONTAINS(err.msg, "cannot read");
     CHECK_CONTAINS(err.msg, "No such file");
     fake_conf_free(PL, c);
+
+    /* A URL list over 64 MB is refused at create (a sparse file: no disk). */
+    char huge[320];
+    snprintf(huge, sizeof huge, "%s/huge.txt", dir);
+    FILE *hf = fopen(huge, "w");
+    REQUIRE(hf);
+    REQUIRE(ftruncate(fileno(hf), ((off_t)64 << 20) + 1) == 0);
+    fclose(hf);
+    const char *huge_opts[] = {"url_files", huge, NULL};
+    c = fake_conf(PL, huge_opts);
+    REQUIRE(c);
+    CHECK_INT(PL->create(&r.fh.host, fake_ins(&r.fh), c, &st, &err), ==, VIGIL_EIO);
+    snprintf(want, sizeof want, "feed: option url_files: cannot read %s: larger than 64 MB", huge);
+    CHECK_STR(err.msg, want);
+    fake_conf_free(PL, c);
+    unlink(huge);
     fake_free(&r.fh);
     unlink(txt);
     unlink(opml);
