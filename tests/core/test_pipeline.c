@@ -55,7 +55,7 @@ static void test_three_mistakes(void)
     char line[2048];
     diags_format(&d, 0, line, sizeof line);
     CHECK_STR(line, "p.json:4:47: /sources/0/options/cuont: unknown option 'cuont' for source "
-                    "plugin 'gen'; allowed: count, text_size, prefix");
+                    "plugin 'gen'; allowed: count, text_size, prefix, ignore_eagain");
     diags_format(&d, 1, line, sizeof line);
     CHECK_STR(line, "p.json:7:58: /transforms/0/options/fail_if: transform plugin 'mark' option "
                     "'fail_if': expected a string, found 3");
