@@ -98,6 +98,18 @@ static int raw_exchange(const char *req, size_t len, int timeout_ms, char **repl
     return status;
 }
 
+/* Start `vigil serve` with config (in dir); returns its port, 0 on failure. */
+static int start_daemon(struct proc *p, const char *config)
+{
+    char *argv[] = {(char *)vigil, "serve", "--config", path_of(config), NULL};
+    if (proc_start(p, argv) != 0 || !proc_wait_for(p, "listening on http://127.0.0.1:", 15000)) {
+        fprintf(stderr, "daemon did not start:\n%s\n", p->err ? p->err : "");
+        return 0;
+    }
+    const char *at = strstr(p->err, "listening on http://127.0.0.1:");
+    return (int)strtol(at + strlen("listening on http://127.0.0.1:"), NULL, 10);
+}
+
 static int healthy(void)
 {
     struct httpc_response r;
@@ -202,6 +214,11 @@ static void test_connection_limit(void)
 {
     KNOWN_GAP("core/api.c:api_run: the API stops accepting for good once max_connections "
               "connections were open at once");
+    /* A daemon of its own, fresh, so nothing else keeps its timer alive. */
+    struct proc own;
+    int main_port = port;
+    port = start_daemon(&own, "vigil-limit.json");
+    REQUIRE(port);
     int fds[16];
     for (int i = 0; i < 16; i++) {
         fds[i] = httpc_connect(port);
@@ -234,6 +251,10 @@ static void test_connection_limit(void)
     close(extra);
     CHECK_CONTAINS(reply, "HTTP/1.1 200");
     CHECK(healthy());
+    kill(own.pid, SIGTERM);
+    CHECK_INT(proc_wait(&own, 30000), ==, 0);
+    proc_free(&own);
+    port = main_port;
 }
 
 static void test_idle_connection_closed(void)
@@ -250,6 +271,73 @@ static void test_idle_connection_closed(void)
     CHECK(healthy());
 }
 
+static long in_flight(const char *pipeline)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/pipelines/%s", pipeline);
+    struct httpc_response r;
+    if (httpc_request(port, "GET", path, NULL, NULL, 0, 5000, &r) != 0)
+        return -1;
+    json_t *j = json_loads(r.body, 0, NULL);
+    long n = (long)json_integer_value(json_object_get(json_object_get(j, "documents"), "in_flight"));
+    json_decref(j);
+    httpc_free(&r);
+    return n;
+}
+
+/* While a pipeline is at its high watermark, a push is refused with 503
+ * and Retry-After: ten documents hold "slow" at its queue_high of 10 (its
+ * sink takes 300 ms each, one at a time). */
+static void test_push_at_the_high_watermark(void)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    for (int i = 0; i < 10; i++)
+        buf_printf(&b, "{\"id\": \"w%d\"}\n", i);
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "POST /api/v1/pipelines/slow/documents HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Connection: close\r\nContent-Length: %zu\r\n\r\n",
+                     b.len);
+    int first = httpc_connect(port);
+    REQUIRE(first >= 0);
+    send(first, head, (size_t)n, MSG_NOSIGNAL);
+    send(first, b.data, b.len, MSG_NOSIGNAL);
+    buf_free(&b);
+    long seen = 0;
+    for (int i = 0; i < 250 && seen < 10; i++) {
+        seen = in_flight("slow");
+        if (seen < 10)
+            usleep(20000);
+    }
+    CHECK_INT(seen, ==, 10);
+    struct httpc_response r;
+    REQUIRE(httpc_request(port, "POST", "/api/v1/pipelines/slow/documents", NULL, "{\"id\": \"x\"}",
+                          11, 10000, &r) == 0);
+    CHECK_INT(r.status, ==, 503);
+    char retry[32] = "";
+    CHECK(httpc_header(&r, "Retry-After", retry, sizeof retry));
+    CHECK_STR(retry, "1");
+    CHECK_CONTAINS(r.body, "high watermark");
+    httpc_free(&r);
+    /* The first request is answered once its documents left the pipeline. */
+    char reply[512] = "";
+    size_t got = 0;
+    long long end = now_ms() + 20000;
+    while (got < sizeof reply - 1 && now_ms() < end) {
+        struct pollfd p = {first, POLLIN, 0};
+        if (poll(&p, 1, 200) <= 0)
+            continue;
+        ssize_t k = recv(first, reply + got, sizeof reply - 1 - got, 0);
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    reply[got] = '\0';
+    close(first);
+    CHECK_CONTAINS(reply, "HTTP/1.1 202");
+}
+
 /* A push request carries any number of documents up to max_body; they are
  * all emitted at once, so a pipeline's in-flight count can pass its
  * queue_high by the documents of one request (core/api.c:post_documents
@@ -258,10 +346,11 @@ static void test_idle_connection_closed(void)
 static void test_push_respects_queue_high(void)
 {
     KNOWN_GAP("core/api.c:post_documents emits every document of a request past queue_high");
-    /* "slow" has queue_high 10 and a sink that takes 20 ms per document. */
+    /* "slow" has queue_high 10 and a sink that takes 300 ms per document:
+     * 25 documents are more than twice the mark. */
     struct buf b;
     buf_init(&b, 0);
-    for (int i = 0; i < 60; i++)
+    for (int i = 0; i < 25; i++)
         buf_printf(&b, "{\"id\": \"q%d\"}\n", i);
     REQUIRE(b.len < 2048);
     struct httpc_response r;
@@ -343,28 +432,28 @@ int main(void)
                "{\"name\": \"slow\", \"settings\": {\"queue_high\": 10},"
                " \"sources\": [{\"plugin\": \"push\"}],"
                " \"sinks\": [{\"plugin\": \"null\", \"max_inflight\": 1,"
-               " \"options\": {\"delay\": \"20ms\"}}]}\n");
+               " \"options\": {\"delay\": \"300ms\"}}]}\n");
     write_file("pipes/arch.json", "{\"name\": \"arch\", \"sources\": [{\"plugin\": \"push\"}],"
                                   " \"sinks\": [{\"plugin\": \"archive\"}]}\n");
+    write_file("vigil-limit.json",
+               "{\"pipelines\": [\"pipes/news.json\"], \"state_dir\": \"state-limit\","
+               " \"listen\": \"127.0.0.1:0\", \"max_connections\": 16,"
+               " \"connection_timeout\": \"1s\", \"grace\": \"1s\"}\n");
     write_file("vigil.json",
                "{\"pipelines\": [\"pipes\"], \"state_dir\": \"state\", \"listen\": \"127.0.0.1:0\","
                " \"max_body\": \"2KB\", \"max_connections\": 16, \"connection_timeout\": \"1s\","
                " \"grace\": \"5s\"}\n");
-    char *argv[] = {(char *)vigil, "serve", "--config", path_of("vigil.json"), NULL};
-    if (proc_start(&daemon_proc, argv) != 0 ||
-        !proc_wait_for(&daemon_proc, "listening on http://127.0.0.1:", 15000)) {
-        fprintf(stderr, "daemon did not start:\n%s\n", daemon_proc.err ? daemon_proc.err : "");
+    port = start_daemon(&daemon_proc, "vigil.json");
+    if (!port)
         return 1;
-    }
-    const char *at = strstr(daemon_proc.err, "listening on http://127.0.0.1:");
-    port = (int)strtol(at + strlen("listening on http://127.0.0.1:"), NULL, 10);
     RUN(test_body_over_max_body);
     RUN(test_request_headers_over_64kb);
     RUN(test_idle_connection_closed);
     RUN(test_search_limit);
     RUN(test_search_limit_above_the_cap);
+    RUN(test_push_at_the_high_watermark);
     RUN(test_push_respects_queue_high);
-    RUN(test_connection_limit); /* last: without the fix, the API is dead after it */
+    RUN(test_connection_limit);
     kill(daemon_proc.pid, SIGTERM);
     CHECK_INT(proc_wait(&daemon_proc, 30000), ==, 0);
     proc_free(&daemon_proc);
