@@ -58,6 +58,7 @@ static void test_max_size_skips_with_an_error(void)
               ==, 0);
     close(env.log.fd);
     env.log.fd = 2;
+    env.log.level = VIGIL_LOG_ERROR;
     CHECK(!r.timed_out);
     struct er_lines l = er_read_lines(&env, "ids");
     CHECK_INT(l.n, ==, 3); /* small.txt and the two lines of lines.jsonl */
@@ -104,12 +105,43 @@ static void test_recursion_depth_is_bounded(void)
     er_lines_free(&l);
 }
 
+/* A JSON Lines file with bad lines: the good ones are read, the file's
+ * first error is logged with a count of the others. */
+static void test_bad_lines_summarised(void)
+{
+    char path[512], logpath[512];
+    snprintf(path, sizeof path, "%s/jl", env.dir);
+    REQUIRE(mkdir(path, 0755) == 0);
+    er_write(&env, "jl/mixed.jsonl", "{\"id\": \"m1\"}\nbad one\n[1]\nbad three\n{\"id\": \"m2\"}\n");
+    snprintf(logpath, sizeof logpath, "%s/jl.log", env.dir);
+    env.log.fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+    env.log.level = VIGIL_LOG_WARN;
+    er_remove(&env, "jl-ids");
+    struct er_run r;
+    CHECK_INT(er_run(&env,
+                     "{\"sources\": [{\"plugin\": \"files\", \"options\": {\"path\": \"jl\"}}],"
+                     " \"sinks\": [{\"plugin\": \"collect\", \"options\": {\"path\": \"jl-ids\"}}]}",
+                     1, 0, 30000, &r),
+              ==, 0);
+    close(env.log.fd);
+    env.log.fd = 2;
+    env.log.level = VIGIL_LOG_ERROR;
+    struct er_lines l = er_read_lines(&env, "jl-ids");
+    CHECK_INT(l.n, ==, 2);
+    er_lines_free(&l);
+    char *log = log_text(logpath);
+    CHECK_CONTAINS(log, "mixed.jsonl:2:3:");
+    CHECK_CONTAINS(log, "(and 2 more bad lines)");
+    free(log);
+}
+
 int main(void)
 {
     if (er_env_init(&env, TEST_PLUGIN_DIR, SHIPPED_PLUGIN_DIR) != 0)
         return 1;
     RUN(test_max_size_skips_with_an_error);
     RUN(test_recursion_depth_is_bounded);
+    RUN(test_bad_lines_summarised);
     er_env_free(&env);
     return test_summary();
 }

@@ -7,6 +7,7 @@
  */
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -104,12 +105,56 @@ static void test_max_line_on_stdin(void)
     proc_free(&p);
 }
 
+/* Bad lines: the first 10 of a pass are logged one by one, the rest only
+ * counted (and summed up at the end), so a broken file cannot flood the
+ * log. */
+static void test_bad_line_logging_is_capped(void)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    for (int i = 0; i < 15; i++)
+        buf_printf(&b, "not json %d\n{\"id\": \"good-%d\"}\n", i, i);
+    er_write(&env, "bad.jsonl", b.data);
+    buf_free(&b);
+    char logpath[512];
+    snprintf(logpath, sizeof logpath, "%s/bad.log", env.dir);
+    env.log.fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+    env.log.level = VIGIL_LOG_WARN;
+    er_remove(&env, "bad-ids");
+    struct er_run r;
+    CHECK_INT(er_run(&env,
+                     "{\"sources\": [{\"id\": \"in\", \"plugin\": \"jsonl\", \"options\": {\"path\":"
+                     " \"bad.jsonl\"}}],"
+                     " \"sinks\": [{\"plugin\": \"collect\", \"options\": {\"path\": \"bad-ids\"}}]}",
+                     1, 0, 30000, &r),
+              ==, 0);
+    close(env.log.fd);
+    env.log.fd = 2;
+    env.log.level = VIGIL_LOG_ERROR;
+    struct er_lines l = er_read_lines(&env, "bad-ids");
+    CHECK_INT(l.n, ==, 15);
+    er_lines_free(&l);
+    CHECK_INT(er_counter(&r, "in", "bad_lines"), ==, 15);
+    char *log = NULL;
+    size_t len = 0;
+    REQUIRE(buf_read_file(logpath, 1 << 20, &log, &len) == 0);
+    size_t logged = 0;
+    for (const char *q = log; (q = strstr(q, "; line skipped")) != NULL; q++)
+        logged++;
+    CHECK_INT(logged, ==, 10);
+    CHECK_CONTAINS(log, "bad.jsonl:19:"); /* the 10th bad line is line 19 */
+    CHECK_NOT_CONTAINS(log, "bad.jsonl:21:");
+    CHECK_CONTAINS(log, "15 bad lines skipped");
+    free(log);
+}
+
 int main(void)
 {
     if (er_env_init(&env, TEST_PLUGIN_DIR, SHIPPED_PLUGIN_DIR) != 0)
         return 1;
     RUN(test_max_line_in_a_file);
     RUN(test_max_line_on_stdin);
+    RUN(test_bad_line_logging_is_capped);
     er_env_free(&env);
     return test_summary();
 }
