@@ -573,6 +573,27 @@ static void test_local_paths(void)
     CHECK_INT(fake_counter(&r.fh, "unchanged"), ==, 3);
     close_src(&r);
     fake_free(&r.fh);
+
+    /* A local file over max_body is refused like a fetched one. */
+    char big[] = "/tmp/vigil-feed-bigXXXXXX";
+    int fd = mkstemp(big);
+    REQUIRE(fd >= 0);
+    REQUIRE(ftruncate(fd, 2048) == 0);
+    close(fd);
+    const char *big_opts[] = {"paths", big, "max_body", "1KB", NULL};
+    memset(&r, 0, sizeof r);
+    fake_init(&r.fh);
+    r.fh.run_once = 1;
+    REQUIRE(open_src(&r, big_opts) == 0);
+    collect(&r);
+    fake_run(&r.fh);
+    CHECK_INT(r.done_calls, ==, 1);
+    CHECK_INT(ndocs(&r), ==, 0);
+    CHECK_INT(fake_counter(&r.fh, "errors_too_big"), ==, 1);
+    CHECK_CONTAINS(r.fh.logs.data, "cannot read the file: larger than max_body");
+    close_src(&r);
+    fake_free(&r.fh);
+    unlink(big);
 }
 
 static void write_file(const char *path, const char *text)
