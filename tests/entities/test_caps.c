@@ -3,7 +3,8 @@
  * is tagged up to the cut and the document says so in meta.errors; at most
  * GUESS_MAX (256) guessed persons per document; a gazetteer file over
  * ENT_GAZ_FILE_MAX (64 MB) is refused at start with its name and the
- * limit. (Raw hits, ENT_HITS_MAX, and max_mentions: test_ent.c.)
+ * limit; an alias over 256 bytes is refused. (Raw hits, ENT_HITS_MAX, and
+ * max_mentions: test_ent.c.)
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -131,6 +132,40 @@ static void test_gazetteer_file_over_the_limit(void)
     unlink(path);
 }
 
+/* An alias longer than 256 bytes is refused with its position; 256 bytes
+ * are accepted. */
+static void test_alias_length(void)
+{
+    char text[1024], alias[300];
+    for (int len = 256; len <= 257; len++) {
+        for (int i = 0; i < len; i++)
+            alias[i] = (char)('a' + i % 26);
+        alias[len] = '\0';
+        snprintf(text, sizeof text,
+                 "{\"entries\": [{\"id\": \"place:long\", \"type\": \"place\", \"name\": \"Long\","
+                 " \"aliases\": [\"%s\"]}]}",
+                 alias);
+        const char *names[] = {"long.json"};
+        const char *texts[] = {text};
+        size_t lens[] = {strlen(text)};
+        struct gaz g = {0};
+        struct diags err = {0};
+        int rc = gaz_load_buffers(&g, names, texts, lens, 1, &err, NULL);
+        if (len == 256) {
+            CHECK_INT(rc, ==, 0);
+        } else {
+            CHECK_INT(rc, ==, -1);
+            REQUIRE(err.n == 1);
+            char line[512];
+            diags_format(&err, 0, line, sizeof line);
+            CHECK_CONTAINS(line, "long.json:1:");
+            CHECK_CONTAINS(line, "/entries/0/aliases/0: alias is longer than 256 bytes");
+        }
+        gaz_free(&g);
+        diags_free(&err);
+    }
+}
+
 int main(void)
 {
     if (fixture_chdir() != 0)
@@ -153,6 +188,7 @@ int main(void)
     RUN(test_text_over_field_max_is_cut);
     RUN(test_guessed_persons_are_capped);
     RUN(test_gazetteer_file_over_the_limit);
+    RUN(test_alias_length);
     ent_worker_free(worker);
     ent_matcher_free(matcher);
     return test_summary();
