@@ -212,6 +212,34 @@ static void test_languages_per_stage(void)
     buf_free(&b);
 }
 
+/* A word of a term may be at most 120 bytes (folded): a longer one is a
+ * compile error naming the limit. */
+static void test_word_length_in_terms(void)
+{
+    char word[200], body[512];
+    for (int len = 120; len <= 121; len++) {
+        memset(word, 'w', (size_t)len);
+        word[len] = '\0';
+        snprintf(body, sizeof body,
+                 "{\"rules\": [{\"id\": \"r\", \"type\": \"t\", \"blockers\": false, \"trigger\": "
+                 "{\"terms\": [\"%s\"]}}]}",
+                 word);
+        struct diags d = {0};
+        struct ruleset *rs = compile_text(body, &d);
+        if (len == 120) {
+            CHECK(rs != NULL);
+        } else {
+            CHECK(rs == NULL);
+            REQUIRE(d.n >= 1);
+            char line[512];
+            diags_format(&d, 0, line, sizeof line);
+            CHECK_CONTAINS(line, "expected words of at most 120 bytes");
+        }
+        rules_free(rs);
+        diags_free(&d);
+    }
+}
+
 int main(void)
 {
     const char *s = getenv("VIGIL_SOURCE_DIR");
@@ -228,6 +256,7 @@ int main(void)
     RUN(test_trigger_occurrences_per_rule);
     RUN(test_explanations_per_rule);
     RUN(test_languages_per_stage);
+    RUN(test_word_length_in_terms);
     mf_free(mf);
     return test_summary();
 }
