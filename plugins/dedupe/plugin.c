@@ -252,6 +252,11 @@ static int dedupe_process(void *state, void *wstate, json_t *doc, struct vigil_e
     int rc = fingerprint(s, scr, doc, &fp);
     if (scr == &local)
         dd_scratch_free(&local);
+    if (rc == VIGIL_ETOOBIG)
+        return vigil_error_set(err, rc,
+                               "dedupe: cannot fingerprint the text: a paragraph longer than "
+                               "%u MB",
+                               DD_TEXT_MAX >> 20);
     if (rc != VIGIL_OK)
         return vigil_error_set(err, rc, "dedupe: cannot fingerprint the text: %s",
                                vigil_strerror(rc));

@@ -351,6 +351,38 @@ static void test_rate_limit_holds_not_drops(void)
     CHECK_INT(r.lost, ==, 0);
 }
 
+/* max_sources caps the sources listed in an alert (the first ones are
+ * kept); the count goes on. */
+static void test_max_sources_caps_the_list(void)
+{
+    struct buf b;
+    struct er_run r;
+    buf_init(&b, 0);
+    story(&b, "m", 12, "ack", "RU", "BY");
+    write_docs("docs.jsonl", b.data);
+    buf_free(&b);
+    reset_state();
+    er_remove(&env, "alerts.jsonl");
+    REQUIRE(er_run(&env,
+                   "{\"sources\": [{\"plugin\": \"jsonl\", \"options\": {\"path\": \"docs.jsonl\"}}],"
+                   " \"sinks\": [{\"id\": \"alerts\", \"plugin\": \"jsonl\", \"options\": {\"path\":"
+                   " \"alerts.jsonl\"}, \"alert\": {\"updates\": [10], \"update_interval\": 0,"
+                   " \"max_sources\": 3}}]}",
+                   1, 0, 30000, &r) == 0);
+    CHECK_INT(r.lost, ==, 0);
+    struct er_lines l = er_read_lines(&env, "alerts.jsonl");
+    REQUIRE(l.n == 2); /* the alert and the update at 10 */
+    json_t *upd = json_loads(json_string_value(json_array_get(l.list, 1)), 0, NULL);
+    CHECK_STR(json_string_value(json_object_get(upd, "kind")), "update");
+    CHECK_INT(json_integer_value(json_object_get(upd, "count")), ==, 10);
+    json_t *src = json_object_get(upd, "sources");
+    CHECK_INT(json_array_size(src), ==, 3);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(src, 0), "doc_id")), "m-0");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(src, 2), "doc_id")), "m-2");
+    json_decref(upd);
+    er_lines_free(&l);
+}
+
 static void test_policy_validation(void)
 {
     struct diags d = {0};
@@ -391,6 +423,7 @@ int main(void)
     RUN(test_order_is_kept);
     RUN(test_digest_and_event_filter);
     RUN(test_rate_limit_holds_not_drops);
+    RUN(test_max_sources_caps_the_list);
     RUN(test_policy_validation);
     er_env_free(&env);
     return test_summary();

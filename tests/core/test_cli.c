@@ -48,6 +48,12 @@ static size_t count_lines(const char *name)
     return n;
 }
 
+#define KNOWN_GAP(why)                                                                             \
+    do {                                                                                           \
+        if (!getenv("VIGIL_TEST_KNOWN_GAPS"))                                                      \
+            SKIP("known gap (VIGIL_TEST_KNOWN_GAPS=1 runs it): " why);                            \
+    } while (0)
+
 #define VIGIL(...)                                                                                 \
     (char *[])                                                                                     \
     {                                                                                              \
@@ -238,6 +244,56 @@ static void test_second_signal_exits_at_once(void)
     proc_free(&p);
 }
 
+/* A sink that never answers cannot hold shutdown forever: after grace plus
+ * the core's 5 s hard deadline the run ends, saying which plugin is at
+ * fault; its stages are left undestroyed (so leak checking is off for
+ * this child). */
+static int stuck_status = -1;
+static char *stuck_err;
+
+static void test_stuck_sink_stop_is_bounded(void)
+{
+    struct proc p;
+    write_file("stuck.json", "{\"settings\": {\"grace\": \"200ms\"}, \"sources\": [{\"plugin\": "
+                             "\"gen\", \"options\": {\"count\": 5}}],"
+                             " \"sinks\": [{\"id\": \"stuck\", \"plugin\": \"collect\","
+                             " \"options\": {\"path\": \"stuck-ids\", \"hang\": true}}]}\n");
+    const char *old = getenv("ASAN_OPTIONS");
+    char *saved = old ? strdup(old) : NULL;
+    char opts[512];
+    snprintf(opts, sizeof opts, "%s%sdetect_leaks=0", old ? old : "", old ? ":" : "");
+    setenv("ASAN_OPTIONS", opts, 1);
+    int started = proc_start(&p, VIGIL("run", path_of("stuck.json"), "--state-dir",
+                                       path_of("state"))) == 0;
+    if (saved)
+        setenv("ASAN_OPTIONS", saved, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(saved);
+    REQUIRE(started);
+    CHECK(proc_wait_for(&p, "started", 10000));
+    kill(p.pid, SIGTERM);
+    stuck_status = proc_wait(&p, 30000);
+    CHECK(stuck_status == 4 || stuck_status == 0); /* ended by itself, not by our deadline */
+    CHECK_CONTAINS(p.err, "5 callbacks never came back after stop; not destroying the stages");
+    stuck_err = strdup(p.err ? p.err : "");
+    proc_free(&p);
+}
+
+/* The five documents the stuck sink never confirmed were not delivered,
+ * yet the run counts them as "in flight", not lost, and exits 0
+ * (core/engine.c: the PL_STOPPING hard-deadline branch of
+ * pipeline_advance_stop gives up on outstanding deliveries without adding
+ * them to pl->lost); docs/engine.md promises exit status 4 for loss. */
+static void test_stuck_sink_documents_count_as_lost(void)
+{
+    KNOWN_GAP("core/engine.c: deliveries abandoned at the hard stop deadline are not counted "
+              "as lost (exit 0)");
+    REQUIRE(stuck_err);
+    CHECK_INT(stuck_status, ==, 4);
+    CHECK_CONTAINS(stuck_err, "5 lost");
+}
+
 static void test_try_shows_each_stage(void)
 {
     struct proc p;
@@ -335,9 +391,12 @@ int main(void)
     RUN(test_run_stdin_jsonl);
     RUN(test_sigterm_drains);
     RUN(test_second_signal_exits_at_once);
+    RUN(test_stuck_sink_stop_is_bounded);
+    RUN(test_stuck_sink_documents_count_as_lost);
     RUN(test_try_shows_each_stage);
     RUN(test_runtime_failures);
     RUN(test_json_logs);
+    free(stuck_err);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

@@ -3,9 +3,11 @@
  * loop with worker threads, observed through sink output files and the
  * engine's statistics.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "enginerun.h"
 #include "pipeline.h"
 #include "test.h"
@@ -256,6 +258,76 @@ static void test_grace_expiry_reports_loss(void)
     er_lines_free(&l);
 }
 
+/* A stage's max_inflight bounds what its plugin holds at once: documents
+ * in process_async for an asynchronous transform, deliveries for a sink.
+ * The test plugins count their own peak; the defaults are 64 and 16. */
+static void test_stage_max_inflight(void)
+{
+    struct er_run r;
+    reset("mi");
+    REQUIRE(run_pipeline("{\"sources\": [{\"plugin\": \"gen\", \"options\": {\"count\": 300}}],"
+                         " \"transforms\": [{\"id\": \"wait\", \"plugin\": \"later\","
+                         " \"max_inflight\": 5, \"options\": {\"delay\": \"3ms\"}}],"
+                         " \"sinks\": [{\"id\": \"out\", \"plugin\": \"collect\", \"max_inflight\": 3,"
+                         " \"options\": {\"path\": \"mi\", \"delay\": \"2ms\"}}]}",
+                         1, 0, &r) == 0);
+    struct er_lines l = read_lines("mi");
+    CHECK_INT(l.n, ==, 300);
+    er_lines_free(&l);
+    CHECK_INT(er_counter(&r, "wait", "peak_inflight"), <=, 5);
+    CHECK_INT(er_counter(&r, "wait", "peak_inflight"), >=, 3); /* the cap was reached */
+    CHECK_INT(er_counter(&r, "out", "peak_inflight"), <=, 3);
+    CHECK_INT(er_counter(&r, "out", "peak_inflight"), >=, 2);
+
+    /* Defaults: 64 for transforms, 16 for sinks. */
+    reset("mi");
+    REQUIRE(run_pipeline("{\"sources\": [{\"plugin\": \"gen\", \"options\": {\"count\": 400}}],"
+                         " \"transforms\": [{\"id\": \"wait\", \"plugin\": \"later\","
+                         " \"options\": {\"delay\": \"20ms\"}}],"
+                         " \"sinks\": [{\"id\": \"out\", \"plugin\": \"collect\","
+                         " \"options\": {\"path\": \"mi\", \"delay\": \"5ms\"}}]}",
+                         1, 0, &r) == 0);
+    l = read_lines("mi");
+    CHECK_INT(l.n, ==, 400);
+    er_lines_free(&l);
+    CHECK_INT(er_counter(&r, "wait", "peak_inflight"), <=, 64);
+    CHECK_INT(er_counter(&r, "wait", "peak_inflight"), >=, 33);
+    CHECK_INT(er_counter(&r, "out", "peak_inflight"), <=, 16);
+    CHECK_INT(er_counter(&r, "out", "peak_inflight"), >=, 9);
+}
+
+/* A source that ignores VIGIL_EAGAIN is warned about once, when it holds
+ * twice the high mark; nothing is lost. */
+static void test_source_ignoring_backpressure_is_warned(void)
+{
+    struct er_run r;
+    char logpath[512];
+    snprintf(logpath, sizeof logpath, "%s/bp.log", env.dir);
+    env.log.fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+    env.log.level = VIGIL_LOG_WARN;
+    reset("rude");
+    REQUIRE(run_pipeline("{\"settings\": {\"queue_high\": 50},"
+                         " \"sources\": [{\"id\": \"rude\", \"plugin\": \"gen\", \"options\":"
+                         " {\"count\": 2000, \"ignore_eagain\": true}}],"
+                         " \"sinks\": [{\"plugin\": \"collect\", \"options\": {\"path\": \"rude\"}}]}",
+                         1, 0, &r) == 0);
+    close(env.log.fd);
+    env.log.fd = 2;
+    env.log.level = VIGIL_LOG_ERROR;
+    struct er_lines l = read_lines("rude");
+    CHECK_INT(l.n, ==, 2000);
+    er_lines_free(&l);
+    CHECK_INT(r.lost, ==, 0);
+    char *log = NULL;
+    size_t len = 0;
+    REQUIRE(buf_read_file(logpath, 1 << 20, &log, &len) == 0);
+    CHECK_CONTAINS(log, "source keeps emitting while paused (101 documents in flight, high mark "
+                        "50): memory is no longer bounded");
+    const char *first = strstr(log, "keeps emitting");
+    CHECK(first && !strstr(first + 1, "keeps emitting")); /* once */
+    free(log);
+}
+
 struct iso {
     int stopped;
 };
@@ -324,6 +396,8 @@ int main(void)
     RUN(test_async_transform_and_routing);
     RUN(test_graceful_stop_loses_nothing);
     RUN(test_grace_expiry_reports_loss);
+    RUN(test_stage_max_inflight);
+    RUN(test_source_ignoring_backpressure_is_warned);
     RUN(test_pipelines_are_isolated);
     er_env_free(&env);
     return test_summary();

@@ -1238,6 +1238,132 @@ static void test_create_rejects_bad_config(void)
     CHECK_INT(uv_loop_close(&loop), ==, 0);
 }
 
+
+/* Hard limits of a request and of what is kept from a response: a URL over
+ * 64 KB and a method over 32 bytes are refused before anything starts;
+ * header values over 8 KB (ETag, Content-Type, Last-Modified) are treated
+ * as absent, so a hostile server cannot make a validator that big. */
+static void test_url_method_and_header_value_caps(void)
+{
+    struct fx f;
+    REQUIRE(fx_init(&f, NULL) == 0);
+    struct result r = {0};
+    /* URL: 65,536 bytes pass the size check, one more is refused. */
+    char *url = httpd_url(f.srv, "/x?q=");
+    size_t base = strlen(url);
+    char *longurl = malloc(65538);
+    REQUIRE(longurl);
+    memcpy(longurl, url, base);
+    memset(longurl + base, 'a', 65537 - base);
+    longurl[65537] = '\0';
+    struct vigil_http_request req = {.struct_size = sizeof req, .url = longurl};
+    in_api = 1;
+    CHECK_INT(core_http_request(f.c, &req, on_resp, &r, NULL), ==, VIGIL_EINVAL);
+    in_api = 0;
+    CHECK_CONTAINS(f.log.data, "URL empty or longer than 64 KB");
+    longurl[65536] = '\0';
+    httpd_route(f.srv, "/x", &(struct httpd_response){.body = "ok"});
+    in_api = 1;
+    CHECK_INT(core_http_request(f.c, &req, on_resp, &r, NULL), ==, VIGIL_OK);
+    in_api = 0;
+    CHECK_INT(run_until_count(&f, &r.calls, 1, 10000), ==, 0);
+    CHECK_INT(r.status, ==, VIGIL_OK); /* sent: the fixture answers 431 to such a line */
+    CHECK_INT(r.http_code, ==, 431);
+    free(longurl);
+
+    /* Method: a token of 32 bytes is sent, 33 bytes are refused. */
+    char m32[33], m33[34];
+    memset(m32, 'M', 32);
+    m32[32] = '\0';
+    memset(m33, 'M', 33);
+    m33[33] = '\0';
+    struct vigil_http_request mreq = {.struct_size = sizeof mreq, .url = url, .method = m33};
+    in_api = 1;
+    CHECK_INT(core_http_request(f.c, &mreq, on_resp, &r, NULL), ==, VIGIL_EINVAL);
+    in_api = 0;
+    mreq.method = m32;
+    struct result r2 = {0};
+    in_api = 1;
+    CHECK_INT(core_http_request(f.c, &mreq, on_resp, &r2, NULL), ==, VIGIL_OK);
+    in_api = 0;
+    CHECK_INT(run_until_count(&f, &r2.calls, 1, 10000), ==, 0);
+    CHECK_INT(r2.status, ==, VIGIL_OK); /* sent (the fixture refuses such methods: 400) */
+    CHECK_INT(r2.http_code, ==, 400);
+
+    /* Response header values: 8,192 bytes are kept, 8,193 are dropped. */
+    char *v8k = malloc(8193 + 3), *over = malloc(8194 + 3);
+    REQUIRE(v8k && over);
+    v8k[0] = over[0] = '"';
+    memset(v8k + 1, 'e', 8190);
+    v8k[8191] = '"';
+    v8k[8192] = '\0';
+    memset(over + 1, 'e', 8191);
+    over[8192] = '"';
+    over[8193] = '\0';
+    httpd_route(f.srv, "/etag-ok", &(struct httpd_response){.body = "a", .etag = v8k});
+    httpd_route(f.srv, "/etag-big", &(struct httpd_response){.body = "b", .etag = over,
+                                                              .content_type = over});
+    struct result a = {0}, b = {0};
+    CHECK_INT(fetch(&f, "/etag-ok", NULL, &a, 10000), ==, VIGIL_OK);
+    CHECK_INT(a.status, ==, VIGIL_OK);
+    CHECK(a.has_etag);
+    CHECK_INT(fetch(&f, "/etag-big", NULL, &b, 10000), ==, VIGIL_OK);
+    CHECK_INT(b.status, ==, VIGIL_OK);
+    CHECK_STR(b.body, "b");
+    CHECK(!b.has_etag);
+    CHECK(!b.has_content_type);
+    free(v8k);
+    free(over);
+    free(url);
+    result_free(&r);
+    result_free(&r2);
+    result_free(&a);
+    result_free(&b);
+    fx_fini(&f);
+}
+
+/* connect_timeout: a listener whose accept queue is full never completes
+ * the handshake (Linux drops the SYN), so the connect phase is what ends
+ * the request, with libcurl's "Connection timed out" text. */
+static void test_connect_timeout(void)
+{
+    struct fx f;
+    REQUIRE(fx_init(&f, &(struct core_http_config){.connect_timeout_ms = 300,
+                                                    .timeout_ms = 20000}) == 0);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(lfd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    REQUIRE(bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    REQUIRE(listen(lfd, 0) == 0);
+    REQUIRE(getsockname(lfd, (struct sockaddr *)&sa, &sl) == 0);
+    /* Fill the accept queue (backlog 0 holds one; a few more to be sure). */
+    int fill[4];
+    for (int i = 0; i < 4; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (fill[i] >= 0)
+            (void)connect(fill[i], (struct sockaddr *)&sa, sizeof sa);
+    }
+    usleep(100000);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", ntohs(sa.sin_port));
+    struct vigil_http_request req = {.struct_size = sizeof req, .url = url};
+    struct result r = {0};
+    in_api = 1;
+    CHECK_INT(core_http_request(f.c, &req, on_resp, &r, NULL), ==, VIGIL_OK);
+    in_api = 0;
+    CHECK_INT(run_until_count(&f, &r.calls, 1, 15000), ==, 0);
+    CHECK_INT(r.status, ==, VIGIL_ETIMEDOUT);
+    CHECK_CONTAINS(r.error, "onnect");
+    CHECK(r.total_time_s < 10.0); /* the connect limit ended it, not the total */
+    for (int i = 0; i < 4; i++)
+        if (fill[i] >= 0)
+            close(fill[i]);
+    close(lfd);
+    result_free(&r);
+    fx_fini(&f);
+}
+
 int main(void)
 {
     /* The process initialises libcurl, never the client. Loopback only:
@@ -1275,6 +1401,8 @@ int main(void)
     RUN(test_proxy);
     RUN(test_queue_limit);
     RUN(test_create_rejects_bad_config);
+    RUN(test_url_method_and_header_value_caps);
+    RUN(test_connect_timeout);
     curl_global_cleanup();
     return test_summary();
 }

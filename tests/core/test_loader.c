@@ -44,6 +44,7 @@ static void test_refusals(void)
     refused("garbage", VIGIL_EIO, "cannot be opened");
     refused("badopts", VIGIL_EINVAL, "enum option 'mode' has no choices");
     refused("misnamed", VIGIL_EINVAL, "calls itself 'someone_else'");
+    refused("huge", VIGIL_EABI, "descriptor size 70000 is not plausible");
 }
 
 static void test_not_found_lists_dirs_and_choices(void)
@@ -123,7 +124,7 @@ static void test_scan_reports_everything(void)
     l.use_static = 0;
     core_loader_add_dir(&l, TEST_PLUGIN_DIR);
     core_loader_scan(&l, scan_cb, &c);
-    CHECK_INT(c.refused, ==, 6); /* every broken file, each with a reason */
+    CHECK_INT(c.refused, ==, 7); /* every broken file, each with a reason */
     CHECK_INT(c.ok, ==, 7); /* gen, noop, mark, later, collect + built-in push, archive */
     core_loader_close(&l);
 }

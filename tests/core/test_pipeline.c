@@ -55,7 +55,7 @@ static void test_three_mistakes(void)
     char line[2048];
     diags_format(&d, 0, line, sizeof line);
     CHECK_STR(line, "p.json:4:47: /sources/0/options/cuont: unknown option 'cuont' for source "
-                    "plugin 'gen'; allowed: count, text_size, prefix");
+                    "plugin 'gen'; allowed: count, text_size, prefix, ignore_eagain");
     diags_format(&d, 1, line, sizeof line);
     CHECK_STR(line, "p.json:7:58: /transforms/0/options/fail_if: transform plugin 'mark' option "
                     "'fail_if': expected a string, found 3");
@@ -145,6 +145,73 @@ static void test_stage_keys(void)
     expect_errors("{\"settings\": {\"workers\": 1000}, \"sources\": [{\"plugin\": \"gen\"}], "
                   "\"sinks\": [{\"plugin\": \"null\"}]}",
                   settings);
+}
+
+/* Load text and expect a refusal whose first error contains want. */
+static void expect_one_error(const char *text, const char *want)
+{
+    struct core_pipeline_def *def = NULL;
+    struct diags d = {0};
+    CHECK_INT(load(text, &def, &d), ==, VIGIL_EINVAL);
+    CHECK(def == NULL);
+    CHECK_INT(d.n, >=, 1);
+    char line[2048] = "";
+    if (d.n)
+        diags_format(&d, 0, line, sizeof line);
+    CHECK_CONTAINS(line, want);
+    diags_free(&d);
+}
+
+/* The bounds of the core's own numbers: each value past its cap is an
+ * error naming the key and the range, before anything runs. */
+static void test_caps_are_validated(void)
+{
+    char text[1024], id[80];
+    memset(id, 'i', 64);
+    id[64] = '\0';
+    snprintf(text, sizeof text,
+             "{\"sources\": [{\"plugin\": \"gen\"}], \"sinks\": [{\"id\": \"%s\", \"plugin\": "
+             "\"null\"}]}",
+             id);
+    expect_one_error(text, "/sinks/0/id: expected an id of letters, digits, '_', '-' or '.' (at "
+                           "most 63)");
+    id[63] = '\0';
+    snprintf(text, sizeof text,
+             "{\"sources\": [{\"plugin\": \"gen\"}], \"sinks\": [{\"id\": \"%s\", \"plugin\": "
+             "\"null\"}]}",
+             id);
+    struct core_pipeline_def *def = NULL;
+    struct diags d = {0};
+    CHECK_INT(load(text, &def, &d), ==, VIGIL_OK);
+    core_pipeline_free(def);
+    diags_free(&d);
+
+    static const struct {
+        const char *settings, *want;
+    } bad[] = {
+        {"{\"queue_high\": 0}", "/settings/queue_high: pipeline settings option 'queue_high': "
+                                "must be between 1 and "},
+        {"{\"batch\": 4097}", "/settings/batch: pipeline settings option 'batch': must be between "
+                              "1 and 4096, found 4097"},
+        {"{\"grace\": \"2h\"}", "/settings/grace"},
+        {"{\"http\": {\"max_redirects\": 21}}", "/settings/http/max_redirects"},
+        {"{\"http\": {\"max_body\": 1000}}", "/settings/http/max_body"},
+        {"{\"http\": {\"max_per_host\": 1001}}", "/settings/http/max_per_host"},
+        {"{\"http\": {\"max_queued\": 0}}", "/settings/http/max_queued"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text,
+                 "{\"settings\": %s, \"sources\": [{\"plugin\": \"gen\"}], \"sinks\": "
+                 "[{\"plugin\": \"null\"}]}",
+                 bad[i].settings);
+        expect_one_error(text, bad[i].want);
+    }
+    expect_one_error("{\"sources\": [{\"plugin\": \"gen\"}], \"sinks\": [{\"plugin\": \"null\", "
+                     "\"max_inflight\": 100001}]}",
+                     "/sinks/0/max_inflight");
+    expect_one_error("{\"sources\": [{\"plugin\": \"gen\"}], \"transforms\": [{\"plugin\": "
+                     "\"later\", \"max_inflight\": 0}], \"sinks\": [{\"plugin\": \"null\"}]}",
+                     "/transforms/0/max_inflight");
 }
 
 static void test_syntax_error_position(void)
@@ -253,6 +320,7 @@ int main(void)
     RUN(test_three_mistakes);
     RUN(test_structure_errors);
     RUN(test_stage_keys);
+    RUN(test_caps_are_validated);
     RUN(test_syntax_error_position);
     RUN(test_substitution);
     RUN(test_valid_pipeline);

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "fakehost.h"
+#include "text.h"
 #include "test.h"
 
 static char statedir[256];
@@ -412,6 +413,33 @@ static void test_document_without_id_is_an_error(void)
     fake_close(&f);
 }
 
+/* A paragraph longer than DD_TEXT_MAX (16 MB) is not fingerprinted: the
+ * document gets an error naming the limit (the pipeline records it and
+ * goes on), before any of it is converted. */
+static void test_text_over_the_paragraph_cap(void)
+{
+    struct fake f;
+    struct vigil_error err = {0};
+    OPEN(&f, "{}", NULL);
+    size_t n = DD_TEXT_MAX + 1;
+    char *text = malloc(n + 1);
+    REQUIRE(text);
+    for (size_t i = 0; i < n; i++)
+        text[i] = i % 6 == 5 ? ' ' : 'w';
+    text[n] = '\0';
+    json_t *d = json_pack("{s:s, s:s}", "id", "huge", "text", text);
+    CHECK_INT(f.plugin->process(f.state, NULL, d, &err), ==, VIGIL_ETOOBIG);
+    CHECK_CONTAINS(err.msg, "paragraph longer than 16 MB");
+    json_decref(d);
+    /* the stage goes on with the next document */
+    d = json_pack("{s:s, s:s}", "id", "small", "text", "A short text of a few words.");
+    CHECK_INT(f.plugin->process(f.state, NULL, d, &err), ==, VIGIL_PASS);
+    CHECK(json_object_get(json_object_get(d, "meta"), "story") != NULL);
+    json_decref(d);
+    free(text);
+    fake_close(&f);
+}
+
 static void test_window_with_fake_clock(void)
 {
     const char *dir = new_state_dir();
@@ -713,6 +741,7 @@ int main(void)
     RUN(test_near_off);
     RUN(test_fields_and_fallback);
     RUN(test_document_without_id_is_an_error);
+    RUN(test_text_over_the_paragraph_cap);
     RUN(test_window_with_fake_clock);
     RUN(test_persistence_across_restart);
     RUN(test_store_ttl_is_the_window);

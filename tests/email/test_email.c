@@ -300,6 +300,15 @@ static void expect_create_error(const char *opts, const char *want)
 
 static void test_bad_options(void)
 {
+    /* at most 100 recipients */
+    struct buf to;
+    buf_init(&to, 0);
+    buf_append_str(&to, "{\"url\": \"smtp://h\", \"from\": \"a@b.org\", \"to\": [");
+    for (int i = 0; i < 101; i++)
+        buf_printf(&to, "%s\"r%d@example.org\"", i ? ", " : "", i);
+    buf_append_str(&to, "]}");
+    expect_create_error(to.data, "must be between 1 and 100 items");
+    buf_free(&to);
     expect_create_error("{\"url\": \"smtp://h\", \"from\": \"a@b.org\"}",
                         "missing required option 'to'");
     expect_create_error("{\"url\": \"http://h\", \"from\": \"a@b.org\", \"to\": \"c@d.org\"}",

@@ -129,6 +129,42 @@ static void test_documents(void)
     email_content_free(&c);
 }
 
+/* Caps: a digest lists at most 50 alerts ("... and N more"), a quoted
+ * field is cut at 2000 bytes, and the subject's title at 300; so a message
+ * stays far below the 4 MB body buffers whatever the payload holds. */
+static void test_caps(void)
+{
+    char title[3001];
+    memset(title, 'T', 3000);
+    title[3000] = '\0';
+    json_t *alerts = json_array();
+    for (int i = 0; i < 60; i++)
+        json_array_append_new(alerts, json_pack("{s:s, s:s, s:s, s:{s:s}}", "kind", "alert",
+                                                "title", title, "severity", "high", "document",
+                                                "url", "https://example.org/x"));
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:o}", "schema", "vigil.alert/1", "kind", "digest",
+                          "id", "digest-1", "title", title, "alerts", alerts);
+    struct email_content c;
+    REQUIRE(email_render(p, "alert", NULL, &c) == 0);
+    CHECK_CONTAINS(c.text, "... and 10 more\n");
+    size_t listed = 0;
+    for (const char *q = c.text; (q = strstr(q, "- [HIGH] ")) != NULL; q++)
+        listed++;
+    CHECK_INT(listed, ==, 50);
+    /* no run of T longer than the 2000-byte field cap */
+    size_t run = 0, longest = 0;
+    for (const char *q = c.text; *q; q++) {
+        run = *q == 'T' ? run + 1 : 0;
+        longest = run > longest ? run : longest;
+    }
+    CHECK_INT(longest, ==, 2000);
+    CHECK_INT(strlen(c.subject), <=, 310);
+    CHECK_INT(strlen(c.text), <, 4u << 20);
+    CHECK_INT(strlen(c.html), <, 4u << 20);
+    email_content_free(&c);
+    json_decref(p);
+}
+
 int main(void)
 {
     RUN(test_alert);
@@ -136,6 +172,7 @@ int main(void)
     RUN(test_update);
     RUN(test_digest);
     RUN(test_documents);
+    RUN(test_caps);
     json_decref(current);
     return test_summary();
 }

@@ -303,6 +303,54 @@ static void test_parallel_capped(void)
     smtpd_stop(s);
 }
 
+/* Envelope caps: at most 1000 recipients, addresses of at most 320 bytes
+ * (RFC 5321: 64 local + @ + 255 domain); one more of either is refused
+ * before anything is queued (the reason is logged at debug level). */
+static void test_envelope_caps(void)
+{
+    struct chanhost h;
+    REQUIRE(chanhost_init(&h) == 0);
+    struct vigil_mail_request req = req_for("smtp://127.0.0.1:1");
+    char **to = calloc(1002, sizeof *to);
+    REQUIRE(to);
+    for (int i = 0; i < 1001; i++) {
+        to[i] = malloc(32);
+        snprintf(to[i], 32, "r%d@example.org", i);
+    }
+    struct res x = {0};
+    req.to = (const char *const *)to;
+    CHECK_INT(core_http_mail(h.http, &req, on_mail, &x, NULL), ==, VIGIL_EINVAL);
+    free(to[1000]);
+    to[1000] = NULL; /* exactly 1000: accepted (and fails later: nothing listens on port 1) */
+    CHECK_INT(core_http_mail(h.http, &req, on_mail, &x, NULL), ==, VIGIL_OK);
+    chanhost_run_until(&h, &x.calls, 10000);
+    CHECK_INT(x.calls, ==, 1);
+    CHECK_INT(x.status, ==, VIGIL_EIO);
+    for (int i = 0; i < 1000; i++)
+        free(to[i]);
+    free(to);
+
+    char addr[400];
+    const char *const one[] = {addr, NULL};
+    req = req_for("smtp://127.0.0.1:1");
+    memset(addr, 'a', 308);
+    snprintf(addr + 308, sizeof addr - 308, "@example.org"); /* 320 bytes */
+    req.to = one;
+    struct res y = {0};
+    CHECK_INT(core_http_mail(h.http, &req, on_mail, &y, NULL), ==, VIGIL_OK);
+    chanhost_run_until(&h, &y.calls, 10000);
+    CHECK_INT(y.calls, ==, 1);
+    memset(addr, 'a', 309);
+    snprintf(addr + 309, sizeof addr - 309, "@example.org"); /* 321 bytes */
+    CHECK_INT(core_http_mail(h.http, &req, on_mail, &y, NULL), ==, VIGIL_EINVAL);
+    req.to = two_rcpt;
+    req.from = addr;
+    CHECK_INT(core_http_mail(h.http, &req, on_mail, &y, NULL), ==, VIGIL_EINVAL);
+    chanhost_run_for(&h, 30);
+    CHECK_INT(y.calls, ==, 1);
+    CHECK_INT(chanhost_fini(&h), ==, 0);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -315,6 +363,7 @@ int main(void)
     RUN(test_timeout_refused_cancel);
     RUN(test_bad_requests_refused);
     RUN(test_parallel_capped);
+    RUN(test_envelope_caps);
     curl_global_cleanup();
     return test_summary();
 }

@@ -343,6 +343,66 @@ static void test_bad_options(void)
                         "option 'env': expected an object");
 }
 
+/* Caps: the stderr quoted in a reason is at most its last 5 lines and 400
+ * bytes; VIGIL_TITLE and VIGIL_URL are one line of at most 1000 and 2000
+ * bytes ("..." marks a cut); the environment has at most 4096 entries
+ * (more is refused at create, naming the limit). */
+static void test_caps(void)
+{
+    struct fx f;
+    struct chanresult r;
+    /* three stderr lines of 300 bytes: only the end of the last ones */
+    run_one("[\"/bin/sh\", \"-c\", \"cat >/dev/null; for i in 1 2 3; do printf L$i; "
+            "printf '%0298d\\\\n' 0; done >&2; exit 1\"]",
+            NULL, &r, &f);
+    CHECK_INT(r.status, ==, VIGIL_FAILED);
+    const char *prefix = "exit code 1; stderr: ";
+    REQUIRE(strncmp(r.reason, prefix, strlen(prefix)) == 0);
+    const char *tail = r.reason + strlen(prefix);
+    CHECK_INT(strlen(tail), <=, 400);
+    CHECK_INT(strlen(tail), >=, 300);
+    CHECK_CONTAINS(tail, "L30000");
+    CHECK_NOT_CONTAINS(tail, "L1");
+    fx_close(&f);
+
+    REQUIRE(fx_open(&f, "[\"/bin/sh\", \"-c\", \"printf '%s' \\\"$VIGIL_TITLE\\\" > %D/title; "
+                        "printf '%s' \\\"$VIGIL_URL\\\" > %D/url\"]",
+                    NULL) == 0);
+    char *title = malloc(3001), *url = malloc(5001);
+    REQUIRE(title && url);
+    memset(title, 'T', 3000);
+    title[1500] = '\n'; /* one line: the break becomes a space */
+    title[3000] = '\0';
+    memcpy(url, "https://example.org/", 20);
+    memset(url + 20, 'u', 4980);
+    url[5000] = '\0';
+    json_t *doc = json_pack("{s:s, s:s, s:s}", "id", "long", "title", title, "url", url);
+    free(title);
+    free(url);
+    chanstage_deliver(&f.st, &r, doc, "long", "document", 1, 10000);
+    CHECK_INT(r.status, ==, VIGIL_DELIVERED);
+    char *t = slurp(&f, "title"), *u = slurp(&f, "url");
+    REQUIRE(t && u);
+    CHECK_INT(strlen(t), ==, 1003); /* 1000 bytes and "..." */
+    CHECK(strchr(t, '\n') == NULL);
+    CHECK_INT(strlen(u), ==, 2003);
+    CHECK(strncmp(u, "https://example.org/", 20) == 0);
+    free(t);
+    free(u);
+    chanresult_clear(&r);
+    json_decref(doc);
+    fx_close(&f);
+
+    struct buf opts;
+    buf_init(&opts, 0);
+    buf_append_str(&opts, "{\"argv\": [\"true\"], \"env\": {");
+    for (int i = 0; i < 4100; i++)
+        buf_printf(&opts, "%s\"V%d\": \"x\"", i ? ", " : "", i);
+    buf_append_str(&opts, "}}");
+    expect_create_error(opts.data, "environment larger than 4096 entries");
+    buf_free(&opts);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -356,6 +416,7 @@ int main(void)
     RUN(test_many_at_once);
     RUN(test_environment_options);
     RUN(test_bad_options);
+    RUN(test_caps);
     curl_global_cleanup();
     return test_summary();
 }

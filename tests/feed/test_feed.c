@@ -478,6 +478,21 @@ static void test_limits(void)
     CHECK_CONTAINS(err.msg, "limit");
     buf_free(&b);
 
+    /* A field over 8 MB is left out; the item and its other fields stay. */
+    buf_init(&b, 0);
+    buf_append_str(&b, "<rss version=\"2.0\"><channel><title>Big</title><item><title>Kept</title>"
+                       "<guid>big</guid><description>");
+    for (int i = 0; i < (9 << 20) / 8; i++)
+        buf_append_str(&b, "lorem   ");
+    buf_append_str(&b, "</description></item></channel></rss>");
+    o.max_bytes = 32 << 20;
+    REQUIRE(feed_parse(b.data, b.len, &o, &f, &err) == 0);
+    REQUIRE(f->n_items == 1);
+    CHECK_STR(f->items[0].title, "Kept");
+    CHECK(f->items[0].summary == NULL);
+    feed_free(f);
+    buf_free(&b);
+
     /* Nesting deeper than libxml2's 256 levels stops the parser. */
     buf_init(&b, 0);
     buf_append_str(&b, "<rss version=\"2.0\"><channel><title>Deep</title><item><title>t</title>"

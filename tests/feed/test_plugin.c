@@ -573,6 +573,27 @@ static void test_local_paths(void)
     CHECK_INT(fake_counter(&r.fh, "unchanged"), ==, 3);
     close_src(&r);
     fake_free(&r.fh);
+
+    /* A local file over max_body is refused like a fetched one. */
+    char big[] = "/tmp/vigil-feed-bigXXXXXX";
+    int fd = mkstemp(big);
+    REQUIRE(fd >= 0);
+    REQUIRE(ftruncate(fd, 2048) == 0);
+    close(fd);
+    const char *big_opts[] = {"paths", big, "max_body", "1KB", NULL};
+    memset(&r, 0, sizeof r);
+    fake_init(&r.fh);
+    r.fh.run_once = 1;
+    REQUIRE(open_src(&r, big_opts) == 0);
+    collect(&r);
+    fake_run(&r.fh);
+    CHECK_INT(r.done_calls, ==, 1);
+    CHECK_INT(ndocs(&r), ==, 0);
+    CHECK_INT(fake_counter(&r.fh, "errors_too_big"), ==, 1);
+    CHECK_CONTAINS(r.fh.logs.data, "cannot read the file: larger than max_body");
+    close_src(&r);
+    fake_free(&r.fh);
+    unlink(big);
 }
 
 static void write_file(const char *path, const char *text)
@@ -643,6 +664,22 @@ static void test_url_files(void)
     CHECK_CONTAINS(err.msg, "cannot read");
     CHECK_CONTAINS(err.msg, "No such file");
     fake_conf_free(PL, c);
+
+    /* A URL list over 64 MB is refused at create (a sparse file: no disk). */
+    char huge[320];
+    snprintf(huge, sizeof huge, "%s/huge.txt", dir);
+    FILE *hf = fopen(huge, "w");
+    REQUIRE(hf);
+    REQUIRE(ftruncate(fileno(hf), ((off_t)64 << 20) + 1) == 0);
+    fclose(hf);
+    const char *huge_opts[] = {"url_files", huge, NULL};
+    c = fake_conf(PL, huge_opts);
+    REQUIRE(c);
+    CHECK_INT(PL->create(&r.fh.host, fake_ins(&r.fh), c, &st, &err), ==, VIGIL_EIO);
+    snprintf(want, sizeof want, "feed: option url_files: cannot read %s: larger than 64 MB", huge);
+    CHECK_STR(err.msg, want);
+    fake_conf_free(PL, c);
+    unlink(huge);
     fake_free(&r.fh);
     unlink(txt);
     unlink(opml);

@@ -222,6 +222,71 @@ static void test_pages_fetched_errors_passed(void)
     env.log.fd = 2;
 }
 
+/* Caps in the engine: a page over the stage's max_body is refused by the
+ * shared client (meta.errors names the limit, counted as too_big); a gzip
+ * page that inflates past it is cut the same way; the pipeline's
+ * settings.http.max_per_host bounds what one host sees, below the stage's
+ * max_inflight. */
+static void test_caps_in_the_engine(void)
+{
+    env.log.level = VIGIL_LOG_ERROR; /* the failures below are expected */
+    const char *html = "text/html; charset=utf-8";
+    REQUIRE(httpd_route(H, "/cap/big.html",
+                        &(struct httpd_response){.body = "<p>big page</p>", .content_type = html,
+                                                 .repeat_body_to = 4096}) == 0);
+    REQUIRE(httpd_route(H, "/cap/bomb.html",
+                        &(struct httpd_response){.body = "<p>aaaaaaaaaaaaaaa</p>",
+                                                 .content_type = html, .gzip = 1,
+                                                 .repeat_body_to = 8 << 20}) == 0);
+    REQUIRE(httpd_route(H, "/cap/fits.html",
+                        &(struct httpd_response){.body = "<p>fits</p>", .content_type = html}) ==
+            0);
+    struct buf b;
+    buf_init(&b, 0);
+    buf_printf(&b, "{\"id\": \"big\", \"url\": \"%s\"}\n", U("/cap/big.html"));
+    buf_printf(&b, "{\"id\": \"bomb\", \"url\": \"%s\"}\n", U("/cap/bomb.html"));
+    buf_printf(&b, "{\"id\": \"fits\", \"url\": \"%s\"}\n", U("/cap/fits.html"));
+    for (int i = 0; i < 12; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/cap/host-%d.html", i);
+        REQUIRE(httpd_route(H, path,
+                            &(struct httpd_response){.body = "<p>slow</p>", .content_type = html,
+                                                     .delay_ms = 60}) == 0);
+        buf_printf(&b, "{\"id\": \"host-%d\", \"url\": \"%s\"}\n", i, U(path));
+    }
+    er_write(&env, "caps.in", b.data);
+    buf_free(&b);
+    er_remove(&env, "docs.jsonl");
+    httpd_reset_counts(H);
+    struct er_run r;
+    CHECK_INT(er_run(&env,
+                     "{\"name\": \"caps\", \"settings\": {\"http\": {\"max_per_host\": 2}},"
+                     " \"sources\": [{\"plugin\": \"jsonl\", \"options\": {\"path\": \"caps.in\"}}],"
+                     " \"transforms\": [{\"id\": \"page\", \"plugin\": \"page\", \"max_inflight\": 8,"
+                     " \"options\": {\"max_body\": \"2KB\"}}],"
+                     " \"sinks\": [{\"id\": \"docs\", \"plugin\": \"jsonl\", \"options\": {\"path\":"
+                     " \"docs.jsonl\", \"include_html\": true}}]}",
+                     1, 0, 60000, &r),
+              ==, 0);
+    CHECK_INT(r.lost, ==, 0);
+    json_t *docs = docs_by_id();
+    CHECK_INT(json_object_size(docs), ==, 3 + 12);
+    json_t *d = json_object_get(docs, "big");
+    CHECK(json_object_get(d, "html") == NULL);
+    CHECK_CONTAINS(error_message(d), "body larger than 2048 bytes");
+    d = json_object_get(docs, "bomb");
+    CHECK(json_object_get(d, "html") == NULL);
+    CHECK_CONTAINS(error_message(d), "body larger than 2048 bytes");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(docs, "fits"), "html")),
+              "<p>fits</p>");
+    json_decref(docs);
+    CHECK_INT(er_counter(&r, "page", "errors_too_big"), ==, 2);
+    /* All on one host: the client's per-host cap (2), not the stage's 8. */
+    CHECK_INT(httpd_max_inflight(H), <=, 2);
+    CHECK_INT(httpd_max_inflight(H), >=, 2);
+    CHECK_INT(er_counter(&r, "page", "fetched"), ==, 1 + 12);
+}
+
 int main(void)
 {
     setenv("no_proxy", "127.0.0.1,localhost", 1);
@@ -234,6 +299,7 @@ int main(void)
     if (!H)
         return 1;
     RUN(test_pages_fetched_errors_passed);
+    RUN(test_caps_in_the_engine);
     httpd_stop(H);
     er_env_free(&env);
     curl_global_cleanup();

@@ -45,6 +45,10 @@ static const struct vigil_plugin bad_plugin = {
     .abi_major = VIGIL_ABI_MAJOR + 1, .abi_minor = 0,
     .struct_size = (uint32_t)sizeof(struct vigil_plugin),
     .name = "major",
+#elif defined(BAD_SIZE)
+    /* A descriptor claiming more than the loader's 64 KB plausibility cap. */
+    .abi_major = VIGIL_ABI_MAJOR, .abi_minor = VIGIL_ABI_MINOR, .struct_size = 70000,
+    .name = "huge",
 #else
     VIGIL_PLUGIN_HEADER,
 #if defined(BAD_NAME)

@@ -1,6 +1,7 @@
 /* collect (tests): append the id of every delivered document to a file,
  * after an optional delay; fail the first attempts of each document
- * (temporary) or some documents for good (permanent). */
+ * (temporary) or some documents for good (permanent). The counter
+ * "peak_inflight" ends at the most deliveries it held at once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@ struct collect_conf {
     int64_t fail_first;
     char *fail_if;
     char *down_while;
+    int hang;
 };
 
 static const struct vigil_option collect_options[] = {
@@ -27,6 +29,8 @@ static const struct vigil_option collect_options[] = {
      NULL, "answer FAILED for ids containing this"},
     {"down_while", VIGIL_OPT_STR, NULL, VIGIL_OPT_PATH, offsetof(struct collect_conf, down_while),
      VIGIL_NOBOUNDS, NULL, "answer RETRY while this file exists (a receiver that is down)"},
+    {"hang", VIGIL_OPT_BOOL, "false", 0, offsetof(struct collect_conf, hang), VIGIL_NOBOUNDS,
+     NULL, "never answer (a plugin bug: the core's stop deadline ends the wait)"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 struct collect {
@@ -34,6 +38,8 @@ struct collect {
     struct vigil_instance *ins;
     const struct collect_conf *conf;
     FILE *out;
+    uint64_t inflight, peak;
+    struct vigil_counter *c_peak;
 };
 
 struct pending {
@@ -47,6 +53,7 @@ struct pending {
 static void answer(struct pending *p)
 {
     struct collect *c = p->c;
+    c->inflight--;
     if (c->conf->down_while && access(c->conf->down_while, F_OK) == 0) {
         p->done(p->arg, VIGIL_RETRY, -1, "receiver down");
     } else if (c->conf->fail_if && strstr(p->id, c->conf->fail_if)) {
@@ -83,6 +90,7 @@ static int collect_create(const struct vigil_host *host, struct vigil_instance *
     c->host = host;
     c->ins = ins;
     c->conf = cf;
+    c->c_peak = host->counter(ins, "peak_inflight", "most deliveries held at once");
     *state = c;
     return VIGIL_OK;
 }
@@ -99,11 +107,20 @@ static int collect_deliver(void *state, const struct vigil_delivery *d, vigil_de
     p->attempt = d->attempt;
     p->done = done;
     p->arg = arg;
+    if (++c->inflight > c->peak) {
+        c->host->counter_add(c->c_peak, c->inflight - c->peak);
+        c->peak = c->inflight;
+    }
+    if (c->conf->hang) {
+        free(p); /* done is never called */
+        return VIGIL_OK;
+    }
     if (c->conf->delay_ms <= 0) {
         answer(p);
         return VIGIL_OK;
     }
     if (!c->host->timer_start(c->ins, (uint64_t)c->conf->delay_ms, 0, fire, p)) {
+        c->inflight--;
         free(p);
         return VIGIL_ENOMEM;
     }

@@ -1,5 +1,6 @@
 /* gen (tests, benchmarks): emit `count` small documents as fast as the
- * pipeline takes them, honouring pause and resume. */
+ * pipeline takes them, honouring pause and resume (unless told to ignore
+ * VIGIL_EAGAIN, like a misbehaving source). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@ struct gen_conf {
     int64_t count;
     int64_t text_size;
     char *prefix;
+    int ignore_eagain;
 };
 
 static const struct vigil_option gen_options[] = {
@@ -19,6 +21,8 @@ static const struct vigil_option gen_options[] = {
      "bytes of text per document"},
     {"prefix", VIGIL_OPT_STR, "doc", 0, offsetof(struct gen_conf, prefix), VIGIL_NOBOUNDS, NULL,
      "id prefix"},
+    {"ignore_eagain", VIGIL_OPT_BOOL, "false", 0, offsetof(struct gen_conf, ignore_eagain),
+     VIGIL_NOBOUNDS, NULL, "keep emitting when emit answers VIGIL_EAGAIN"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 struct gen {
@@ -38,7 +42,7 @@ static void run(struct gen *g)
         char id[96];
         snprintf(id, sizeof id, "%s-%lld", g->conf->prefix, (long long)g->next++);
         json_t *doc = json_pack("{s:s, s:s}", "id", id, "text", g->text);
-        if (g->host->emit(g->ins, doc) == VIGIL_EAGAIN)
+        if (g->host->emit(g->ins, doc) == VIGIL_EAGAIN && !g->conf->ignore_eagain)
             g->paused = 1;
     }
     if (g->in_pass && (g->next >= g->conf->count || g->stopping)) {
@@ -76,7 +80,9 @@ static int gen_collect(void *state, vigil_pass_cb done, void *arg)
 
 static void gen_pause(void *state)
 {
-    ((struct gen *)state)->paused = 1;
+    struct gen *g = state;
+    if (!g->conf->ignore_eagain)
+        g->paused = 1;
 }
 
 static void gen_resume(void *state)

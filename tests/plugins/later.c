@@ -1,5 +1,6 @@
 /* later (tests): an asynchronous transform that answers from a timer, the
- * way a fetching transform answers when its response arrives. */
+ * way a fetching transform answers when its response arrives. The counter
+ * "peak_inflight" ends at the most documents it held at once. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@ struct later {
     struct vigil_instance *ins;
     const struct later_conf *conf;
     int stopping;
+    uint64_t inflight, peak;
+    struct vigil_counter *c_peak;
 };
 
 struct call {
@@ -32,6 +35,7 @@ static void fire(struct vigil_timer *t, void *arg)
 {
     struct call *c = arg;
     c->l->host->timer_stop(t);
+    c->l->inflight--;
     json_object_set_new(c->doc, "later", json_true());
     c->done(c->arg, VIGIL_PASS, NULL);
     free(c);
@@ -46,6 +50,7 @@ static int later_create(const struct vigil_host *host, struct vigil_instance *in
     l->host = host;
     l->ins = ins;
     l->conf = conf;
+    l->c_peak = host->counter(ins, "peak_inflight", "most documents held at once");
     *state = l;
     return VIGIL_OK;
 }
@@ -63,6 +68,10 @@ static int later_process(void *state, json_t *doc, vigil_process_cb done, void *
     if (!l->host->timer_start(l->ins, (uint64_t)l->conf->delay_ms, 0, fire, c)) {
         free(c);
         return VIGIL_ENOMEM;
+    }
+    if (++l->inflight > l->peak) {
+        l->host->counter_add(l->c_peak, l->inflight - l->peak);
+        l->peak = l->inflight;
     }
     return VIGIL_OK;
 }

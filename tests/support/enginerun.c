@@ -123,9 +123,12 @@ int er_run(struct er_env *env, const char *text, int once, int stop_after_ms, in
     }
     diags_free(&d);
     uv_loop_init(&r->loop);
+    /* The pipeline's settings.http configure the shared client, as in
+     * `vigil run`. */
     struct core_engine_config cfg = {.log = &env->log, .loader = &env->loader, .workers = 2,
                                      .once = once, .state_dir = env->dir,
-                                     .on_drained = on_drained, .arg = r};
+                                     .http = &def->settings.http, .on_drained = on_drained,
+                                     .arg = r};
     if (core_engine_create(&r->loop, &cfg, &r->e, &err) != VIGIL_OK)
         return -1;
     uv_timer_init(&r->loop, &r->sampler);

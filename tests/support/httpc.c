@@ -62,6 +62,10 @@ int httpc_request(int port, const char *method, const char *path, const char *ex
                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%sContent-Length: "
                      "%zu\r\n\r\n",
                      method, path, extra_headers ? extra_headers : "", body ? body_len : 0);
+    if (n < 0 || (size_t)n >= sizeof head) { /* would be cut: refuse, never send past it */
+        close(fd);
+        return -1;
+    }
     if (send_all(fd, head, (size_t)n) != 0 || (body && send_all(fd, body, body_len) != 0)) {
         close(fd);
         return -1;

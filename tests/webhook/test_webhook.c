@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <openssl/hmac.h>
 
+#include "buf.h"
 #include "chanhost.h"
 #include "httpd.h"
 #include "test.h"
@@ -464,6 +465,65 @@ static void test_bad_options(void)
                         "option 'hmac_secret': empty", NULL);
 }
 
+/* Caps: at most 64 extra headers (one more is refused at create, naming
+ * the limit); a template that renders past 16 MB fails the delivery for
+ * good, with the limit in the reason, and nothing is sent; the answer's
+ * body is read up to 64 KB only (a bigger 2xx answer still counts as
+ * delivered). */
+static void test_caps(void)
+{
+    struct buf opts;
+    buf_init(&opts, 0);
+    buf_append_str(&opts, "{\"url\": \"http://e.org\", \"headers\": {");
+    for (int i = 0; i < 65; i++)
+        buf_printf(&opts, "%s\"X-H%d\": \"v\"", i ? ", " : "", i);
+    buf_append_str(&opts, "}}");
+    expect_create_error(opts.data, "option 'headers': more than 64 headers", NULL);
+    buf_free(&opts);
+
+    struct fx f;
+    REQUIRE(fx_open(&f, "/big", "\"template\": \"{{text}}\", \"content_type\": \"text/plain\"") ==
+            0);
+    httpd_route(f.srv, "/big", &(struct httpd_response){.status = 200});
+    size_t n = (16u << 20) + 1;
+    char *text = malloc(n + 1);
+    REQUIRE(text);
+    memset(text, 't', n);
+    text[n] = '\0';
+    json_t *doc = json_pack("{s:s, s:s}", "id", "big", "text", text);
+    free(text);
+    struct chanresult r;
+    chanstage_deliver(&f.st, &r, doc, "big", "document", 1, 10000);
+    CHECK_INT(r.status, ==, VIGIL_FAILED);
+    CHECK_CONTAINS(r.reason, "body larger than 16777216 bytes");
+    CHECK_INT(httpd_request_count(f.srv, "/big"), ==, 0);
+    chanresult_clear(&r);
+    json_decref(doc);
+    /* Just under the limit: rendered and sent. */
+    text = malloc(16u << 20);
+    REQUIRE(text);
+    memset(text, 't', (16u << 20) - 1);
+    text[(16u << 20) - 1] = '\0';
+    doc = json_pack("{s:s, s:s}", "id", "fits", "text", text);
+    free(text);
+    chanstage_deliver(&f.st, &r, doc, "fits", "document", 1, 20000);
+    CHECK_INT(r.status, ==, VIGIL_DELIVERED);
+    CHECK_INT(httpd_request_count(f.srv, "/big"), ==, 1);
+    chanresult_clear(&r);
+    json_decref(doc);
+    fx_close(&f);
+
+    REQUIRE(fx_open(&f, "/chatty", NULL) == 0);
+    httpd_route(f.srv, "/chatty", &(struct httpd_response){.status = 200, .body = "y",
+                                                            .repeat_body_to = 1 << 20});
+    json_t *a = chan_fixture("alert.json");
+    chanstage_deliver(&f.st, &r, a, "a", "alert", 1, 10000);
+    CHECK_INT(r.status, ==, VIGIL_DELIVERED);
+    chanresult_clear(&r);
+    json_decref(a);
+    fx_close(&f);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -481,6 +541,7 @@ int main(void)
     RUN(test_stop_cancels_in_flight);
     RUN(test_many_at_once);
     RUN(test_bad_options);
+    RUN(test_caps);
     curl_global_cleanup();
     return test_summary();
 }

@@ -176,6 +176,25 @@ static void test_output_limit(void)
     json_decref(p);
 }
 
+/* A template of more than 4096 parts is refused at compile time. */
+static void test_parts_cap(void)
+{
+    struct buf src;
+    buf_init(&src, 0);
+    for (int i = 0; i < 2048; i++)
+        buf_append_str(&src, "x{{a}}"); /* two parts each: 4096 */
+    struct tpl *t = NULL;
+    char err[256] = "";
+    CHECK_INT(tpl_compile(src.data, &t, err, sizeof err), ==, 0);
+    tpl_free(t);
+    t = NULL;
+    buf_append_str(&src, "y");
+    CHECK_INT(tpl_compile(src.data, &t, err, sizeof err), ==, VIGIL_ETOOBIG);
+    CHECK(t == NULL);
+    CHECK_CONTAINS(err, "more than 4096 parts");
+    buf_free(&src);
+}
+
 int main(void)
 {
     RUN(test_escape_for);
@@ -185,5 +204,6 @@ int main(void)
     RUN(test_literals_and_blanks);
     RUN(test_compile_errors);
     RUN(test_output_limit);
+    RUN(test_parts_cap);
     return test_summary();
 }
