@@ -158,6 +158,9 @@ int jdoc_load_file(struct jdoc *out, const char *path, struct diags *d)
     while (buf) {
         if (len == cap) {
             if (cap >= JDOC_MAX_BYTES) {
+                int c = fgetc(f);
+                if (c == EOF && !ferror(f))
+                    break; /* exactly the limit: allowed */
                 fclose(f);
                 free(buf);
                 diags_add_at(d, path, 0, 0, NULL, "file larger than %u MB", JDOC_MAX_BYTES >> 20);

@@ -448,8 +448,15 @@ json_t *core_alerts_digest(const struct core_alert_target *t, json_t *alerts, in
     hash_hex64(h, id);
     size_t n = json_array_size(alerts);
     snprintf(title, sizeof title, "%zu alert%s since %s", n, n == 1 ? "" : "s", f);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:o}", "schema",
+    /* A digest lists at most CORE_DIGEST_MAX alerts (the first ones); every
+     * alert stays in the outbox, where `vigil alerts list` finds the rest. */
+    size_t omitted = 0;
+    while (json_array_size(alerts) > CORE_DIGEST_MAX) {
+        json_array_remove(alerts, json_array_size(alerts) - 1);
+        omitted++;
+    }
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:I, s:I, s:o}", "schema",
                      "vigil.alert/1", "id", id, "delivery_id", id, "kind", "digest", "pipeline",
                      t->pipeline, "sink", t->sink, "title", title, "period", "from", f, "to", tt,
-                     "alerts", alerts);
+                     "total", (json_int_t)n, "omitted", (json_int_t)omitted, "alerts", alerts);
 }

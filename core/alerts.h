@@ -68,8 +68,12 @@ struct core_alert_target {
 int core_alerts_accept(struct core_outbox *o, const struct core_alert_target *t,
                        const json_t *doc, int64_t now);
 
+/* Alerts listed in one digest payload; "total" counts them all. */
+#define CORE_DIGEST_MAX 100
+
 /* A digest payload for the alerts gathered since the last one (takes
- * alerts). */
+ * alerts): at most CORE_DIGEST_MAX of them listed, "total" and "omitted"
+ * say how many there were. */
 json_t *core_alerts_digest(const struct core_alert_target *t, json_t *alerts, int64_t from,
                            int64_t to);
 

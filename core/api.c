@@ -11,6 +11,7 @@
 #include "api.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdlib.h>
@@ -97,10 +98,13 @@ static void api_run(struct core_api *api)
     if (!api->mhd)
         return;
     MHD_run(api->mhd);
-    if (MHD_get_timeout(api->mhd, &ms) == MHD_YES)
-        uv_timer_start(&api->timer, on_timer, (uint64_t)ms, 0);
-    else
-        uv_timer_stop(&api->timer);
+    /* Without a timeout of its own MHD still needs a turn now and then: at
+     * max_connections it takes its listening socket out of its epoll set
+     * and puts it back only inside a later MHD_run(), which no socket event
+     * would ever trigger once the connections are gone. */
+    if (MHD_get_timeout(api->mhd, &ms) != MHD_YES || ms > 1000)
+        ms = 1000;
+    uv_timer_start(&api->timer, on_timer, (uint64_t)ms, 0);
 }
 
 /* Call MHD_run on the next loop iteration (after a resume). */
@@ -403,6 +407,25 @@ static enum MHD_Result post_documents(struct req *r, const char *name)
     json_t *docs = core_api_parse_documents(r->body.data ? r->body.data : "", r->body.len, err, sizeof err);
     if (!docs)
         return reply_error(r->conn, MHD_HTTP_BAD_REQUEST, err);
+    /* Memory stays bounded by queue_high: a request never takes the
+     * pipeline past it. */
+    size_t ndocs = json_array_size(docs);
+    if (ndocs > core_pipeline_queue_high(pl)) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "the request holds %zu documents; at most %llu (the pipeline's queue_high) fit "
+                 "in one request",
+                 ndocs, (unsigned long long)core_pipeline_queue_high(pl));
+        json_decref(docs);
+        return reply_error(r->conn, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+    }
+    if (ndocs > core_pipeline_room(pl)) {
+        json_decref(docs);
+        return reply_text(r->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json",
+                          "{\"error\": \"the pipeline has no room for this many documents "
+                          "now; retry\", \"status\": 503}\n",
+                          "Retry-After", "1");
+    }
 
     r->results = json_array();
     size_t i;
@@ -439,13 +462,30 @@ static enum MHD_Result post_documents(struct req *r, const char *name)
     return MHD_YES;
 }
 
+/* A "limit" query argument: 1..max, dflt when absent; -1 when it is not a
+ * positive integer. */
+static long limit_arg(struct MHD_Connection *c, long dflt, long max)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+    if (!v)
+        return dflt;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < 1)
+        return -1;
+    return n > max ? max : n;
+}
+
 static enum MHD_Result get_alerts(struct req *r)
 {
     struct core_outbox *o = core_daemon_outbox(r->api->d);
     if (!o)
         return reply_error(r->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "the alert outbox is unavailable");
     const char *state = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "state");
-    const char *limit = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit");
+    long limit = limit_arg(r->conn, 100, 1000);
+    if (limit < 0)
+        return reply_error(r->conn, MHD_HTTP_BAD_REQUEST, "limit: expected a positive integer");
     int64_t since = time_arg(r->conn, "since");
     if (since < 0)
         return reply_error(r->conn, MHD_HTTP_BAD_REQUEST,
@@ -454,7 +494,7 @@ static enum MHD_Result get_alerts(struct req *r)
         strcmp(state, "digest"))
         return reply_error(r->conn, MHD_HTTP_BAD_REQUEST,
                            "state: expected pending, delivered, dead or digest");
-    json_t *rows = core_outbox_list(o, state, since, limit ? atoi(limit) : 100, 1);
+    json_t *rows = core_outbox_list(o, state, since, (int)limit, 1);
     return reply_json(r->conn, MHD_HTTP_OK, json_pack("{s:o}", "alerts", rows));
 }
 
@@ -476,8 +516,10 @@ static enum MHD_Result get_search(struct req *r)
     q.q = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "q");
     q.entity = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "entity");
     q.pipeline = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "pipeline");
-    const char *limit = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit");
-    q.limit = limit ? atoi(limit) : 20;
+    long limit = limit_arg(r->conn, 20, 1000);
+    if (limit < 0)
+        return reply_error(r->conn, MHD_HTTP_BAD_REQUEST, "limit: expected a positive integer");
+    q.limit = (int)limit;
     q.from_ms = time_arg(r->conn, "from");
     q.to_ms = time_arg(r->conn, "to");
     if (q.from_ms < 0 || q.to_ms < 0)

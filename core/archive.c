@@ -485,7 +485,7 @@ static int run_search(sqlite3 *db, const struct core_search_query *q, const char
             sqlite3_bind_text(st, 3, q->pipeline, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, q->from_ms);
         sqlite3_bind_int64(st, 5, q->to_ms);
-        sqlite3_bind_int(st, 6, q->limit > 0 && q->limit <= 1000 ? q->limit : 20);
+        sqlite3_bind_int(st, 6, q->limit <= 0 ? 20 : q->limit > 1000 ? 1000 : q->limit);
         int step;
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
             if (!pass) {

@@ -503,8 +503,10 @@ static void finish_doc(struct core_doc *d)
     if (d->ack)
         d->ack(d->ack_arg, d->status);
     json_decref(d->json);
-    pl->inflight--;
-    pl->finished++;
+    if (pl->inflight > 0) { /* 0 once an abandoned stop counted it lost */
+        pl->inflight--;
+        pl->finished++;
+    }
     free(d);
 }
 
@@ -1358,6 +1360,16 @@ static void pipeline_advance_stop(struct core_pipeline *pl)
                                "%d callback%s never came back after stop; not destroying the "
                                "stages (a plugin bug)",
                                outstanding(pl), outstanding(pl) == 1 ? "" : "s");
+                /* Documents nobody confirmed by the deadline are lost, not
+                 * "in flight": the run must say so (exit status 4). */
+                if (pl->inflight > 0) {
+                    core_log_write(e->cfg.log, VIGIL_LOG_ERROR, pl->def->name, NULL,
+                                   "%llu document%s abandoned unconfirmed at the stop deadline",
+                                   (unsigned long long)pl->inflight,
+                                   pl->inflight == 1 ? "" : "s");
+                    pl->lost += pl->inflight;
+                    pl->inflight = 0;
+                }
                 pl->phase = PL_DESTROYED;
                 return;
             }
@@ -1738,6 +1750,17 @@ int core_pipeline_has_push(const struct core_pipeline *pl)
 int core_pipeline_busy(const struct core_pipeline *pl)
 {
     return pl->inflight >= (uint64_t)pl->def->settings.queue_high;
+}
+
+uint64_t core_pipeline_room(const struct core_pipeline *pl)
+{
+    uint64_t high = (uint64_t)pl->def->settings.queue_high;
+    return pl->inflight >= high ? 0 : high - pl->inflight;
+}
+
+uint64_t core_pipeline_queue_high(const struct core_pipeline *pl)
+{
+    return (uint64_t)pl->def->settings.queue_high;
 }
 
 void core_pipeline_prepare_push(struct core_pipeline *pl, json_t *doc)

@@ -155,6 +155,10 @@ void core_engine_alerts_wake(struct core_engine *e);
 /* Whether the pipeline is over its high watermark (push clients should back
  * off). */
 int core_pipeline_busy(const struct core_pipeline *pl);
+/* Documents the pipeline takes before reaching queue_high, and queue_high
+ * itself (push ingest refuses requests that would pass it). */
+uint64_t core_pipeline_room(const struct core_pipeline *pl);
+uint64_t core_pipeline_queue_high(const struct core_pipeline *pl);
 /* Whether the pipeline has a push source. */
 int core_pipeline_has_push(const struct core_pipeline *pl);
 

@@ -2,9 +2,6 @@
  * jdiag caps: at most 100 errors are kept per list (the rest are counted
  * and summarised, so a broken file cannot flood the output), and a JSON
  * file larger than 64 MB is refused before it is parsed.
- *
- * Checks that document a known gap run only with VIGIL_TEST_KNOWN_GAPS=1;
- * otherwise they are reported as skipped with the reason.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,12 +11,6 @@
 
 #include "jdiag.h"
 #include "test.h"
-
-#define KNOWN_GAP(why)                                                                             \
-    do {                                                                                           \
-        if (!getenv("VIGIL_TEST_KNOWN_GAPS"))                                                      \
-            SKIP("known gap (VIGIL_TEST_KNOWN_GAPS=1 runs it): " why);                            \
-    } while (0)
 
 static void test_error_list_is_capped(void)
 {
@@ -88,7 +79,6 @@ static void test_file_size_cap(void)
  * len == cap before knowing whether more data follows). */
 static void test_file_of_exactly_the_limit(void)
 {
-    KNOWN_GAP("common/jdiag.c:jdoc_load_file refuses a file of exactly 64 MB");
     char path[] = "/tmp/vigil_jdiag_exactXXXXXX";
     int fd = mkstemp(path);
     REQUIRE(fd >= 0);

@@ -10,6 +10,7 @@
 #include "enginerun.h"
 #include "outbox.h"
 #include "pipeline.h"
+#include "alerts.h"
 #include "test.h"
 
 static struct er_env env;
@@ -319,8 +320,47 @@ static void test_digest_and_event_filter(void)
     CHECK_STR(json_string_value(json_object_get(d, "kind")), "digest");
     CHECK_INT(json_array_size(json_object_get(d, "alerts")), ==, 3);
     CHECK_CONTAINS(json_string_value(json_object_get(d, "title")), "3 alerts since");
+    CHECK_INT(json_integer_value(json_object_get(d, "total")), ==, 3);
+    CHECK_INT(json_integer_value(json_object_get(d, "omitted")), ==, 0);
     json_decref(d);
     er_lines_free(&l);
+}
+
+/* A digest lists at most CORE_DIGEST_MAX alerts; the title and "total"
+ * count them all, and every one stays in the outbox. */
+static void test_digest_is_capped(void)
+{
+    struct buf b;
+    struct er_run r;
+    buf_init(&b, 0);
+    int n = CORE_DIGEST_MAX + 20;
+    for (int i = 0; i < n; i++) {
+        char prefix[16], obj[16];
+        snprintf(prefix, sizeof prefix, "c%d", i);
+        snprintf(obj, sizeof obj, "O%d", i);
+        story(&b, prefix, 1, "ack", "RU", obj);
+    }
+    write_docs("docs.jsonl", b.data);
+    buf_free(&b);
+    reset_state();
+    er_remove(&env, "digest.jsonl");
+    REQUIRE(er_run(&env,
+                   "{\"sources\": [{\"plugin\": \"jsonl\", \"options\": {\"path\": \"docs.jsonl\"}}],"
+                   " \"sinks\": [{\"id\": \"daily\", \"plugin\": \"jsonl\", \"options\": {\"path\":"
+                   " \"digest.jsonl\"}, \"alert\": {\"digest\": \"1h\"}}]}",
+                   1, 0, 60000, &r) == 0);
+    struct er_lines l = er_read_lines(&env, "digest.jsonl");
+    CHECK_INT(l.n, ==, 1);
+    json_t *d = json_loads(json_string_value(json_array_get(l.list, 0)), 0, NULL);
+    CHECK_INT(json_array_size(json_object_get(d, "alerts")), ==, CORE_DIGEST_MAX);
+    CHECK_INT(json_integer_value(json_object_get(d, "total")), ==, n);
+    CHECK_INT(json_integer_value(json_object_get(d, "omitted")), ==, 20);
+    char want[32];
+    snprintf(want, sizeof want, "%d alerts since", n);
+    CHECK_CONTAINS(json_string_value(json_object_get(d, "title")), want);
+    json_decref(d);
+    er_lines_free(&l);
+    CHECK_INT(count_state("digested"), ==, n);
 }
 
 static void test_rate_limit_holds_not_drops(void)
@@ -422,6 +462,7 @@ int main(void)
     RUN(test_pending_alerts_survive_restart);
     RUN(test_order_is_kept);
     RUN(test_digest_and_event_filter);
+    RUN(test_digest_is_capped);
     RUN(test_rate_limit_holds_not_drops);
     RUN(test_max_sources_caps_the_list);
     RUN(test_policy_validation);

@@ -48,12 +48,6 @@ static size_t count_lines(const char *name)
     return n;
 }
 
-#define KNOWN_GAP(why)                                                                             \
-    do {                                                                                           \
-        if (!getenv("VIGIL_TEST_KNOWN_GAPS"))                                                      \
-            SKIP("known gap (VIGIL_TEST_KNOWN_GAPS=1 runs it): " why);                            \
-    } while (0)
-
 #define VIGIL(...)                                                                                 \
     (char *[])                                                                                     \
     {                                                                                              \
@@ -287,8 +281,6 @@ static void test_stuck_sink_stop_is_bounded(void)
  * them to pl->lost); docs/engine.md promises exit status 4 for loss. */
 static void test_stuck_sink_documents_count_as_lost(void)
 {
-    KNOWN_GAP("core/engine.c: deliveries abandoned at the hard stop deadline are not counted "
-              "as lost (exit 0)");
     REQUIRE(stuck_err);
     CHECK_INT(stuck_status, ==, 4);
     CHECK_CONTAINS(stuck_err, "5 lost");
