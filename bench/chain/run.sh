@@ -20,17 +20,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-quick=0
-build=
-for a in "$@"; do
-  case $a in
-  --quick) quick=1 ;;
-  -*) echo "usage: $0 [--quick] [BUILD_DIR]" >&2; exit 2 ;;
-  *) build=$a ;;
-  esac
-done
-build=${build:-build}
-case $build in /*) ;; *) build=$PWD/$build ;; esac
+. "$here/../lib.sh"
+bench_args "$@"
 vigil=$build/bin/vigil
 rusage=$build/bench/vigil-rusage
 stages=$build/bench/bench_stages
@@ -44,7 +35,7 @@ trap 'rm -rf "$work"' EXIT
 passes=10 runs=3 max_pages=100000 copies=60
 if [ $quick = 1 ]; then passes=2 runs=1 max_pages=60 copies=10; fi
 
-echo "# chain: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_machine chain
 
 gaz=() rules=() gaz_json= rules_json=
 for f in "$root"/data/gazetteer/*.json; do
@@ -153,5 +144,5 @@ echo "input: $ndocs $what, $mb MB; best wall time of $runs run(s), highest peak 
 echo "start-up and shutdown with no input: html_clean alone ${w0c} s; the chain ${w0a} s (peak RSS $((r0 / 1024)) MB)"
 echo "html_clean alone:                 $ndocs docs in ${wc} s = $(rate "$ndocs" "$wc") docs/s ($(net "$ndocs" "$wc" "$w0c") docs/s after start-up), peak RSS $((rc / 1024)) MB"
 echo "html_clean -> entities -> events: $ndocs docs in ${wa} s = $(rate "$ndocs" "$wa") docs/s ($(net "$ndocs" "$wa" "$w0a") docs/s after start-up), peak RSS $((ra / 1024)) MB"
-printf 'RESULT\tchain: clean -> entities -> events\t%s %s, vigil run --once, 2 workers\t%s docs/s\t-\t-\t%s MB\thtml_clean alone %s docs/s\n' \
-  "$ndocs" "${what%% (*}" "$(rate "$ndocs" "$wa")" "$((ra / 1024))" "$(rate "$ndocs" "$wc")"
+bench_result "chain: clean -> entities -> events" "$ndocs ${what%% (*}, vigil run --once, 2 workers" \
+  "$(rate "$ndocs" "$wa") docs/s" - - "$((ra / 1024)) MB" "html_clean alone $(rate "$ndocs" "$wc") docs/s"
