@@ -52,7 +52,9 @@ done
 in=$work/in
 mkdir -p "$in" "$work/empty"
 if [ -d "$corpus/articles" ]; then
-  (cd "$corpus/articles" && find . -name '*.html.gz' | sort | head -n "$max_pages") > "$work/list"
+  # (awk, not head: head would end sort with SIGPIPE, a failure under pipefail)
+  (cd "$corpus/articles" && find . -name '*.html.gz' | sort | awk -v m="$max_pages" 'NR <= m') \
+    > "$work/list"
   while read -r f; do
     name=${f#./}
     name=${name%.gz}

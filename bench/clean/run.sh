@@ -82,7 +82,7 @@ if [ -d "$here/node_modules/@mozilla/readability" ] && command -v node > /dev/nu
     # Readability takes 0.25 to 0.5 s a page: 8 pages of the quick set.
     mkdir -p "$work/rquick"
     for d in "$corpus"/*/; do ln -s "$(readlink -f "$d")" "$work/rquick/$(basename "$d")"; done
-    awk 'NR % 6 == 1' "$corpus/index.jsonl" | head -n 8 > "$work/rquick/index.jsonl"
+    awk 'NR % 6 == 1 && ++n <= 8' "$corpus/index.jsonl" > "$work/rquick/index.jsonl"
     rcorpus=$work/rquick
   fi
   echo "== Mozilla Readability over $(wc -l < "$rcorpus/index.jsonl") of the pages (one core)"
