@@ -99,7 +99,7 @@ EOF
   echo "$out"
 }
 
-run() { # PIPELINE -> "wall rss_kb finished"; fails when vigil fails
+run() { # PIPELINE -> "wall rss_kb finished cpu_s"; fails when vigil fails
   local err=$work/run.err
   rm -rf "$work/state"
   if ! "$rusage" "$vigil" --log-level info run "$1" --once --workers 2 --progress 0 \
@@ -110,15 +110,15 @@ run() { # PIPELINE -> "wall rss_kb finished"; fails when vigil fails
   fi
   awk '/wall_s=/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
        /documents emitted/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "finished,") f = $i }
-       END { printf "%s %d %d\n", v["wall_s"], v["max_rss_kb"], f }' "$err"
+       END { printf "%s %d %d %.3f\n", v["wall_s"], v["max_rss_kb"], f, v["user_s"] + v["sys_s"] }' "$err"
 }
 
-best() { # NAME... -> one run of each pipeline, "wall rss finished" appended to NAME.runs
+best() { # NAME... -> one run of each pipeline, "wall rss finished cpu" appended to NAME.runs
   local p
   for p in "$@"; do
-    local w r f
-    read -r w r f < <(run "$work/$p.json") || return 1
-    echo "$w $r $f" >> "$work/$p.runs"
+    local w r f c
+    read -r w r f c < <(run "$work/$p.json") || return 1
+    echo "$w $r $f $c" >> "$work/$p.runs"
   done
 }
 pipeline empty-clean "$work/empty" 0 > /dev/null
@@ -128,23 +128,25 @@ pipeline chain "$in" 1 > /dev/null
 for ((k = 0; k < runs; k++)); do
   best empty-clean empty-chain clean chain
 done
-summary() { # NAME -> "best_wall max_rss_kb finished(min)"
-  sort -n "$work/$1.runs" | awk 'NR == 1 { w = $1; f = $3 } $2 > r { r = $2 } $3 < f { f = $3 }
-                                 END { printf "%s %d %d\n", w, r, f }'
+summary() { # NAME -> "best_wall max_rss_kb finished(min) cpu(min)"
+  sort -n "$work/$1.runs" | awk 'NR == 1 { w = $1; f = $3; c = $4 } $2 > r { r = $2 }
+                                 $3 < f { f = $3 } $4 < c { c = $4 }
+                                 END { printf "%s %d %d %s\n", w, r, f, c }'
 }
-read -r w0c _ _ < <(summary empty-clean)
-read -r w0a r0 _ < <(summary empty-chain)
-read -r wc rc fc < <(summary clean)
-read -r wa ra fa < <(summary chain)
+read -r w0c _ _ c0c < <(summary empty-clean)
+read -r w0a r0 _ c0a < <(summary empty-chain)
+read -r wc rc fc cc < <(summary clean)
+read -r wa ra fa ca < <(summary chain)
 if [ "$fa" -ne "$ndocs" ] || [ "$fc" -ne "$ndocs" ]; then
   echo "chain: expected $ndocs documents finished, got $fa (chain) and $fc (clean only)" >&2
   exit 1
 fi
 rate() { awk -v n="$1" -v w="$2" 'BEGIN { printf "%.0f", n / w }'; }
 net() { awk -v n="$1" -v w="$2" -v s="$3" 'BEGIN { if (w > s) printf "%.0f", n / (w - s); else printf "?" }'; }
-echo "input: $ndocs $what, $mb MB; best wall time of $runs run(s), highest peak RSS"
-echo "start-up and shutdown with no input: html_clean alone ${w0c} s; the chain ${w0a} s (peak RSS $((r0 / 1024)) MB)"
-echo "html_clean alone:                 $ndocs docs in ${wc} s = $(rate "$ndocs" "$wc") docs/s ($(net "$ndocs" "$wc" "$w0c") docs/s after start-up), peak RSS $((rc / 1024)) MB"
-echo "html_clean -> entities -> events: $ndocs docs in ${wa} s = $(rate "$ndocs" "$wa") docs/s ($(net "$ndocs" "$wa" "$w0a") docs/s after start-up), peak RSS $((ra / 1024)) MB"
+cpu_doc() { awk -v c="$1" -v c0="$2" -v n="$3" 'BEGIN { printf "%.2f", (c - c0) * 1000 / n }'; }
+echo "input: $ndocs $what, $mb MB; best wall time and least CPU time of $runs run(s), highest peak RSS"
+echo "start-up and shutdown with no input: html_clean alone ${w0c} s (CPU ${c0c} s); the chain ${w0a} s (CPU ${c0a} s, peak RSS $((r0 / 1024)) MB)"
+echo "html_clean alone:                 $ndocs docs in ${wc} s = $(rate "$ndocs" "$wc") docs/s ($(net "$ndocs" "$wc" "$w0c") docs/s after start-up), CPU $(cpu_doc "$cc" "$c0c" "$ndocs") ms/doc after start-up, peak RSS $((rc / 1024)) MB"
+echo "html_clean -> entities -> events: $ndocs docs in ${wa} s = $(rate "$ndocs" "$wa") docs/s ($(net "$ndocs" "$wa" "$w0a") docs/s after start-up), CPU $(cpu_doc "$ca" "$c0a" "$ndocs") ms/doc after start-up, peak RSS $((ra / 1024)) MB"
 bench_result "chain: clean -> entities -> events" "$ndocs ${what%% (*}, vigil run --once, 2 workers" \
   "$(rate "$ndocs" "$wa") docs/s" - - "$((ra / 1024)) MB" "html_clean alone $(rate "$ndocs" "$wc") docs/s"
