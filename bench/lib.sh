@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib.sh - helpers for the bench/<area>/run.sh scripts (sourced).
 #
 #   . "$(dirname "$0")/../lib.sh"
@@ -8,6 +9,7 @@
 #                              # the RESULT line bench/run collects ("-"
 #                              # for a field that does not apply)
 
+# shellcheck disable=SC2034 # quick and build are read by the caller
 bench_args() {
   quick=0
   build=

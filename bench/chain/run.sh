@@ -20,6 +20,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=bench/lib.sh
 . "$here/../lib.sh"
 bench_args "$@"
 vigil=$build/bin/vigil
@@ -33,11 +34,11 @@ work=$(mktemp -d /tmp/vigil-bench-chain.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 passes=10 runs=3 max_pages=100000 copies=60
-if [ $quick = 1 ]; then passes=2 runs=1 max_pages=60 copies=10; fi
+if [ "$quick" = 1 ]; then passes=2 runs=1 max_pages=60 copies=10; fi
 
 bench_machine chain
 
-gaz=() rules=() gaz_json= rules_json=
+gaz=() rules=() gaz_json='' rules_json=''
 for f in "$root"/data/gazetteer/*.json; do
   gaz+=(--gazetteer "$f")
   gaz_json+="${gaz_json:+, }\"$f\""

@@ -21,6 +21,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=bench/lib.sh
 . "$here/../lib.sh"
 corpus=${VIGIL_CORPUS_DIR:-/work/shared/corpus}/articles
 repeat=3

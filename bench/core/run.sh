@@ -6,6 +6,7 @@
 # Prints RESULT lines (bench/run's format).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
 . "$here/../lib.sh"
 bench_args "$@"
 vigil=$build/bin/vigil
@@ -17,7 +18,7 @@ done
 count=1000000
 slow_small=100000
 slow_big=400000
-if [ $quick = 1 ]; then count=200000; slow_small=20000; slow_big=80000; fi
+if [ "$quick" = 1 ]; then count=200000; slow_small=20000; slow_big=80000; fi
 state=$(mktemp -d)
 trap 'rm -rf "$state"' EXIT
 

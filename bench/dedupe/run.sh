@@ -9,6 +9,7 @@
 # Prints RESULT lines (bench/run's format).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
 . "$here/../lib.sh"
 bench_args "$@"
 copies=${COPIES:-3}

@@ -8,6 +8,7 @@
 # Target: the stage at 40% or more of the ceiling.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
 . "$here/../lib.sh"
 bench_args "$@"
 bench=$build/bench/bench_entities

@@ -9,6 +9,7 @@
 # lines (bench/run's format).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
 . "$here/../lib.sh"
 bench_args "$@"
 bench=$build/bin/bench_events

@@ -27,6 +27,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=bench/lib.sh
 . "$HERE/../lib.sh"
 args=("$@")
 if [ -n "${BUILD:-}" ]; then # the older interface: BUILD=dir bench/feeds/run.sh
@@ -96,8 +97,11 @@ echo "== generating $N feeds"
 python3 "$HERE/gen_feeds.py" "$WORK/www" "$N" "http://127.0.0.1:$PORT"
 
 echo "== building the bench programs"
+# pkg-config's flags are meant to split into words
+# shellcheck disable=SC2046
 "$CC" -O2 -o "$WORK/curl_uv_fetch" "$HERE/curl_uv_fetch.c" \
     $(pkg-config --cflags --libs libcurl libuv)
+# shellcheck disable=SC2046
 "$CC" -O2 -D_GNU_SOURCE -DVIGIL_STATIC_PLUGIN=source_feed \
     -I"$ROOT/include" -I"$ROOT/common" -I"$ROOT/plugins/feed" -o "$WORK/bench_pass" \
     "$HERE/bench_pass.c" \
