@@ -594,6 +594,15 @@ int main(int argc, char **argv)
     int64_t now_ms = (int64_t)time(NULL) * 1000;
     double t_ceiling = 1e30, t_page = 1e30, t_doc = 1e30;
     size_t sink = 0;
+    /* per-page times of the best pass of the ceiling and of the document */
+    double *lat_c = calloc(np ? np : 1, sizeof(double)),
+           *cur_c = calloc(np ? np : 1, sizeof(double));
+    double *lat_d = calloc(np ? np : 1, sizeof(double)),
+           *cur_d = calloc(np ? np : 1, sizeof(double));
+    if (!lat_c || !cur_c || !lat_d || !cur_d) {
+        fprintf(stderr, "clean_bench: out of memory\n");
+        return 1;
+    }
     for (int r = 0; r < repeat; r++) {
         double tc = 0, tp = 0, td = 0;
         for (size_t i = 0; i < np; i++) {
@@ -607,6 +616,7 @@ int main(int argc, char **argv)
             }
             double b2 = now_s();
             tc += b2 - a;
+            cur_c[i] = b2 - a;
 
             struct clean_page_result res;
             w->trace = explain && r == 0 && strcmp(pg[i].id, explain) == 0 ? stdout : NULL;
@@ -621,18 +631,30 @@ int main(int argc, char **argv)
             if (pg[i].url)
                 json_object_set_new(doc, "url", json_string(pg[i].url));
             a = now_s();
-            clean_document(w, doc, now_ms, &err);
-            td += now_s() - a;
+            if (clean_document(w, doc, now_ms, &err) < 0) {
+                fprintf(stderr, "clean_bench: %s: %s\n", pg[i].id, err.msg);
+                return 1;
+            }
+            cur_d[i] = now_s() - a;
+            td += cur_d[i];
             if (r == 0)
                 keep_output(&pg[i], doc, dump);
             json_decref(doc);
         }
-        if (tc < t_ceiling)
+        if (tc < t_ceiling) {
             t_ceiling = tc;
+            double *x = lat_c;
+            lat_c = cur_c;
+            cur_c = x;
+        }
         if (tp < t_page)
             t_page = tp;
-        if (td < t_doc)
+        if (td < t_doc) {
             t_doc = td;
+            double *x = lat_d;
+            lat_d = cur_d;
+            cur_d = x;
+        }
     }
     clean_worker_free(w);
 
@@ -674,6 +696,41 @@ int main(int argc, char **argv)
                    ((double)np / t_doc) / rps);
         }
     }
+    /* RESULT lines (bench/run's format) */
+    qsort(lat_c, np, sizeof *lat_c, cmp_d);
+    qsort(lat_d, np, sizeof *lat_d, cmp_d);
+    size_t k50 = np ? (np - 1) / 2 : 0, k99 = np ? (size_t)(0.99 * (double)(np - 1) + 0.5) : 0;
+    char peer[128] = "-";
+    double rms = 0;
+    size_t rn = 0;
+    for (size_t i = 0; rfile && i < np; i++) {
+        if (pg[i].rfound) {
+            rms += pg[i].rms;
+            rn++;
+        }
+    }
+    if (rn && rms > 0)
+        snprintf(peer, sizeof peer, "Readability %.1f pages/s (%zu pages)",
+                 1000.0 * (double)rn / rms, rn);
+    printf("\nper-page latency (best pass): ceiling p50 %.2f ms p99 %.2f ms; html_clean document "
+           "p50 %.2f ms p99 %.2f ms\n",
+           np ? lat_c[k50] * 1e3 : 0, np ? lat_c[k99] * 1e3 : 0, np ? lat_d[k50] * 1e3 : 0,
+           np ? lat_d[k99] * 1e3 : 0);
+    if (np) {
+        printf("RESULT\tclean ceiling (libxml2 parse + text walk)\t%zu pages, %.1f MB of HTML, one "
+               "core\t%.0f pages/s\t%.2f ms\t%.2f ms\t-\t-\n",
+               np, (double)total_bytes / 1e6, (double)np / t_ceiling, lat_c[k50] * 1e3,
+               lat_c[k99] * 1e3);
+        printf(
+            "RESULT\tclean (html_clean, whole transform)\t%zu pages, %.1f MB of HTML, preset %s, "
+            "one core\t%.0f pages/s (%.0f%% of ceiling)\t%.2f ms\t%.2f ms\t-\t%s\n",
+            np, (double)total_bytes / 1e6, preset ? "recall" : "precision", (double)np / t_doc,
+            100 * t_ceiling / t_doc, lat_d[k50] * 1e3, lat_d[k99] * 1e3, peer);
+    }
+    free(lat_c);
+    free(cur_c);
+    free(lat_d);
+    free(cur_d);
     (void)sink;
     for (size_t i = 0; i < np; i++) {
         free(pg[i].id);
