@@ -402,6 +402,19 @@ int core_alerts_accept(struct core_outbox *o, const struct core_alert_target *t,
 
         struct core_alert_row row;
         int rc = core_outbox_alert_get(o, id, now, &row);
+        if (rc == VIGIL_ENOTFOUND && t->claim) {
+            char ckey[32];
+            snprintf(ckey, sizeof ckey, "alert:%s", id);
+            rc = t->claim(t->claim_arg, ckey, doc_id ? doc_id : "", p->window_ms);
+            if (rc == VIGIL_EEXIST) {
+                /* Another worker owns this story: its alert and its
+                 * follow-up counts live there. */
+                buf_free(&key);
+                continue;
+            }
+            if (rc == VIGIL_OK)
+                rc = VIGIL_ENOTFOUND;
+        }
         if (rc == VIGIL_ENOTFOUND) {
             memset(&row, 0, sizeof row);
             snprintf(row.id, sizeof row.id, "%s", id);
