@@ -451,6 +451,7 @@ void core_engine_pass_done(void *arg, int status)
 static void pause_sources(struct core_pipeline *pl, int pause)
 {
     pl->paused = pause;
+    pl->pause_due = 0;
     for (size_t i = 0; i < pl->def->nsources; i++) {
         struct vigil_instance *s = &pl->sources[i];
         if (s->phase != INS_STARTED || s->paused == pause)
@@ -608,7 +609,12 @@ int core_engine_emit(struct vigil_instance *ins, json_t *doc, vigil_ack_cb ack, 
                 (unsigned long long)pl->inflight, (long long)pl->def->settings.queue_high);
     }
     advance_doc(d);
-    return pl->inflight >= (uint64_t)pl->def->settings.queue_high ? VIGIL_EAGAIN : VIGIL_OK;
+    if (pl->inflight < (uint64_t)pl->def->settings.queue_high)
+        return VIGIL_OK;
+    /* The source now waits for resume(): make sure it gets one. */
+    if (!pl->paused)
+        pl->pause_due = 1;
+    return VIGIL_EAGAIN;
 }
 
 /* ------------------------------------------------------------------------
@@ -1079,7 +1085,7 @@ static int pump_pipeline(struct core_pipeline *pl)
     if (pl->phase == PL_STARTED) {
         uint64_t high = (uint64_t)pl->def->settings.queue_high;
         uint64_t low = (uint64_t)pl->def->settings.queue_low;
-        if (!pl->paused && pl->inflight >= high)
+        if (!pl->paused && (pl->inflight >= high || pl->pause_due))
             pause_sources(pl, 1);
         else if (pl->paused && pl->inflight <= low)
             pause_sources(pl, 0);
