@@ -67,9 +67,18 @@ static const struct vigil_option source_options[] = {
      "longest wait of one fetch when the stream is empty (also bounds shutdown)"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
+/* A pull subscription and the messages fetched through it: nats.c acks a
+ * message through its subscription, so a subscription lives until its last
+ * message is answered, even after the fetch thread replaced it. */
+struct fsub {
+    natsSubscription *sub;
+    int refs; /* the fetch thread's while current, plus one per message (mu) */
+};
+
 struct inmsg {
     struct inmsg *next, *prev;
     struct nsource *s;
+    struct fsub *fs;
     natsMsg *msg;
     json_t *doc;        /* NULL when the payload is not a JSON object */
     char err[240];      /* why, then */
@@ -232,12 +241,30 @@ static int setup(struct nsource *s, natsSubscription **sub, char *msg, size_t ms
     return 0;
 }
 
-static struct inmsg *wrap(struct nsource *s, natsMsg *msg)
+/* Drop a reference; the last one destroys the subscription. Called with
+ * s->mu held. */
+static void fsub_unref_locked(struct fsub *fs)
+{
+    if (fs && --fs->refs == 0) {
+        natsSubscription_Destroy(fs->sub);
+        free(fs);
+    }
+}
+
+static void fsub_unref(struct nsource *s, struct fsub *fs)
+{
+    pthread_mutex_lock(&s->mu);
+    fsub_unref_locked(fs);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static struct inmsg *wrap(struct nsource *s, struct fsub *fs, natsMsg *msg)
 {
     struct inmsg *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
     m->s = s;
+    m->fs = fs;
     m->msg = msg;
     jsMsgMetaData *meta = NULL;
     if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
@@ -264,17 +291,23 @@ static void *fetch_main(void *arg)
 {
     struct nsource *s = arg;
     const struct source_conf *c = s->conf;
-    natsSubscription *sub = NULL;
+    struct fsub *fs = NULL;
     char msg[512], text[300];
     int64_t last_setup_log = 0, last_fetch_log = 0;
     int fails = 0;
     while (!atomic_load(&s->stop)) {
         if (!natsx_link_wait(&s->link, &s->stop, 1000))
             continue;
-        if (!sub && setup(s, &sub, msg, sizeof msg) != 0) {
-            warn_throttled(s, &last_setup_log, "%s; retrying", msg);
-            pause_thread(s, 2000);
-            continue;
+        if (!fs) {
+            natsSubscription *sub = NULL;
+            if (setup(s, &sub, msg, sizeof msg) != 0 || !(fs = calloc(1, sizeof *fs))) {
+                natsSubscription_Destroy(sub);
+                warn_throttled(s, &last_setup_log, "%s; retrying", msg);
+                pause_thread(s, 2000);
+                continue;
+            }
+            fs->sub = sub;
+            fs->refs = 1;
         }
         /* Credits: what this worker may still hold. */
         pthread_mutex_lock(&s->mu);
@@ -291,12 +324,12 @@ static void *fetch_main(void *arg)
         int n = (int)(room < c->batch ? room : c->batch);
         natsMsgList list = {0};
         jsErrCode jerr = 0;
-        natsStatus st = natsSubscription_Fetch(&list, sub, n, c->fetch_wait_ms, &jerr);
+        natsStatus st = natsSubscription_Fetch(&list, fs->sub, n, c->fetch_wait_ms, &jerr);
         if (list.Count > 0) {
             struct inmsg *head = NULL, *tail = NULL;
             int64_t count = 0;
             for (int i = 0; i < list.Count; i++) {
-                struct inmsg *m = wrap(s, list.Msgs[i]);
+                struct inmsg *m = wrap(s, fs, list.Msgs[i]);
                 if (!m)
                     continue; /* destroyed with the list: redelivered after ack_wait */
                 list.Msgs[i] = NULL;
@@ -316,6 +349,7 @@ static void *fetch_main(void *arg)
                 s->in_tail = tail;
             }
             s->held += count;
+            fs->refs += (int)count;
             pthread_mutex_unlock(&s->mu);
             natsx_bridge_wake(&s->bridge);
             fails = 0;
@@ -327,15 +361,15 @@ static void *fetch_main(void *arg)
             /* The consumer may be gone (a broker lost its state) or moving
              * to another server: after a few failures, set it up again. */
             if (++fails >= 3) {
-                natsSubscription_Destroy(sub);
-                sub = NULL;
+                fsub_unref(s, fs);
+                fs = NULL;
                 fails = 0;
             }
             pause_thread(s, 500);
         }
         natsMsgList_Destroy(&list);
     }
-    natsSubscription_Destroy(sub);
+    fsub_unref(s, fs);
     atomic_store(&s->exited, 1);
     natsx_bridge_wake(&s->bridge);
     return NULL;
@@ -368,8 +402,9 @@ static void release(struct nsource *s, struct inmsg *m)
 {
     natsMsg_Destroy(m->msg);
     json_decref(m->doc);
-    free(m);
     pthread_mutex_lock(&s->mu);
+    fsub_unref_locked(m->fs);
+    free(m);
     s->held--;
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->mu);
@@ -652,6 +687,7 @@ static void source_free(struct nsource *s)
             struct inmsg *next = m->next;
             natsMsg_Destroy(m->msg);
             json_decref(m->doc);
+            fsub_unref(s, m->fs);
             free(m);
             m = next;
         }
