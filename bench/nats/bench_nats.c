@@ -115,7 +115,7 @@ static int do_pub(jsCtx *js, const char *stream, const char *subject, const char
     return 0;
 }
 
-static int do_sub(jsCtx *js, const char *stream, const char *consumer, long n)
+static int do_sub(natsConnection *nc, jsCtx *js, const char *stream, const char *consumer, long n)
 {
     jsSubOptions so;
     jsErrCode jerr = 0;
@@ -150,7 +150,7 @@ static int do_sub(jsCtx *js, const char *stream, const char *consumer, long n)
         got += list.Count;
         natsMsgList_Destroy(&list);
     }
-    natsConnection_Flush(natsSubscription_GetConnection(sub));
+    natsConnection_Flush(nc);
     double dt = now_s() - t0;
     printf("sub %ld msgs %.3f s %.0f msgs/s %.1f MB/s\n", got, dt, (double)got / dt,
            bytes / dt / 1e6);
@@ -214,7 +214,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "pub") && argc == 7)
         rc = do_pub(js, argv[3], argv[4], argv[5], strtol(argv[6], NULL, 10));
     else if (!strcmp(argv[1], "sub") && argc == 6)
-        rc = do_sub(js, argv[3], argv[4], strtol(argv[5], NULL, 10));
+        rc = do_sub(nc, js, argv[3], argv[4], strtol(argv[5], NULL, 10));
     else if (!strcmp(argv[1], "drain") && argc == 6)
         rc = do_drain(js, argv[3], strtol(argv[4], NULL, 10), strtod(argv[5], NULL));
     else
