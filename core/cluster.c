@@ -74,7 +74,8 @@ static int warn_due(struct core_cluster *c)
 {
     int64_t now = now_ms();
     int64_t last = atomic_load(&c->last_warn_ms);
-    return now - last >= WARN_EVERY_MS && atomic_compare_exchange_strong(&c->last_warn_ms, &last, now);
+    return now - last >= WARN_EVERY_MS &&
+           atomic_compare_exchange_strong(&c->last_warn_ms, &last, now);
 }
 
 /* --- connection callbacks (nats.c's callback thread) ------------------------ */
@@ -438,7 +439,8 @@ int core_cluster_claim_as(struct core_cluster *c, const char *ns, const char *ke
         int olen;
         parse_value(kvEntry_Value(e), kvEntry_ValueLen(e), &expiry, &o, &olen);
         uint64_t held = kvEntry_Revision(e);
-        int mine = owner && *owner && (size_t)olen == strlen(owner) && !memcmp(o, owner, (size_t)olen);
+        int mine =
+            owner && *owner && (size_t)olen == strlen(owner) && !memcmp(o, owner, (size_t)olen);
         int expired = expiry > 0 && expiry <= now;
         kvEntry_Destroy(e);
         if (!mine && !expired)

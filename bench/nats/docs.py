@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Write N documents as JSON Lines from the BBC corpus (id, category, title,
 body TSV), cycling through the articles with unique ids, or from generated
-text when the corpus is absent. Usage: docs.py TSV N OUT"""
+text when the corpus is absent. Ids start with PREFIX: each round of the
+benchmark needs new ids, or the stream's duplicate window drops them.
+Usage: docs.py TSV N OUT PREFIX"""
 import json, os, random, sys
 
-tsv, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+tsv, n, out, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 arts = []
 if os.path.exists(tsv):
     with open(tsv, encoding="utf-8") as f:
@@ -23,7 +25,7 @@ if not arts:
 with open(out, "w", encoding="utf-8") as f:
     for i in range(n):
         src, title, body = arts[i % len(arts)]
-        f.write(json.dumps({"id": "doc-%d" % i, "url": "https://example.org/%s/%d" % (src, i),
+        f.write(json.dumps({"id": "%s-%d" % (prefix, i), "url": "https://example.org/%s/%d" % (src, i),
                             "title": title, "text": body,
                             "published": "2024-11-04T10:00:00Z"}) + "\n")
 print("corpus" if os.path.exists(tsv) else "generated", len(arts), "articles")

@@ -142,8 +142,8 @@ static int opt_fail(struct vigil_error *err, const char *what, natsStatus s)
 }
 
 int natsx_link_open(struct natsx_link *l, const struct natsx_conf *conf,
-                    const struct vigil_host *host, struct vigil_instance *ins,
-                    struct natsx_uv *uv, struct natsx_bridge *bridge, struct vigil_error *err)
+                    const struct vigil_host *host, struct vigil_instance *ins, struct natsx_uv *uv,
+                    struct natsx_bridge *bridge, struct vigil_error *err)
 {
     natsOptions *o = NULL;
     natsStatus s;
@@ -275,10 +275,29 @@ int natsx_ensure_stream(jsCtx *js, const struct natsx_conf *conf, char *msg, siz
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
     char text[300];
+    static const jsRetentionPolicy retention[] = {js_WorkQueuePolicy, js_LimitsPolicy,
+                                                  js_InterestPolicy};
     natsStatus s = js_GetStreamInfo(&si, js, conf->stream, NULL, &jerr);
     if (s == NATS_OK) {
+        /* Whoever created it first decided; say so when that differs from
+         * what this stage would have created. */
+        const jsStreamConfig *have = si->Config;
+        int rc = 0;
+        if (conf->create && have &&
+            (have->Retention != retention[conf->retention] || have->Replicas != conf->replicas)) {
+            snprintf(msg, msglen,
+                     "stream '%s' exists with other settings (%s, %lld replica%s) than this "
+                     "stage's (%s, %lld); using it as it is",
+                     conf->stream,
+                     natsx_retention_choices[have->Retention == js_WorkQueuePolicy ? 0
+                                             : have->Retention == js_LimitsPolicy  ? 1
+                                                                                   : 2],
+                     (long long)have->Replicas, have->Replicas == 1 ? "" : "s",
+                     natsx_retention_choices[conf->retention], (long long)conf->replicas);
+            rc = 2;
+        }
         jsStreamInfo_Destroy(si);
-        return 0;
+        return rc;
     }
     if (s != NATS_NOT_FOUND) {
         natsx_status_text(s, text, sizeof text);
@@ -292,8 +311,6 @@ int natsx_ensure_stream(jsCtx *js, const struct natsx_conf *conf, char *msg, siz
                  conf->stream);
         return -1;
     }
-    static const jsRetentionPolicy retention[] = {js_WorkQueuePolicy, js_LimitsPolicy,
-                                                  js_InterestPolicy};
     jsStreamConfig sc;
     jsStreamConfig_Init(&sc);
     sc.Name = conf->stream;
@@ -303,7 +320,7 @@ int natsx_ensure_stream(jsCtx *js, const struct natsx_conf *conf, char *msg, siz
     sc.Retention = retention[conf->retention];
     sc.Storage = conf->storage == NATSX_MEMORY ? js_MemoryStorage : js_FileStorage;
     sc.Replicas = conf->replicas;
-    sc.MaxAge = conf->max_age_ms * 1000000;            /* nanoseconds */
+    sc.MaxAge = conf->max_age_ms * 1000000; /* nanoseconds */
     sc.MaxBytes = conf->max_bytes ? (int64_t)conf->max_bytes : -1;
     sc.Duplicates = conf->duplicate_window_ms * 1000000; /* nanoseconds */
     if (sc.MaxAge > 0 && sc.Duplicates > sc.MaxAge)

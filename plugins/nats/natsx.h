@@ -49,6 +49,7 @@ extern const char *const natsx_storage_choices[];
 extern const char *const natsx_discard_choices[];
 
 /* Option table rows for struct natsx_conf embedded as T.nx. */
+// clang-format off
 #define NATSX_OPT(T, f) offsetof(T, nx.f)
 #define NATSX_OPTIONS(T)                                                                           \
     {"url", VIGIL_OPT_STRLIST, "[\"nats://127.0.0.1:4222\"]", 0, NATSX_OPT(T, url), 1, 32, NULL, \
@@ -90,6 +91,7 @@ extern const char *const natsx_discard_choices[];
         {"discard", VIGIL_OPT_ENUM, "new", 0, NATSX_OPT(T, discard), VIGIL_NOBOUNDS,               \
          natsx_discard_choices,                                                                    \
          "when full: new refuses publishes (the fetch tier backs off), old drops the oldest"}
+// clang-format on
 
 /* --- the bridge: wake the loop from any thread ------------------------- */
 
@@ -128,8 +130,8 @@ struct natsx_link {
  * status with err filled (bad URL, unreadable credentials).
  */
 int natsx_link_open(struct natsx_link *l, const struct natsx_conf *conf,
-                    const struct vigil_host *host, struct vigil_instance *ins,
-                    struct natsx_uv *uv, struct natsx_bridge *bridge, struct vigil_error *err);
+                    const struct vigil_host *host, struct vigil_instance *ins, struct natsx_uv *uv,
+                    struct natsx_bridge *bridge, struct vigil_error *err);
 /* Destroy the connection and wait (bounded) until nats.c is done calling
  * back. Safe on a link that never opened. */
 void natsx_link_close(struct natsx_link *l);
@@ -148,8 +150,10 @@ void natsx_link_poke(struct natsx_link *l);
 /*
  * Make sure the stream exists: look it up, create it from conf when missing
  * and conf->create is set. Blocking (JetStream API round trips): never on
- * the loop thread when the connection is driven by the loop. 0, or -1 with
- * a message for the log.
+ * the loop thread when the connection is driven by the loop. 0: it exists;
+ * 1: created (msg says so, for an info line); 2: it exists with another
+ * retention or replica count than conf (msg, for a warning); -1: error
+ * (msg).
  */
 int natsx_ensure_stream(jsCtx *js, const struct natsx_conf *conf, char *msg, size_t msglen);
 

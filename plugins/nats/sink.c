@@ -45,7 +45,7 @@ static const struct vigil_option sink_options[] = {
 
 /* One delivery the sink owes an answer for. */
 struct pub {
-    struct pub *next;  /* held list, or hash chain while published */
+    struct pub *next;               /* held list, or hash chain while published */
     const struct vigil_delivery *d; /* borrowed until done */
     vigil_deliver_cb done;
     void *arg;
@@ -166,13 +166,13 @@ static void hold(struct nsink *s, struct pub *p)
     s->held_tail = p;
     s->nheld++;
     s->host->counter_add(s->c_held, 1);
-    if (!s->holding_logged) {
+    /* While the stream is being looked up the setup thread speaks (only if
+     * that fails); an unreachable server deserves a line of its own. */
+    if (!s->holding_logged && !natsx_link_up(&s->link)) {
         s->holding_logged = 1;
         s->host->log(s->ins, VIGIL_LOG_WARN,
-                     "%s: holding deliveries until it is (the pipeline pauses when its queue is "
-                     "full; nothing is dropped)",
-                     natsx_link_up(&s->link) ? "stream not available yet"
-                                             : "NATS is not reachable");
+                     "NATS is not reachable: holding deliveries until it is (the pipeline "
+                     "pauses when its queue is full; nothing is dropped)");
     }
 }
 
@@ -234,7 +234,10 @@ static void release_held(struct nsink *s)
 {
     if (!s->held_head)
         return;
-    s->host->log(s->ins, VIGIL_LOG_INFO, "publishing %zu held deliveries", s->nheld);
+    /* After an outage that was logged, say it is over; at start-up (the
+     * stream lookup) it is routine. */
+    s->host->log(s->ins, s->holding_logged ? VIGIL_LOG_INFO : VIGIL_LOG_DEBUG,
+                 "publishing %zu held deliveries", s->nheld);
     struct pub *p = s->held_head;
     s->held_head = s->held_tail = NULL;
     s->nheld = 0;
@@ -342,7 +345,7 @@ static void *setup_main(void *arg)
         int rc = natsx_ensure_stream(s->js, &s->conf->nx, msg, sizeof msg);
         if (rc >= 0) {
             if (rc > 0)
-                s->host->log(s->ins, VIGIL_LOG_INFO, "%s", msg);
+                s->host->log(s->ins, rc == 2 ? VIGIL_LOG_WARN : VIGIL_LOG_INFO, "%s", msg);
             atomic_store(&s->ready, 1);
             natsx_bridge_wake(&s->bridge);
             break;

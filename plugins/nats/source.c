@@ -101,14 +101,14 @@ struct nsource {
     atomic_int exited;
 
     pthread_mutex_t mu;
-    pthread_cond_t cond;               /* credits freed, resumed, stopping */
-    struct inmsg *in_head, *in_tail;   /* fetched, not emitted (mu) */
-    int64_t held;                      /* fetched and not finished (mu) */
-    int paused;                        /* (mu) */
+    pthread_cond_t cond;             /* credits freed, resumed, stopping */
+    struct inmsg *in_head, *in_tail; /* fetched, not emitted (mu) */
+    int64_t held;                    /* fetched and not finished (mu) */
+    int paused;                      /* (mu) */
 
     /* loop thread only */
-    struct inmsg *fly;                 /* emitted, waiting for their ack */
-    int local_pause;                   /* emit said EAGAIN */
+    struct inmsg *fly; /* emitted, waiting for their ack */
+    int local_pause;   /* emit said EAGAIN */
     int stopping;
     int in_pass;
     vigil_pass_cb pass_done;
@@ -162,7 +162,7 @@ static int setup(struct nsource *s, natsSubscription **sub, char *msg, size_t ms
     if (rc < 0)
         return -1;
     if (rc > 0)
-        s->host->log(s->ins, VIGIL_LOG_INFO, "%s", msg);
+        s->host->log(s->ins, rc == 2 ? VIGIL_LOG_WARN : VIGIL_LOG_INFO, "%s", msg);
 
     jsConsumerConfig cc;
     jsConsumerConfig_Init(&cc);
@@ -196,8 +196,10 @@ static int setup(struct nsource *s, natsSubscription **sub, char *msg, size_t ms
             st = js_GetConsumerInfo(&ci, s->js, c->nx.stream, c->consumer, NULL, &jerr);
         }
     } else if (st == NATS_OK && ci->Config && ci->Config->DeliverSubject) {
-        snprintf(msg, msglen, "consumer '%s' on stream '%s' is a push consumer; a pull consumer "
-                 "is needed", c->consumer, c->nx.stream);
+        snprintf(msg, msglen,
+                 "consumer '%s' on stream '%s' is a push consumer; a pull consumer "
+                 "is needed",
+                 c->consumer, c->nx.stream);
         jsConsumerInfo_Destroy(ci);
         return -1;
     } else if (st == NATS_OK && ci->Config && !same_config(ci->Config, &cc)) {
@@ -582,11 +584,12 @@ static int source_create(const struct vigil_host *host, struct vigil_instance *i
     s->c_received = host->counter(ins, "received", "messages taken from the stream");
     s->c_acked = host->counter(ins, "acked", "documents done and acked");
     s->c_nacked = host->counter(ins, "nacked", "documents handed back for another try");
-    s->c_terminated = host->counter(ins, "terminated", "messages given up (malformed, or failed "
-                                                       "max_deliver times)");
+    s->c_terminated = host->counter(ins, "terminated",
+                                    "messages given up (malformed, or failed "
+                                    "max_deliver times)");
     s->c_malformed = host->counter(ins, "malformed", "messages that were not a JSON object");
-    s->c_redelivered = host->counter(ins, "redelivered",
-                                     "messages delivered before (a worker died or nacked)");
+    s->c_redelivered =
+        host->counter(ins, "redelivered", "messages delivered before (a worker died or nacked)");
     s->c_ack_errors = host->counter(ins, "ack_errors", "acks that could not be sent");
     if (natsx_bridge_init(&s->bridge, host->loop(ins), on_bridge, s) != VIGIL_OK) {
         source_free(s);

@@ -108,7 +108,8 @@ int natsd_start(struct natsd *d, const char *bin, const char *dir, const char *n
             "jetstream { store_dir: \"%s/%s\" }\n",
             name, port, http_port, dir, name, dir, name);
     if (n > 0) {
-        fprintf(f, "cluster {\n  name: vigil-test\n  listen: 127.0.0.1:%d\n  routes: [", cluster_port);
+        fprintf(f, "cluster {\n  name: vigil-test\n  listen: 127.0.0.1:%d\n  routes: [",
+                cluster_port);
         for (int i = 0; i < n; i++)
             fprintf(f, "%s\"nats-route://127.0.0.1:%d\"", i ? ", " : "", cluster_ports[i]);
         fprintf(f, "]\n}\n");

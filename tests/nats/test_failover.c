@@ -87,8 +87,8 @@ static void test_kill_a_server_and_a_worker(void)
     }
     char urls[256];
     snprintf(urls, sizeof urls,
-             "[\"nats://127.0.0.1:%d\", \"nats://127.0.0.1:%d\", \"nats://127.0.0.1:%d\"]",
-             port[0], port[1], port[2]);
+             "[\"nats://127.0.0.1:%d\", \"nats://127.0.0.1:%d\", \"nats://127.0.0.1:%d\"]", port[0],
+             port[1], port[2]);
     for (int i = 0; i < 3; i++) {
         char name[8];
         snprintf(name, sizeof name, "n%d", i + 1);

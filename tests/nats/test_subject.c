@@ -27,8 +27,8 @@ static void test_check_template(void)
 static void test_render(void)
 {
     char out[SUBJ_MAX];
-    json_t *doc = json_pack("{s:s, s:s, s:i, s:s}", "source", "bbc.world feed", "lang", "en",
-                            "n", 3, "empty", "");
+    json_t *doc = json_pack("{s:s, s:s, s:i, s:s}", "source", "bbc.world feed", "lang", "en", "n",
+                            3, "empty", "");
     CHECK_INT(subj_render("vigil.docs.{source}", doc, out, sizeof out), ==, 0);
     /* '.' and ' ' would break the subject's tokens. */
     CHECK_STR(out, "vigil.docs.bbc_world_feed");

@@ -39,8 +39,9 @@ static void write_fetch(const struct tier_env *t, const char *url, int slow)
              "   \"options\": {\"url\": \"%s\", \"stream\": \"DOCS\", \"subjects\": [\"docs.>\"],\n"
              "     \"subject\": \"docs.{source}\", \"ack_timeout\": \"2s\",\n"
              "     \"reconnect_wait\": \"200ms\"}}]}\n",
-             slow ? "{\"plugin\": \"later\", \"max_inflight\": 2, \"options\": {\"delay\": \"2ms\"}}"
-                  : "",
+             slow
+                 ? "{\"plugin\": \"later\", \"max_inflight\": 2, \"options\": {\"delay\": \"2ms\"}}"
+                 : "",
              url);
     tier_write(t, "fetch.json", text);
 }
@@ -56,7 +57,8 @@ static void write_worker(const struct tier_env *t, const char *url, const char *
              " \"sources\": [{\"plugin\": \"nats\", \"options\": {\"url\": \"%s\",\n"
              "   \"stream\": \"DOCS\", \"subjects\": [\"docs.>\"], \"consumer\": \"workers\",\n"
              "   \"batch\": %d, \"max_ack_pending\": %d, \"ack_wait\": \"5s\",\n"
-             "   \"fetch_wait\": \"300ms\", \"nak_delay\": \"200ms\", \"reconnect_wait\": \"200ms\"}}],\n"
+             "   \"fetch_wait\": \"300ms\", \"nak_delay\": \"200ms\", \"reconnect_wait\": "
+             "\"200ms\"}}],\n"
              " \"transforms\": [%s],\n"
              " \"sinks\": [{\"id\": \"docs\", \"plugin\": \"collect\", \"options\": {\"path\": "
              "\"${OUT}.docs\"}}%s]}\n",
@@ -174,8 +176,7 @@ static void check_alerts(struct world *W, int first, int n)
     }
     CHECK_INT(missing, ==, 0);
     CHECK_INT(json_object_size(all), ==, n);
-    fprintf(stderr, "  alerts: %zu + %zu lines, %zu distinct\n", a0.n, a1.n,
-            json_object_size(all));
+    fprintf(stderr, "  alerts: %zu + %zu lines, %zu distinct\n", a0.n, a1.n, json_object_size(all));
     json_decref(all);
     tier_lines_free(&a0);
     tier_lines_free(&a1);
@@ -254,8 +255,8 @@ static void test_one_story_one_alert(void)
 
     struct tier_lines d0 = tier_read(&W.t, "w0.docs"), d1 = tier_read(&W.t, "w1.docs");
     struct tier_lines a0 = tier_read(&W.t, "w0.alerts"), a1 = tier_read(&W.t, "w1.alerts");
-    fprintf(stderr, "  documents per worker: %zu and %zu; alerts: %zu and %zu\n", d0.n, d1.n,
-            a0.n, a1.n);
+    fprintf(stderr, "  documents per worker: %zu and %zu; alerts: %zu and %zu\n", d0.n, d1.n, a0.n,
+            a1.n);
     /* Both workers saw the story... */
     CHECK_INT(d0.n, >, 0);
     CHECK_INT(d1.n, >, 0);

@@ -10,10 +10,10 @@ struct claim_conf {
     int64_t ttl_ms;
 };
 
-static const struct vigil_option claim_options[] = {
-    {"ttl", VIGIL_OPT_DURATION, "1h", 0, offsetof(struct claim_conf, ttl_ms), 0, 86400000.0, NULL,
-     "how long a claim holds"},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
+static const struct vigil_option claim_options[] = {{"ttl", VIGIL_OPT_DURATION, "1h", 0,
+                                                     offsetof(struct claim_conf, ttl_ms), 0,
+                                                     86400000.0, NULL, "how long a claim holds"},
+                                                    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 struct claim {
     const struct vigil_host *host;
@@ -21,8 +21,8 @@ struct claim {
     const struct claim_conf *conf;
 };
 
-static int claim_create(const struct vigil_host *host, struct vigil_instance *ins,
-                        const void *conf, void **state, struct vigil_error *err)
+static int claim_create(const struct vigil_host *host, struct vigil_instance *ins, const void *conf,
+                        void **state, struct vigil_error *err)
 {
     struct claim *c = calloc(1, sizeof *c);
     if (!c)
