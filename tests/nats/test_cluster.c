@@ -117,11 +117,11 @@ static void test_owner_and_expiry(void)
     CHECK_INT(core_cluster_claim(b, "alerts", "alert:1", 60000), ==, VIGIL_EEXIST);
     /* An expired claim is free again: the expiry lives in the value, the
      * bucket's MaxAge is far longer. */
-    CHECK_INT(core_cluster_claim(a, "p/s", "short", 300), ==, VIGIL_OK);
-    CHECK_INT(core_cluster_claim(b, "p/s", "short", 300), ==, VIGIL_EEXIST);
-    usleep(450000);
-    CHECK_INT(core_cluster_claim(b, "p/s", "short", 300), ==, VIGIL_OK);
-    CHECK_INT(core_cluster_claim(a, "p/s", "short", 300), ==, VIGIL_EEXIST);
+    CHECK_INT(core_cluster_claim(a, "p/s", "short", 1500), ==, VIGIL_OK);
+    CHECK_INT(core_cluster_claim(b, "p/s", "short", 1500), ==, VIGIL_EEXIST);
+    usleep(1700000);
+    CHECK_INT(core_cluster_claim(b, "p/s", "short", 60000), ==, VIGIL_OK);
+    CHECK_INT(core_cluster_claim(a, "p/s", "short", 60000), ==, VIGIL_EEXIST);
     core_cluster_close(a);
     core_cluster_close(b);
 }
@@ -161,26 +161,29 @@ static void test_unreachable_fails_fast(void)
     core_cluster_close(c);
 }
 
-static long long wall_ms(void)
+static int exists(const char *path)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return access(path, F_OK) == 0;
 }
 
-/* Child mode: at start_at (wall clock ms), claim keys 0..n-1 (or n-1..0)
- * and print the ones won. The two children start together from both ends
- * and race where they meet. */
-static int child(const char *url, long long start_at, int n, int down)
+/* Child mode: connect, say so (dir/ready-up or dir/ready-down), wait for
+ * dir/go, then claim keys 0..n-1 (or n-1..0) and print the ones won. The two
+ * children start together from both ends and race where they meet. */
+static int child(const char *url, const char *where, int n, int down)
 {
+    char ready[300], go[300];
     core_log_init(&quiet);
     quiet.level = VIGIL_LOG_ERROR;
     struct core_cluster *c = open_cluster(url, 5000);
     if (!c)
         return 2;
-    long long wait = start_at - wall_ms();
-    if (wait > 0)
-        usleep((useconds_t)wait * 1000);
+    snprintf(ready, sizeof ready, "%s/ready-%s", where, down ? "down" : "up");
+    snprintf(go, sizeof go, "%s/go", where);
+    FILE *f = fopen(ready, "w");
+    if (f)
+        fclose(f);
+    for (int i = 0; i < 60000 && !exists(go); i++)
+        usleep(1000);
     for (int j = 0; j < n; j++) {
         char key[32];
         snprintf(key, sizeof key, "key-%d", down ? n - 1 - j : j);
@@ -200,19 +203,28 @@ static void test_two_processes_one_winner(void)
     if (!srv_ok)
         SKIP(skip_why);
     enum { N = 300 };
-    char n[16], at[32];
+    char n[16];
     snprintf(n, sizeof n, "%d", N);
-    snprintf(at, sizeof at, "%lld", wall_ms() + 1500);
     struct proc p[2];
-    char *argv0[] = {"/proc/self/exe", "--child", srv.url, at, n, "up", NULL};
     char exe[512];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     REQUIRE(len > 0);
     exe[len] = '\0';
-    argv0[0] = exe;
-    char *argv1[] = {exe, "--child", srv.url, at, n, "down", NULL};
+    char *argv0[] = {exe, "--child", srv.url, dir, n, "up", NULL};
+    char *argv1[] = {exe, "--child", srv.url, dir, n, "down", NULL};
     REQUIRE(proc_start(&p[0], argv0) == 0);
     REQUIRE(proc_start(&p[1], argv1) == 0);
+    /* Both connected before either claims: a real race. */
+    char ready_up[300], ready_down[300], go[300];
+    snprintf(ready_up, sizeof ready_up, "%s/ready-up", dir);
+    snprintf(ready_down, sizeof ready_down, "%s/ready-down", dir);
+    snprintf(go, sizeof go, "%s/go", dir);
+    for (int i = 0; i < 30000 && !(exists(ready_up) && exists(ready_down)); i++)
+        usleep(1000);
+    CHECK(exists(ready_up) && exists(ready_down));
+    FILE *g = fopen(go, "w");
+    if (g)
+        fclose(g);
     CHECK_INT(proc_wait(&p[0], 60000), ==, 0);
     CHECK_INT(proc_wait(&p[1], 60000), ==, 0);
     json_t *won = json_object();
@@ -245,8 +257,7 @@ static void test_two_processes_one_winner(void)
 int main(int argc, char **argv)
 {
     if (argc == 6 && !strcmp(argv[1], "--child"))
-        return child(argv[2], strtoll(argv[3], NULL, 10), (int)strtol(argv[4], NULL, 10),
-                     !strcmp(argv[5], "down"));
+        return child(argv[2], argv[3], (int)strtol(argv[4], NULL, 10), !strcmp(argv[5], "down"));
     core_log_init(&quiet);
     quiet.level = VIGIL_LOG_ERROR;
     snprintf(dir, sizeof dir, "/tmp/vigil-test-cluster-XXXXXX");

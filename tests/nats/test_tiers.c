@@ -381,6 +381,51 @@ static void test_broker_down_then_killed(void)
     world_free(&W);
 }
 
+/* settings.cluster and the daemon's cluster are checked like everything
+ * else: every problem at once, with its position. */
+static void test_cluster_settings_validated(void)
+{
+    struct tier_env t;
+    REQUIRE(tier_env_init(&t, "validate") == 0);
+    tier_write(&t, "bad.json",
+               "{\"name\": \"bad\",\n"
+               " \"settings\": {\"cluster\": {\"bucket\": \"b\", \"timeout\": \"soon\", "
+               "\"replicas\": 9}},\n"
+               " \"sources\": [{\"plugin\": \"nats\", \"options\": {\"consumer\": \"a.b\"}}],\n"
+               " \"sinks\": [{\"plugin\": \"nats\", \"options\": {\"ack_timeout\": \"1ms\"}}]}\n");
+    char *argv[] = {(char *)t.vigil, "validate", (char *)tier_path(&t, "bad.json"), NULL};
+    struct proc p;
+    REQUIRE(proc_run(argv, NULL, 30000, &p) == 0);
+    CHECK_INT(p.status, !=, 0);
+    CHECK_CONTAINS(p.err, "bad.json:2:");
+    CHECK_CONTAINS(p.err, "/settings/cluster");
+    CHECK_CONTAINS(p.err, "'nats'");     /* required */
+    CHECK_CONTAINS(p.err, "'timeout'");  /* not a duration */
+    CHECK_CONTAINS(p.err, "'replicas'"); /* out of bounds */
+    CHECK_CONTAINS(p.err, "/sinks/0/options/ack_timeout");
+    proc_free(&p);
+
+    tier_write(&t, "good.json",
+               "{\"name\": \"good\", \"settings\": {\"cluster\": {\"nats\": "
+               "[\"nats://127.0.0.1:1\", \"nats://127.0.0.1:2\"]}},\n"
+               " \"sources\": [{\"plugin\": \"nats\"}], \"sinks\": [{\"plugin\": \"null\"}]}\n");
+    tier_write(&t, "daemon.json",
+               "{\"pipelines\": [\"good.json\"], \"cluster\": {\"nats\": \"nats://x:1\", "
+               "\"max_ttl\": \"1s\"}}\n");
+    char *argv2[] = {(char *)t.vigil, "validate", (char *)tier_path(&t, "good.json"), NULL};
+    REQUIRE(proc_run(argv2, NULL, 30000, &p) == 0);
+    CHECK_INT(p.status, ==, 0);
+    proc_free(&p);
+    /* The daemon's own cluster key: max_ttl below its minimum of 1m. */
+    char *argv3[] = {(char *)t.vigil, "serve", "--config", (char *)tier_path(&t, "daemon.json"),
+                     NULL};
+    REQUIRE(proc_run(argv3, NULL, 30000, &p) == 0);
+    CHECK_INT(p.status, !=, 0);
+    CHECK_CONTAINS(p.err, "/cluster/max_ttl");
+    proc_free(&p);
+    tier_env_free(&t);
+}
+
 int main(void)
 {
     server_bin = natsd_find(skip_why, sizeof skip_why);
@@ -388,6 +433,7 @@ int main(void)
         server_bin = NULL;
         snprintf(skip_why, sizeof skip_why, "VIGIL_BIN is not set (run through ctest)");
     }
+    RUN(test_cluster_settings_validated);
     RUN(test_two_workers_share_the_work);
     RUN(test_one_story_one_alert);
     RUN(test_dedupe_claims_one_winner);
