@@ -129,6 +129,36 @@ int natsd_restart(struct natsd *d)
     return 0;
 }
 
+int natsd_http_get(struct natsd *d, const char *path, char *out, size_t outlen)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    size_t got = 0;
+    if (fd < 0 || outlen == 0)
+        return -1;
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)d->http_port);
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char req[512];
+    snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+        close(fd);
+        return -1;
+    }
+    ssize_t n;
+    while (got + 1 < outlen && (n = read(fd, out + got, outlen - 1 - got)) > 0)
+        got += (size_t)n;
+    close(fd);
+    out[got] = '\0';
+    char *body = strstr(out, "\r\n\r\n");
+    if (body)
+        memmove(out, body + 4, strlen(body + 4) + 1);
+    return 0;
+}
+
 static int healthz(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -41,6 +41,9 @@ int natsd_start(struct natsd *d, const char *bin, const char *dir, const char *n
 int natsd_restart(struct natsd *d);
 /* Wait for /healthz to answer 200 (JetStream ready). 1 when it did. */
 int natsd_wait_healthy(struct natsd *d, int timeout_ms);
+/* GET path from the monitoring port into out (NUL-terminated; the body
+ * after the headers). 0, or -1. For diagnostics: "/jsz?consumers=1". */
+int natsd_http_get(struct natsd *d, const char *path, char *out, size_t outlen);
 /* Send sig (SIGKILL: a crash; SIGTERM: a clean stop) and reap it. */
 void natsd_kill(struct natsd *d, int sig);
 void natsd_free(struct natsd *d);

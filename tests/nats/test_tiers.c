@@ -120,6 +120,22 @@ static int workers_subscribed(struct world *W, int timeout_ms)
     return ok;
 }
 
+/* What the workers and the server say, when a wait ran out. */
+static void diagnose(struct world *W)
+{
+    static char buf[65536];
+    for (int i = 0; i < 2; i++) {
+        if (!W->wrun[i])
+            continue;
+        proc_pump(&W->w[i], 0);
+        size_t len = strlen(W->w[i].err);
+        fprintf(stderr, "worker %d stderr (end):\n%s\n", i,
+                W->w[i].err + (len > 3000 ? len - 3000 : 0));
+    }
+    if (W->srv.running && natsd_http_get(&W->srv, "/jsz?consumers=1", buf, sizeof buf) == 0)
+        fprintf(stderr, "server /jsz:\n%.6000s\n", buf);
+}
+
 /* Wait until the files hold `want` distinct lines; returns how many. */
 static size_t wait_distinct(struct world *W, const char *const *files, int nfiles, size_t want,
                             int timeout_ms, struct proc *extra)
@@ -134,6 +150,8 @@ static size_t wait_distinct(struct world *W, const char *const *files, int nfile
         tier_pump(ps, 3);
         usleep(50000);
     }
+    if (got < want)
+        diagnose(W);
     return got;
 }
 
