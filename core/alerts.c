@@ -401,7 +401,24 @@ int core_alerts_accept(struct core_outbox *o, const struct core_alert_target *t,
         hash_hex64(h, id);
 
         struct core_alert_row row;
+        memset(&row, 0, sizeof row); /* freed below even when the lookup fails */
         int rc = core_outbox_alert_get(o, id, now, &row);
+        if (rc == VIGIL_ENOTFOUND && t->claim) {
+            char ckey[32];
+            snprintf(ckey, sizeof ckey, "alert:%s", id);
+            rc = t->claim(t->claim_arg, ckey, doc_id ? doc_id : "", p->window_ms);
+            if (rc != VIGIL_OK) {
+                /* VIGIL_EEXIST: another worker owns this story, its alert
+                 * and its follow-up counts live there. Anything else: the
+                 * cluster cannot say, so the documents wait. */
+                buf_free(&key);
+                if (rc == VIGIL_EEXIST)
+                    continue;
+                err = rc;
+                break;
+            }
+            rc = VIGIL_ENOTFOUND;
+        }
         if (rc == VIGIL_ENOTFOUND) {
             memset(&row, 0, sizeof row);
             snprintf(row.id, sizeof row.id, "%s", id);

@@ -58,6 +58,14 @@ struct core_alert_target {
     const char *sink;
     const struct core_alert_policy *policy;
     const struct core_when *when; /* event-level filters; may be NULL */
+    /* Cluster alert grouping (docs/scale-out.md): when set, a key with no
+     * local story is claimed cluster-wide as "alert:<id>" (owner: the
+     * document id, ttl: the window) before an alert is created. VIGIL_OK
+     * = this process owns the story; VIGIL_EEXIST = another worker does
+     * (nothing is recorded here); another error fails the accept (the
+     * documents wait and are offered again). NULL = local grouping. */
+    int (*claim)(void *arg, const char *key, const char *owner, int64_t ttl_ms);
+    void *claim_arg;
 };
 
 /*

@@ -212,6 +212,7 @@ int cli_run(struct cli_globals *g, int argc, char **argv)
         .once = once,
         .state_dir = state_dir ? state_dir : def->settings.state_dir,
         .http = &def->settings.http,
+        .cluster = def->settings.cluster_json ? &def->settings.cluster : NULL,
         .on_drained = on_drained,
         .arg = r,
     };

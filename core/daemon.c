@@ -47,6 +47,9 @@ static const struct vigil_option daemon_table[] = {
      "worker threads for transforms; -1 = one per CPU"},
     {"http", VIGIL_OPT_JSON, NULL, 0, DC(http_json), VIGIL_NOBOUNDS, NULL,
      "shared HTTP client settings (as a pipeline's settings.http)"},
+    {"cluster", VIGIL_OPT_JSON, NULL, 0, DC(cluster_json), VIGIL_NOBOUNDS, NULL,
+     "cluster-wide claims on NATS JetStream for every pipeline (as a pipeline's "
+     "settings.cluster; docs/scale-out.md)"},
     {"max_body", VIGIL_OPT_SIZE, "10MB", 0, DC(max_body), 1024, 1073741824.0, NULL,
      "largest request body the API accepts (413 above)"},
     {"max_connections", VIGIL_OPT_INT, "1024", 0, DC(max_connections), 16, 100000, NULL,
@@ -188,6 +191,10 @@ int core_daemon_plan_load(const char *file, struct core_loader *l, struct core_d
     core_options_fill(&daemon_plugin, doc.root, c, &ctx, d);
     struct core_opt_ctx hctx = {&doc, "/http", "", "HTTP settings", c->dir};
     core_options_fill(&core_http_settings_plugin, c->http_json, &c->http, &hctx, d);
+    if (c->cluster_json) {
+        struct core_opt_ctx cctx = {&doc, "/cluster", "", "cluster settings", c->dir};
+        core_options_fill(&core_cluster_settings_plugin, c->cluster_json, &c->cluster, &cctx, d);
+    }
     struct retention ret = {0};
     struct core_opt_ctx rctx = {&doc, "/retention", "", "retention", c->dir};
     core_options_fill(&retention_plugin, c->retention_json, &ret, &rctx, d);
@@ -267,6 +274,7 @@ void core_daemon_plan_free(struct core_daemon_plan *p)
         core_pipeline_free(p->defs[i]);
     free(p->defs);
     core_options_free(&core_http_settings_plugin, &p->cfg.http);
+    core_options_free(&core_cluster_settings_plugin, &p->cfg.cluster);
     core_options_free(&daemon_plugin, &p->cfg);
     free(p->cfg.file);
     free(p->cfg.dir);
@@ -351,6 +359,12 @@ static int start_pipeline(struct core_daemon *d, struct core_pipeline_def *def)
     struct core_pipeline *pl = NULL;
     char *name = strdup(def->name);
     apply_defaults(&d->plan->cfg, def);
+    if (def->settings.cluster_json && !json_equal(def->settings.cluster_json,
+                                                  d->plan->cfg.cluster_json))
+        core_log_write(d->log, VIGIL_LOG_WARN, name, NULL,
+                       "settings.cluster is ignored under `vigil serve`: claims use the daemon "
+                       "configuration's \"cluster\" (%s)",
+                       d->plan->cfg.cluster_json ? "set differently" : "not set: local claims");
     int rc = core_engine_add(d->engine, def, &pl, &err);
     if (rc == VIGIL_OK)
         rc = core_pipeline_start(pl, &err);
@@ -386,6 +400,7 @@ int core_daemon_start(uv_loop_t *loop, struct core_log *log, struct core_loader 
                                       .once = 0,
                                       .state_dir = state,
                                       .http = &c->http,
+                                      .cluster = c->cluster_json ? &c->cluster : NULL,
                                       .archive_retention_ms = c->archive_retention_ms};
     int rc = core_engine_create(loop, &ecfg, &d->engine, err);
     free(state);
@@ -493,6 +508,8 @@ int core_daemon_reload(struct core_daemon *d, json_t **report)
         json_add_str(json_object_get(r, "restart_needed"), "state_dir");
     if (oc->workers != nc->workers)
         json_add_str(json_object_get(r, "restart_needed"), "workers");
+    if (!json_equal(oc->cluster_json, nc->cluster_json) && (oc->cluster_json || nc->cluster_json))
+        json_add_str(json_object_get(r, "restart_needed"), "cluster");
 
     /* Stop what is gone or changed; keep what is identical. */
     for (struct core_pipeline *pl = core_engine_next(d->engine, NULL); pl;) {

@@ -28,6 +28,8 @@ struct core_daemon_config {
     int64_t workers;
     json_t *http_json;
     struct core_http_settings http;
+    json_t *cluster_json;             /* NULL = claims stay in the local store */
+    struct core_cluster_settings cluster;
     uint64_t max_body;                /* ingest request body */
     int64_t max_connections;
     int64_t connection_timeout_ms;

@@ -200,6 +200,18 @@ int core_engine_create(uv_loop_t *loop, const struct core_engine_config *cfg,
     e->rng = ((uint64_t)wall_ms() << 20) ^ (uint64_t)getpid() ^ 0x9e3779b97f4a7c15ULL;
     pthread_mutex_init(&e->store_mu, NULL);
     e->state_dir = cfg->state_dir ? strdup(cfg->state_dir) : core_store_default_dir();
+    if (cfg->cluster) {
+        struct core_cluster *c = NULL;
+        int rc = core_cluster_open(cfg->cluster, cfg->log, &c, err);
+        if (rc != VIGIL_OK) {
+            pthread_mutex_destroy(&e->store_mu);
+            free(e->state_dir);
+            free(e);
+            return rc;
+        }
+        e->cluster = c;
+        e->cluster_claim = core_cluster_claim;
+    }
 
     int nthreads = cfg->workers;
     if (nthreads < 0) {
@@ -208,6 +220,7 @@ int core_engine_create(uv_loop_t *loop, const struct core_engine_config *cfg,
     }
     if (core_workers_create(loop, nthreads, (size_t)(nthreads ? nthreads : 1) * 4, &e->workers) !=
         VIGIL_OK) {
+        core_cluster_close(e->cluster);
         free(e->state_dir);
         free(e);
         return vigil_error_set(err, VIGIL_ENOMEM, "cannot start %d worker threads", nthreads);
@@ -438,6 +451,7 @@ void core_engine_pass_done(void *arg, int status)
 static void pause_sources(struct core_pipeline *pl, int pause)
 {
     pl->paused = pause;
+    pl->pause_due = 0;
     for (size_t i = 0; i < pl->def->nsources; i++) {
         struct vigil_instance *s = &pl->sources[i];
         if (s->phase != INS_STARTED || s->paused == pause)
@@ -597,7 +611,12 @@ int core_engine_emit(struct vigil_instance *ins, json_t *doc, vigil_ack_cb ack, 
                 (unsigned long long)pl->inflight, (long long)pl->def->settings.queue_high);
     }
     advance_doc(d);
-    return pl->inflight >= (uint64_t)pl->def->settings.queue_high ? VIGIL_EAGAIN : VIGIL_OK;
+    if (pl->inflight < (uint64_t)pl->def->settings.queue_high)
+        return VIGIL_OK;
+    /* The source now waits for resume(): make sure it gets one. */
+    if (!pl->paused)
+        pl->pause_due = 1;
+    return VIGIL_EAGAIN;
 }
 
 /* ------------------------------------------------------------------------
@@ -1068,7 +1087,7 @@ static int pump_pipeline(struct core_pipeline *pl)
     if (pl->phase == PL_STARTED) {
         uint64_t high = (uint64_t)pl->def->settings.queue_high;
         uint64_t low = (uint64_t)pl->def->settings.queue_low;
-        if (!pl->paused && pl->inflight >= high)
+        if (!pl->paused && (pl->inflight >= high || pl->pause_due))
             pause_sources(pl, 1);
         else if (pl->paused && pl->inflight <= low)
             pause_sources(pl, 0);
@@ -1485,6 +1504,9 @@ static void engine_finish(struct core_engine *e)
     }
     core_outbox_close(e->outbox);
     e->outbox = NULL;
+    core_cluster_close(e->cluster);
+    e->cluster = NULL;
+    e->cluster_claim = NULL;
     if (e->store) {
         core_store_commit(e->store);
         core_store_close(e->store);
@@ -1573,6 +1595,7 @@ void core_engine_free(struct core_engine *e)
         free_pipeline(pl);
         pl = next;
     }
+    core_cluster_close(e->cluster); /* when it was never stopped */
     pthread_mutex_destroy(&e->store_mu);
     free(e->state_dir);
     free(e);

@@ -33,6 +33,9 @@ struct core_engine_config {
     int once;                     /* one pass of every source, then drain */
     const char *state_dir;        /* NULL = default (see docs/cli.md) */
     const struct core_http_settings *http; /* shared client; NULL = defaults */
+    /* Cluster-wide claims (docs/scale-out.md); NULL = the local store. Read
+     * at creation only. */
+    const struct core_cluster_settings *cluster;
     int64_t archive_retention_ms; /* default for archive sinks without one; 0 = 30d */
     /* Called once when, in once mode, every source finished its pass and
      * every pipeline is empty. */

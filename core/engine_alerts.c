@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "alerts.h"
+#include "cluster.h"
 #include "engine_internal.h"
 #include "outbox.h"
 
@@ -79,6 +80,13 @@ struct core_outbox *core_engine_outbox(struct core_engine *e)
     return e->outbox;
 }
 
+/* Alert keys are claimed in a namespace of their own: the alert id already
+ * names the pipeline and the sink. */
+static int cluster_claim(void *arg, const char *key, const char *owner, int64_t ttl_ms)
+{
+    return core_cluster_claim_as(arg, "alerts", key, owner, ttl_ms);
+}
+
 static void on_wake(uv_timer_t *t)
 {
     struct core_alertsink *as = t->data;
@@ -110,6 +118,10 @@ int core_alertsink_init(struct vigil_instance *sink)
     as->target.sink = sink->def->id;
     as->target.policy = sink->def->policy;
     as->target.when = sink->def->when;
+    if (e->cluster) {
+        as->target.claim = cluster_claim;
+        as->target.claim_arg = e->cluster;
+    }
     as->dirty = 1; /* deliver what a previous run left behind */
     as->tokens = (double)sink->def->policy->max_per_hour;
     as->tokens_at = now_ms();

@@ -146,6 +146,9 @@ struct core_pipeline {
     uint64_t inflight;
     uint64_t emitted, finished, lost;
     int paused;
+    int pause_due;          /* emit answered EAGAIN: pause at the next pump even
+                               if the queue shrank meanwhile, so that a resume
+                               always follows */
     int phase;
     int jobs;               /* batches on the worker pool */
     int abandon;            /* grace expired: drop what is queued */

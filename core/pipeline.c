@@ -31,6 +31,8 @@ static const struct vigil_option settings_table[] = {
      VIGIL_NOBOUNDS, NULL, "directory for the state database"},
     {"http", VIGIL_OPT_JSON, NULL, 0, offsetof(struct core_settings, http_json), VIGIL_NOBOUNDS,
      NULL, "shared HTTP client settings (docs/http.md)"},
+    {"cluster", VIGIL_OPT_JSON, NULL, 0, offsetof(struct core_settings, cluster_json),
+     VIGIL_NOBOUNDS, NULL, "cluster-wide claims on NATS JetStream (docs/scale-out.md)"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 static const struct vigil_plugin settings_plugin = {
@@ -492,6 +494,12 @@ int core_pipeline_load_buffer(const char *name, const char *dir, const char *tex
     struct core_opt_ctx hctx = {&doc, "/settings/http", "/settings", "HTTP settings", def->dir};
     core_options_fill(&core_http_settings_plugin, def->settings.http_json, &def->settings.http, &hctx,
                       d);
+    if (def->settings.cluster_json) {
+        struct core_opt_ctx cctx = {&doc, "/settings/cluster", "/settings", "cluster settings",
+                                    def->dir};
+        core_options_fill(&core_cluster_settings_plugin, def->settings.cluster_json,
+                          &def->settings.cluster, &cctx, d);
+    }
     if (def->settings.queue_low == 0)
         def->settings.queue_low = def->settings.queue_high / 4;
     if (def->settings.queue_low >= def->settings.queue_high && settings)
@@ -557,6 +565,7 @@ void core_pipeline_free(struct core_pipeline_def *def)
     free_stages(def->transforms, def->ntransforms);
     free_stages(def->sinks, def->nsinks);
     core_options_free(&core_http_settings_plugin, &def->settings.http);
+    core_options_free(&core_cluster_settings_plugin, &def->settings.cluster);
     core_options_free(&settings_plugin, &def->settings);
     free(def->name);
     free(def->description);

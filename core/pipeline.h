@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "cluster.h"
 #include "jdiag.h"
 #include "loader.h"
 #include "when.h"
@@ -46,6 +47,8 @@ struct core_settings {
     char *state_dir;      /* NULL = process default */
     json_t *http_json;    /* "http" as written */
     struct core_http_settings http;
+    json_t *cluster_json; /* "cluster" as written; NULL = claims stay local */
+    struct core_cluster_settings cluster; /* filled when cluster_json is set */
 };
 
 struct core_stage_def {

@@ -8,9 +8,10 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config git
   libuv1-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev libssl-dev
   libxml2-dev libicu-dev libvectorscan-dev libmicrohttpd-dev
-  libexttextcat-dev libstemmer-dev)
-# The sanitizer build and the fuzzers use clang's runtimes as well.
-test_pkgs=(clang libclang-rt-14-dev)
+  libexttextcat-dev libstemmer-dev libnats-dev)
+# The sanitizer build and the fuzzers use clang's runtimes as well; the
+# scale-out tests start real NATS servers.
+test_pkgs=(clang libclang-rt-14-dev nats-server)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = "test" ]; then
