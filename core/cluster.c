@@ -386,6 +386,12 @@ static void parse_value(const char *v, int len, int64_t *expiry, const char **ow
 int core_cluster_claim_as(struct core_cluster *c, const char *ns, const char *key,
                           const char *owner, int64_t ttl_ms)
 {
+    return core_cluster_claim_owned(c, ns, key, owner, ttl_ms, NULL, 0);
+}
+
+int core_cluster_claim_owned(struct core_cluster *c, const char *ns, const char *key,
+                             const char *owner, int64_t ttl_ms, char *holder, size_t holder_len)
+{
     char k[512], val[512];
     kvStore *kv;
     natsStatus s;
@@ -442,6 +448,8 @@ int core_cluster_claim_as(struct core_cluster *c, const char *ns, const char *ke
         int mine =
             owner && *owner && (size_t)olen == strlen(owner) && !memcmp(o, owner, (size_t)olen);
         int expired = expiry > 0 && expiry <= now;
+        if (!mine && !expired && holder && holder_len > 0)
+            snprintf(holder, holder_len, "%.*s", olen, o);
         kvEntry_Destroy(e);
         if (!mine && !expired)
             return VIGIL_EEXIST;
@@ -455,7 +463,8 @@ int core_cluster_claim_as(struct core_cluster *c, const char *ns, const char *ke
     return VIGIL_EEXIST;
 }
 
-int core_cluster_claim(void *cluster, const char *ns, const char *key, int64_t ttl_ms)
+int core_cluster_claim(void *cluster, const char *ns, const char *key, const char *owner,
+                       int64_t ttl_ms, char *holder, size_t holder_len)
 {
-    return core_cluster_claim_as(cluster, ns, key, NULL, ttl_ms);
+    return core_cluster_claim_owned(cluster, ns, key, owner, ttl_ms, holder, holder_len);
 }

@@ -66,9 +66,14 @@ void core_cluster_close(struct core_cluster *c);
  */
 int core_cluster_claim_as(struct core_cluster *c, const char *ns, const char *key,
                           const char *owner, int64_t ttl_ms);
-/* The engine's claim hook (host->claim): core_cluster_claim_as without an
- * owner; cluster is a struct core_cluster *. */
-int core_cluster_claim(void *cluster, const char *ns, const char *key, int64_t ttl_ms);
+/* The same, copying the current holder's owner into holder (when given)
+ * on VIGIL_EEXIST. */
+int core_cluster_claim_owned(struct core_cluster *c, const char *ns, const char *key,
+                             const char *owner, int64_t ttl_ms, char *holder, size_t holder_len);
+/* The engine's claim hook (host->claim, host->claim_owned; owner may be
+ * NULL); cluster is a struct core_cluster *. */
+int core_cluster_claim(void *cluster, const char *ns, const char *key, const char *owner,
+                       int64_t ttl_ms, char *holder, size_t holder_len);
 
 /* Whether the connection is up now. */
 int core_cluster_connected(struct core_cluster *c);

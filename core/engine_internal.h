@@ -180,7 +180,8 @@ struct core_engine {
     int http_failed;
     /* Cluster-wide claims (docs/scale-out.md); NULL = the local store. */
     void *cluster;
-    int (*cluster_claim)(void *cluster, const char *ns, const char *key, int64_t ttl_ms);
+    int (*cluster_claim)(void *cluster, const char *ns, const char *key, const char *owner,
+                         int64_t ttl_ms, char *holder, size_t holder_len);
     struct core_outbox *outbox; /* opened when the first alert sink starts */
     int outbox_failed;
     uv_timer_t *purge_timer;

@@ -220,15 +220,23 @@ static int h_kv_flush(struct vigil_instance *ins)
     return core_store_commit(s);
 }
 
-static int h_claim(struct vigil_instance *ins, const char *key, int64_t ttl_ms)
+static int h_claim_owned(struct vigil_instance *ins, const char *key, const char *owner,
+                         int64_t ttl_ms, char *holder, size_t holder_len)
 {
     struct core_engine *e = eng(ins);
+    if (!key)
+        return VIGIL_EINVAL;
     if (e->cluster_claim)
-        return e->cluster_claim(e->cluster, ins->ns, key, ttl_ms);
+        return e->cluster_claim(e->cluster, ins->ns, key, owner, ttl_ms, holder, holder_len);
     struct core_store *s = core_engine_store(e);
     if (!s)
         return VIGIL_EIO;
-    return core_store_claim(s, ins->ns, key, ttl_ms);
+    return core_store_claim_owned(s, ins->ns, key, owner, ttl_ms, holder, holder_len);
+}
+
+static int h_claim(struct vigil_instance *ins, const char *key, int64_t ttl_ms)
+{
+    return h_claim_owned(ins, key, NULL, ttl_ms, NULL, 0);
 }
 
 /* --- misc ---------------------------------------------------------------- */
@@ -384,5 +392,6 @@ const struct vigil_host core_host_table = {
     .http_request = h_http_request,
     .http_cancel = h_http_cancel,
     .claim = h_claim,
+    .claim_owned = h_claim_owned,
     .mail_send = h_mail_send,
 };

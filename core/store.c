@@ -266,22 +266,34 @@ int core_store_put(struct core_store *s, const char *ns, const char *key, const 
 
 int core_store_claim(struct core_store *s, const char *ns, const char *key, int64_t ttl_ms)
 {
+    return core_store_claim_owned(s, ns, key, NULL, ttl_ms, NULL, 0);
+}
+
+int core_store_claim_owned(struct core_store *s, const char *ns, const char *key,
+                           const char *owner, int64_t ttl_ms, char *holder, size_t holder_len)
+{
     char k[1024];
     char *val = NULL;
+    size_t vlen = 0;
     int n = snprintf(k, sizeof k, "claim:%s", key);
     if (n < 0 || (size_t)n >= sizeof k)
         return VIGIL_ETOOBIG;
-    /* The lookup and the insert must be one step for concurrent callers:
-     * hold the store's lock across both. */
+    /* The value is the owner (empty for anonymous claims, which nobody can
+     * own again). The lookup and the insert must be one step for
+     * concurrent callers: hold the store's lock across both. */
+    const char *v = owner && *owner ? owner : "";
     pthread_mutex_lock(&s->mu);
-    int rc = get_locked(s, ns, k, &val, NULL);
-    free(val);
+    int rc = get_locked(s, ns, k, &val, &vlen);
     if (rc == VIGIL_OK) {
-        rc = VIGIL_EEXIST;
+        int mine = owner && *owner && vlen == strlen(owner) && memcmp(val, owner, vlen) == 0;
+        rc = mine ? VIGIL_OK : VIGIL_EEXIST;
+        if (!mine && holder && holder_len > 0)
+            snprintf(holder, holder_len, "%.*s", (int)vlen, val);
     } else if (rc == VIGIL_ENOTFOUND) {
-        rc = put_locked(s, ns, k, "1", 1, ttl_ms);
+        rc = put_locked(s, ns, k, v, strlen(v), ttl_ms);
     }
     pthread_mutex_unlock(&s->mu);
+    free(val);
     return rc;
 }
 

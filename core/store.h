@@ -47,6 +47,10 @@ int core_store_del(struct core_store *s, const char *ns, const char *key);
  * the batch like other writes (a crash may forget the last 100 ms of
  * claims: at-least-once, like everything kept in the kv store). */
 int core_store_claim(struct core_store *s, const char *ns, const char *key, int64_t ttl_ms);
+/* The same for an owner: VIGIL_OK also when owner already holds it;
+ * VIGIL_EEXIST copies the holder's owner into holder (when given). */
+int core_store_claim_owned(struct core_store *s, const char *ns, const char *key,
+                           const char *owner, int64_t ttl_ms, char *holder, size_t holder_len);
 
 /* Commit the batched writes now. Returns VIGIL_OK when nothing was pending. */
 int core_store_commit(struct core_store *s);

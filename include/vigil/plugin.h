@@ -411,8 +411,17 @@ struct vigil_host {
      * and alert grouping agree across processes (docs/scale-out.md). */
     int (*claim)(struct vigil_instance *ins, const char *key, int64_t ttl_ms);
 
+    /* Claim a key for an owner (a document id): VIGIL_OK when the key was
+     * free, had expired, or is held by the same owner (the same document
+     * processed again after a crash); VIGIL_EEXIST when another owner holds
+     * it, with that owner copied into holder (holder_len bytes, may be 0).
+     * Same scope and threads as claim. dedupe's "shared" option uses it so
+     * workers of a cluster agree on a story's first document. */
+    int (*claim_owned)(struct vigil_instance *ins, const char *key, const char *owner,
+                       int64_t ttl_ms, char *holder, size_t holder_len);
+
     /* Later services are appended here; never reordered. */
-    void *reserved[28];
+    void *reserved[27];
 };
 
 /* ------------------------------------------------------------------------

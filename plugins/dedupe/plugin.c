@@ -29,6 +29,7 @@ struct dedupe_conf {
     int64_t min_words;
     struct vigil_strlist strip_params;
     struct vigil_strlist fields;
+    int shared;
 };
 
 static const char *const mode_choices[] = {"mark", "drop", NULL};
@@ -56,6 +57,10 @@ static const struct vigil_option dedupe_options[] = {
      "more URL query parameters to ignore, besides the built-in tracking list ('x_*' = prefix)"},
     {"fields", VIGIL_OPT_STRLIST, "[\"text\"]", 0, offsetof(struct dedupe_conf, fields), 1, 16,
      NULL, "document fields compared as text; when they are empty, title + summary are used"},
+    {"shared", VIGIL_OPT_BOOL, "false", 0, offsetof(struct dedupe_conf, shared), VIGIL_NOBOUNDS,
+     NULL,
+     "also agree on exact duplicates (URL, text) with the other workers of a cluster through the "
+     "host's claims (settings.cluster: a JetStream key/value bucket; docs/scale-out.md)"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 struct dedupe {
@@ -65,7 +70,8 @@ struct dedupe {
     struct dd_url_params url_params;
     struct dd_store store;
     struct dd *dd;
-    struct vigil_counter *c_unique, *c_url, *c_text, *c_near, *c_repeat, *c_short, *c_store_err;
+    struct vigil_counter *c_unique, *c_url, *c_text, *c_near, *c_repeat, *c_short, *c_store_err,
+        *c_shared;
 };
 
 /* --- the host's kv store as a dd_store ---------------------------------- */
@@ -115,6 +121,8 @@ static int dedupe_create(const struct vigil_host *host, struct vigil_instance *i
     s->c_repeat = host->counter(ins, "repeats", "documents whose id was seen before");
     s->c_short = host->counter(ins, "short", "texts too short for near matching");
     s->c_store_err = host->counter(ins, "store_errors", "state store reads or writes that failed");
+    s->c_shared = host->counter(ins, "duplicates_shared",
+                                "duplicates another worker of the cluster saw first (shared)");
     s->store.arg = s;
     s->store.get = kv_get;
     s->store.put = kv_put;
@@ -236,6 +244,49 @@ static int annotate(json_t *doc, const struct dd_result *r)
     return 0;
 }
 
+/*
+ * "shared": a document new to this worker may be known to another worker
+ * of the cluster. Its exact keys (URL keys, text hash) are claimed for the
+ * window with the document id as owner; a key another document holds makes
+ * this one a duplicate of that document's story (URL before text, as
+ * locally). Near duplicates stay per worker: signatures are not shared.
+ * A claim that fails (cluster unreachable) fails the document, so it is
+ * retried rather than let through as a false "first".
+ */
+static int shared_check(struct dedupe *s, const struct dd_doc *d, struct dd_result *res,
+                        struct vigil_error *err)
+{
+    if (!s->host->claim_owned)
+        return VIGIL_OK;
+    uint64_t keys[3] = {d->url_keys[0], d->url_keys[1], d->fp ? d->fp->text_h : 0};
+    const char prefix[3] = {'u', 'u', 't'};
+    for (int i = 0; i < 3; i++) {
+        if (!keys[i])
+            continue;
+        char key[40], holder[256] = "";
+        snprintf(key, sizeof key, "%c:%016llx", prefix[i], (unsigned long long)keys[i]);
+        int rc = s->host->claim_owned(s->ins, key, d->id, s->conf->window_ms, holder,
+                                      sizeof holder);
+        if (rc == VIGIL_OK)
+            continue;
+        if (rc != VIGIL_EEXIST)
+            return vigil_error_set(err, rc, "dedupe: shared claim of %s failed: %s", key,
+                                   vigil_strerror(rc));
+        if (!holder[0])
+            continue; /* held anonymously: not a story we can name */
+        char *story = strdup(holder);
+        if (!story)
+            return vigil_error_set(err, VIGIL_ENOMEM, "dedupe: out of memory");
+        free(res->story);
+        res->story = story;
+        res->kind = prefix[i] == 'u' ? DD_URL : DD_TEXT;
+        res->similarity = prefix[i] == 'u' ? -1 : 1;
+        s->host->counter_add(s->c_shared, 1);
+        return VIGIL_OK;
+    }
+    return VIGIL_OK;
+}
+
 static int dedupe_process(void *state, void *wstate, json_t *doc, struct vigil_error *err)
 {
     struct dedupe *s = state;
@@ -266,6 +317,11 @@ static int dedupe_process(void *state, void *wstate, json_t *doc, struct vigil_e
 
     if ((rc = dd_check(s->dd, &d, s->host->now_ms(), &res, err)) != VIGIL_OK)
         return rc;
+    if (s->conf->shared && res.kind == DD_FIRST && !res.repeat &&
+        (rc = shared_check(s, &d, &res, err)) != VIGIL_OK) {
+        dd_result_free(&res);
+        return rc;
+    }
     if (annotate(doc, &res) != 0) {
         dd_result_free(&res);
         return vigil_error_set(err, VIGIL_ENOMEM, "dedupe: out of memory");

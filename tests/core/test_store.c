@@ -165,6 +165,19 @@ static void test_claims_are_exclusive(void)
     CHECK_INT(core_store_claim(s, "p/dedupe", "brief", 30), ==, VIGIL_OK);
     usleep(60 * 1000);
     CHECK_INT(core_store_claim(s, "p/dedupe", "brief", 30), ==, VIGIL_OK); /* expired */
+    /* Owned claims: the owner may claim again, another learns who holds it. */
+    char holder[64] = "";
+    CHECK_INT(core_store_claim_owned(s, "p/dedupe", "u:1", "doc-a", 60000, holder, sizeof holder),
+              ==, VIGIL_OK);
+    CHECK_INT(core_store_claim_owned(s, "p/dedupe", "u:1", "doc-a", 60000, holder, sizeof holder),
+              ==, VIGIL_OK);
+    CHECK_INT(core_store_claim_owned(s, "p/dedupe", "u:1", "doc-b", 60000, holder, sizeof holder),
+              ==, VIGIL_EEXIST);
+    CHECK_STR(holder, "doc-a");
+    CHECK_INT(core_store_claim(s, "p/dedupe", "u:1", 60000), ==, VIGIL_EEXIST);
+    /* an anonymous claim belongs to nobody */
+    CHECK_INT(core_store_claim_owned(s, "p/dedupe", "story-7", "doc-a", 60000, NULL, 0), ==,
+              VIGIL_EEXIST);
     core_store_close(s);
 }
 

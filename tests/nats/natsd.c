@@ -38,8 +38,8 @@ static int search(char *out, size_t outlen)
         end = strchr(dir, ':');
         if (end)
             *end = '\0';
-        snprintf(out, outlen, "%s/nats-server", *dir ? dir : ".");
-        if (executable(out))
+        if (snprintf(out, outlen, "%s/nats-server", *dir ? dir : ".") < (int)outlen &&
+            executable(out))
             return 1;
         if (!end)
             break;

@@ -91,14 +91,14 @@ static void test_first_claim_wins(void)
     struct core_cluster *a = open_cluster(srv.url, 2000), *b = open_cluster(srv.url, 2000);
     REQUIRE(a && b);
     CHECK(core_cluster_connected(a));
-    CHECK_INT(core_cluster_claim(a, "p/dedupe", "story-1", 60000), ==, VIGIL_OK);
-    CHECK_INT(core_cluster_claim(b, "p/dedupe", "story-1", 60000), ==, VIGIL_EEXIST);
-    CHECK_INT(core_cluster_claim(a, "p/dedupe", "story-1", 60000), ==, VIGIL_EEXIST);
+    CHECK_INT(core_cluster_claim(a, "p/dedupe", "story-1", NULL, 60000, NULL, 0), ==, VIGIL_OK);
+    CHECK_INT(core_cluster_claim(b, "p/dedupe", "story-1", NULL, 60000, NULL, 0), ==, VIGIL_EEXIST);
+    CHECK_INT(core_cluster_claim(a, "p/dedupe", "story-1", NULL, 60000, NULL, 0), ==, VIGIL_EEXIST);
     /* Namespaces are separate. */
-    CHECK_INT(core_cluster_claim(b, "q/dedupe", "story-1", 60000), ==, VIGIL_OK);
+    CHECK_INT(core_cluster_claim(b, "q/dedupe", "story-1", NULL, 60000, NULL, 0), ==, VIGIL_OK);
     /* Keys with characters a bucket key may not hold. */
-    CHECK_INT(core_cluster_claim(a, "p/dedupe", "https://x.org/a b", 60000), ==, VIGIL_OK);
-    CHECK_INT(core_cluster_claim(b, "p/dedupe", "https://x.org/a b", 60000), ==, VIGIL_EEXIST);
+    CHECK_INT(core_cluster_claim(a, "p/dedupe", "https://x.org/a b", NULL, 60000, NULL, 0), ==, VIGIL_OK);
+    CHECK_INT(core_cluster_claim(b, "p/dedupe", "https://x.org/a b", NULL, 60000, NULL, 0), ==, VIGIL_EEXIST);
     core_cluster_close(a);
     core_cluster_close(b);
 }
@@ -114,14 +114,20 @@ static void test_owner_and_expiry(void)
     CHECK_INT(core_cluster_claim_as(a, "alerts", "alert:1", "doc-1", 60000), ==, VIGIL_OK);
     CHECK_INT(core_cluster_claim_as(b, "alerts", "alert:1", "doc-2", 60000), ==, VIGIL_EEXIST);
     CHECK_INT(core_cluster_claim_as(b, "alerts", "alert:1", "doc-1", 60000), ==, VIGIL_OK);
-    CHECK_INT(core_cluster_claim(b, "alerts", "alert:1", 60000), ==, VIGIL_EEXIST);
+    CHECK_INT(core_cluster_claim(b, "alerts", "alert:1", NULL, 60000, NULL, 0), ==, VIGIL_EEXIST);
+    /* A loser learns who holds it (dedupe: the story's first document). */
+    char holder[64] = "";
+    CHECK_INT(core_cluster_claim_owned(b, "alerts", "alert:1", "doc-3", 60000, holder,
+                                       sizeof holder),
+              ==, VIGIL_EEXIST);
+    CHECK_STR(holder, "doc-1");
     /* An expired claim is free again: the expiry lives in the value, the
      * bucket's MaxAge is far longer. */
-    CHECK_INT(core_cluster_claim(a, "p/s", "short", 1500), ==, VIGIL_OK);
-    CHECK_INT(core_cluster_claim(b, "p/s", "short", 1500), ==, VIGIL_EEXIST);
+    CHECK_INT(core_cluster_claim(a, "p/s", "short", NULL, 1500, NULL, 0), ==, VIGIL_OK);
+    CHECK_INT(core_cluster_claim(b, "p/s", "short", NULL, 1500, NULL, 0), ==, VIGIL_EEXIST);
     usleep(1700000);
-    CHECK_INT(core_cluster_claim(b, "p/s", "short", 60000), ==, VIGIL_OK);
-    CHECK_INT(core_cluster_claim(a, "p/s", "short", 60000), ==, VIGIL_EEXIST);
+    CHECK_INT(core_cluster_claim(b, "p/s", "short", NULL, 60000, NULL, 0), ==, VIGIL_OK);
+    CHECK_INT(core_cluster_claim(a, "p/s", "short", NULL, 60000, NULL, 0), ==, VIGIL_EEXIST);
     core_cluster_close(a);
     core_cluster_close(b);
 }
@@ -155,7 +161,7 @@ static void test_unreachable_fails_fast(void)
     REQUIRE(c);
     CHECK(!core_cluster_connected(c));
     long long t0 = now_ms();
-    CHECK_INT(core_cluster_claim(c, "p/s", "k", 1000), ==, VIGIL_EIO);
+    CHECK_INT(core_cluster_claim(c, "p/s", "k", NULL, 1000, NULL, 0), ==, VIGIL_EIO);
     /* Not connected: refused at once, not after the timeout. */
     CHECK_INT(now_ms() - t0, <, 500);
     core_cluster_close(c);
@@ -187,7 +193,7 @@ static int child(const char *url, const char *where, int n, int down)
     for (int j = 0; j < n; j++) {
         char key[32];
         snprintf(key, sizeof key, "key-%d", down ? n - 1 - j : j);
-        int rc = core_cluster_claim(c, "race/dedupe", key, 600000);
+        int rc = core_cluster_claim(c, "race/dedupe", key, NULL, 600000, NULL, 0);
         if (rc == VIGIL_OK)
             printf("%s\n", key);
         else if (rc != VIGIL_EEXIST)

@@ -341,6 +341,68 @@ static void test_dedupe_claims_one_winner(void)
     world_free(&W);
 }
 
+/* The real dedupe stage with "shared": true: documents 2k and 2k+1 carry
+ * the same URL (different texts) and may reach different workers; exactly
+ * one of each pair survives (mode drop), and both workers take part. */
+static void test_shared_dedupe_one_per_url(void)
+{
+    if (!server_bin)
+        SKIP(skip_why);
+    struct world W;
+    REQUIRE(world_init(&W, "shared-dedupe", 1) == 0);
+    enum { N = 200, PER_URL = 2 };
+    FILE *f = fopen(tier_path(&W.t, "docs.jsonl"), "w");
+    REQUIRE(f != NULL);
+    for (int i = 0; i < N; i++)
+        fprintf(f,
+                "{\"id\": \"d%d\", \"title\": \"story %d\", \"url\": "
+                "\"https://news.example/world/%d?utm_source=feed%d\", \"text\": \"Report number "
+                "%d from the border.\"}\n",
+                i, i, i / PER_URL, i, i);
+    fclose(f);
+    write_fetch(&W.t, W.srv.url, 0);
+    write_worker(&W.t, W.srv.url,
+                 "{\"plugin\": \"dedupe\", \"options\": {\"shared\": true, \"mode\": \"drop\","
+                 " \"near\": false}}",
+                 2, 8, 0);
+    REQUIRE(start_workers(&W) == 0);
+    REQUIRE(workers_subscribed(&W, 30000));
+    struct proc fp;
+    REQUIRE(tier_start(&W.t, &fp, "fetch.json", "state-fetch", "fetch", 1) == 0);
+    CHECK_INT(proc_wait(&fp, 120000), ==, 0);
+    proc_free(&fp);
+    const char *docs[] = {"w0.docs", "w1.docs"};
+    CHECK_INT(wait_distinct(&W, docs, 2, N / PER_URL, 120000, NULL), ==, N / PER_URL);
+    usleep(1000000); /* a second survivor of a pair would show up now */
+    stop_workers(&W);
+    struct tier_lines d0 = tier_read(&W.t, "w0.docs"), d1 = tier_read(&W.t, "w1.docs");
+    int per_url[N / PER_URL] = {0};
+    json_t *all = json_object();
+    json_object_update(all, d0.set);
+    json_object_update(all, d1.set);
+    const char *id;
+    json_t *v;
+    json_object_foreach(all, id, v)
+    {
+        long i = strtol(id + 1, NULL, 10);
+        if (i >= 0 && i < N)
+            per_url[i / PER_URL]++;
+    }
+    int zero = 0, twice = 0;
+    for (int k = 0; k < N / PER_URL; k++) {
+        zero += per_url[k] == 0;
+        twice += per_url[k] > 1;
+    }
+    CHECK_INT(zero, ==, 0);
+    CHECK_INT(twice, ==, 0);
+    CHECK_INT(d0.n, >, 0);
+    CHECK_INT(d1.n, >, 0);
+    json_decref(all);
+    tier_lines_free(&d0);
+    tier_lines_free(&d1);
+    world_free(&W);
+}
+
 static void test_broker_down_then_killed(void)
 {
     if (!server_bin)
@@ -455,6 +517,7 @@ int main(void)
     RUN(test_two_workers_share_the_work);
     RUN(test_one_story_one_alert);
     RUN(test_dedupe_claims_one_winner);
+    RUN(test_shared_dedupe_one_per_url);
     RUN(test_broker_down_then_killed);
     return test_summary();
 }
