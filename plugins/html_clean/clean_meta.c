@@ -222,8 +222,13 @@ char *clean_title_strip_site(const char *title, const char *site, const char *ho
             last = p;
         if (last) {
             const char *tail = last + sl;
-            if (is_site_segment(tail, strlen(tail), site, label) && last > title)
-                return strndup(title, (size_t)(last - title));
+            /* ": " has no space before it, but French puts one there
+               ("Headline : Site"): the headline must not keep it. */
+            size_t keep = (size_t)(last - title);
+            while (keep > 0 && title[keep - 1] == ' ')
+                keep--;
+            if (is_site_segment(tail, strlen(tail), site, label) && keep > 0)
+                return strndup(title, keep);
         }
         /* first separator: "Site | Headline" */
         const char *first = strstr(title, seps[k]);
