@@ -115,23 +115,87 @@ static inline void fuzz_check_span(const json_t *o, const char *field, size_t fl
     }
 }
 
-/* entities.mentions: offsets into their field, surface = those bytes. */
+/* Whether o's "field" says it lies in the title (else the text). */
+static inline int fuzz_in_title(const json_t *o)
+{
+    const char *f = json_string_value(json_object_get(o, "field"));
+    return f && strcmp(f, "title") == 0;
+}
+
+/* entities as the entities stage writes them: mentions lie in their field
+ * with surface = those bytes and a sentence index that is -1 or a
+ * sentence of the document; the summary has one entry per id, counts
+ * adding up to every mention found (written or cut), salience in 0..1. */
 static inline void fuzz_check_mentions(const json_t *doc)
 {
     size_t tlen, hlen, i;
     const char *text = fuzz_field(doc, "text", &tlen);
     const char *title = fuzz_field(doc, "title", &hlen);
+    const json_t *ents = json_object_get(doc, "entities");
+    const json_t *mentions = json_object_get(ents, "mentions");
+    size_t nsent = json_array_size(json_object_get(doc, "sentences"));
+    const json_t *m;
+    if (!json_is_array(mentions) || !json_is_array(json_object_get(ents, "summary")))
+        fuzz_fail("entities without mentions and summary arrays");
+    json_array_foreach(mentions, i, m)
+    {
+        int in_title = fuzz_in_title(m);
+        fuzz_check_span(m, in_title ? title : text, in_title ? hlen : tlen, "mention",
+                        json_object_get(m, "surface"));
+        const json_t *sv = json_object_get(m, "sentence");
+        json_int_t si = json_integer_value(sv);
+        if (!json_is_integer(sv) || si < -1 || (si >= 0 && (in_title || (size_t)si >= nsent)))
+            fuzz_fail("mention %zu: sentence %lld of %zu", i, (long long)si, nsent);
+        if (!json_is_string(json_object_get(m, "id")))
+            fuzz_fail("mention %zu has no id", i);
+    }
+    size_t total = 0;
+    const json_t *e;
+    json_array_foreach(json_object_get(ents, "summary"), i, e)
+    {
+        const json_t *c = json_object_get(e, "count"), *sal = json_object_get(e, "salience");
+        if (!json_is_integer(c) || json_integer_value(c) < 1)
+            fuzz_fail("summary %zu: count", i);
+        if (!json_is_number(sal) || json_number_value(sal) < 0 || json_number_value(sal) > 1)
+            fuzz_fail("summary %zu: salience not in 0..1", i);
+        total += (size_t)json_integer_value(c);
+    }
+    const json_t *cut = json_object_get(json_object_get(doc, "meta"), "entities_truncated");
+    size_t expect = json_array_size(mentions) + (size_t)json_integer_value(cut);
+    if (total != expect)
+        fuzz_fail("summary counts %zu mentions, %zu were found", total, expect);
+}
+
+/* Whether s is the key (affiliation, else id) or, when ids is set, the id
+ * of a mention of doc the events engine could have used. */
+static inline int fuzz_mention_has(const json_t *doc, const char *s, int ids)
+{
+    size_t i;
     const json_t *m;
     json_array_foreach(json_object_get(json_object_get(doc, "entities"), "mentions"), i, m)
     {
-        int in_title = json_object_get(m, "field") != NULL;
-        fuzz_check_span(m, in_title ? title : text, in_title ? hlen : tlen, "mention",
-                        json_object_get(m, "surface"));
+        const char *id = json_string_value(json_object_get(m, "id"));
+        const char *aff = json_string_value(json_object_get(m, "affiliation"));
+        const char *key = ids ? id : aff ? aff : id;
+        if (key && strcmp(key, s) == 0)
+            return 1;
     }
+    return 0;
 }
 
-/* events[first..].evidence: offsets into their field, text = those bytes;
- * confidence in 0..1. */
+static inline int fuzz_severity(const char *s)
+{
+    static const char *const names[] = {"info", "low", "medium", "high", "critical", NULL};
+    for (int i = 0; s && names[i]; i++)
+        if (strcmp(s, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* events[first..]: evidence lies in its field with text = those bytes and
+ * a sentence index that is -1 (title) or a sentence; confidence in 0..1; a
+ * known severity; actor and object null or the key of a mention; entities
+ * the ids of mentions. */
 static inline void fuzz_check_events(const json_t *doc, size_t first)
 {
     size_t tlen, hlen, i;
@@ -145,12 +209,34 @@ static inline void fuzz_check_events(const json_t *doc, size_t first)
         const json_t *evid = json_object_get(ev, "evidence");
         if (!json_is_object(evid))
             fuzz_fail("event %zu has no evidence", i);
-        int in_title = json_object_get(evid, "field") != NULL;
+        int in_title = fuzz_in_title(evid);
         fuzz_check_span(evid, in_title ? title : text, in_title ? hlen : tlen, "evidence",
                         json_object_get(evid, "text"));
+        json_int_t si = json_integer_value(json_object_get(evid, "sentence"));
+        if (!json_is_integer(json_object_get(evid, "sentence")) || si < -1 ||
+            (si == -1) != in_title)
+            fuzz_fail("event %zu: evidence sentence %lld", i, (long long)si);
         const json_t *c = json_object_get(ev, "confidence");
         if (!json_is_number(c) || json_number_value(c) < 0 || json_number_value(c) > 1)
             fuzz_fail("event %zu: confidence not in 0..1", i);
+        if (!fuzz_severity(json_string_value(json_object_get(ev, "severity"))))
+            fuzz_fail("event %zu: unknown severity", i);
+        if (!json_is_string(json_object_get(ev, "type")))
+            fuzz_fail("event %zu: no type", i);
+        static const char *const roles[] = {"actor", "object"};
+        for (int r = 0; r < 2; r++) {
+            const json_t *v = json_object_get(ev, roles[r]);
+            if (!json_is_null(v) &&
+                !(json_is_string(v) && fuzz_mention_has(doc, json_string_value(v), 0)))
+                fuzz_fail("event %zu: %s is neither null nor a mention's key", i, roles[r]);
+        }
+        size_t k;
+        const json_t *id;
+        json_array_foreach(json_object_get(ev, "entities"), k, id)
+        {
+            if (!json_is_string(id) || !fuzz_mention_has(doc, json_string_value(id), 1))
+                fuzz_fail("event %zu: entity %zu is not a mention's id", i, k);
+        }
     }
 }
 
