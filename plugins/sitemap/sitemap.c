@@ -289,7 +289,10 @@ static int parse_text(struct sctx *c, const char *data, size_t len, struct vigil
         while (b > a && isspace((unsigned char)b[-1]))
             b--;
         if (b > a) {
-            if (strncasecmp(a, "http://", 7) != 0 && strncasecmp(a, "https://", 8) != 0)
+            /* The line is not NUL-terminated: compare within it only. */
+            size_t n = (size_t)(b - a);
+            if (!(n >= 7 && strncasecmp(a, "http://", 7) == 0) &&
+                !(n >= 8 && strncasecmp(a, "https://", 8) == 0))
                 return vigil_error_set(err, VIGIL_EPARSE,
                                        "not a sitemap: line %zu of the text is not a URL",
                                        s->n_urls_seen + 1);
