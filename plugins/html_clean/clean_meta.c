@@ -41,6 +41,9 @@ static char *folded(const char *s)
         size_t cut = META_MAX;
         while (cut > 0 && ((unsigned char)b.data[cut] & 0xC0) == 0x80)
             cut--;
+        /* A cut right after a space must not leave it at the end. */
+        while (cut > 0 && b.data[cut - 1] == ' ')
+            cut--;
         b.len = cut;
         b.data[cut] = '\0';
     }
