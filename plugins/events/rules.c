@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <hs/hs.h>
 
@@ -1903,6 +1904,12 @@ static void load_lexicon_file(struct build *b, const char *rules_path, const cha
         return;
     }
     b->nlex_paths++;
+    /* A device or a FIFO named by mistake would block or never end. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        diags_add_at(b->d, path, 0, 0, NULL, "not a regular file");
+        return;
+    }
     struct jdoc lexdoc;
     if (jdoc_load_file(&lexdoc, path, b->d) != 0)
         return;
@@ -1957,11 +1964,15 @@ static void check_lexicon_needs(struct build *b, uint32_t first)
     b->ptr[0] = '\0';
 }
 
-static void load_file(struct build *b, const char *path)
+/* One rules file, read from path or, when text is not NULL, given as text
+ * (len bytes) and only named path. */
+static void load_file(struct build *b, const char *path, const char *text, size_t len)
 {
     struct ruleset *rs = b->rs;
     struct jdoc doc;
-    if (jdoc_load_file(&doc, path, b->d) != 0)
+    int rc =
+        text ? jdoc_load_buffer(&doc, path, text, len, b->d) : jdoc_load_file(&doc, path, b->d);
+    if (rc != 0)
         return;
     char **nf = realloc(rs->files, (rs->nfiles + 1) * sizeof *nf);
     if (!nf) {
@@ -2263,7 +2274,8 @@ static int build_db(struct build *b)
     return 0;
 }
 
-struct ruleset *rules_load(const char *const *paths, size_t npaths, struct diags *d)
+static struct ruleset *load_all(const char *const *paths, const char *const *texts,
+                                const size_t *lens, size_t npaths, struct diags *d)
 {
     struct build b;
     memset(&b, 0, sizeof b);
@@ -2279,7 +2291,7 @@ struct ruleset *rules_load(const char *const *paths, size_t npaths, struct diags
     if (npaths == 0)
         diags_add_at(d, NULL, 0, 0, NULL, "no rule file given");
     for (size_t i = 0; i < npaths; i++)
-        load_file(&b, paths[i]);
+        load_file(&b, paths[i], texts ? texts[i] : NULL, texts ? lens[i] : 0);
     /* Drop disabled rules now that they were validated. */
     uint32_t k = 0;
     for (uint32_t i = 0; i < b.rs->nrules; i++) {
@@ -2310,6 +2322,17 @@ struct ruleset *rules_load(const char *const *paths, size_t npaths, struct diags
         return NULL;
     }
     return b.rs;
+}
+
+struct ruleset *rules_load(const char *const *paths, size_t npaths, struct diags *d)
+{
+    return load_all(paths, NULL, NULL, npaths, d);
+}
+
+struct ruleset *rules_load_buffers(const char *const *names, const char *const *texts,
+                                   const size_t *lens, size_t n, struct diags *d)
+{
+    return load_all(names, texts, lens, n, d);
 }
 
 /* ------------------------------------------------------------------ */

@@ -245,6 +245,11 @@ struct ruleset {
  * there was any. The caller frees the result with rules_free().
  */
 struct ruleset *rules_load(const char *const *paths, size_t npaths, struct diags *d);
+/* Same from rule files already in memory: texts[i] (lens[i] bytes,
+ * borrowed) is the content of the file named names[i], the name used in
+ * messages and the base relative lexicon paths are resolved against. */
+struct ruleset *rules_load_buffers(const char *const *names, const char *const *texts,
+                                   const size_t *lens, size_t n, struct diags *d);
 void rules_free(struct ruleset *rs);
 
 /* Index of a language code in rs->langs, or -1. */

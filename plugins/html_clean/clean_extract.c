@@ -923,6 +923,8 @@ void clean_node_text(xmlNodePtr top, struct buf *b, size_t max)
         size_t cut = start + max;
         while (cut > start && ((unsigned char)b->data[cut] & 0xC0) == 0x80)
             cut--;
+        while (cut > start && b->data[cut - 1] == ' ')
+            cut--; /* folded text never ends with a space */
         b->len = cut;
         b->data[cut] = '\0';
     }

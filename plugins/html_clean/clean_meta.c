@@ -41,6 +41,9 @@ static char *folded(const char *s)
         size_t cut = META_MAX;
         while (cut > 0 && ((unsigned char)b.data[cut] & 0xC0) == 0x80)
             cut--;
+        /* A cut right after a space must not leave it at the end. */
+        while (cut > 0 && b.data[cut - 1] == ' ')
+            cut--;
         b.len = cut;
         b.data[cut] = '\0';
     }
@@ -222,8 +225,13 @@ char *clean_title_strip_site(const char *title, const char *site, const char *ho
             last = p;
         if (last) {
             const char *tail = last + sl;
-            if (is_site_segment(tail, strlen(tail), site, label) && last > title)
-                return strndup(title, (size_t)(last - title));
+            /* ": " has no space before it, but French puts one there
+               ("Headline : Site"): the headline must not keep it. */
+            size_t keep = (size_t)(last - title);
+            while (keep > 0 && title[keep - 1] == ' ')
+                keep--;
+            if (is_site_segment(tail, strlen(tail), site, label) && keep > 0)
+                return strndup(title, keep);
         }
         /* first separator: "Site | Headline" */
         const char *first = strstr(title, seps[k]);

@@ -260,6 +260,44 @@ static void test_disabled_rules_are_validated_then_dropped(void)
     free(e);
 }
 
+/* rules_load_buffers: the name is what messages say and where relative
+ * lexicon paths start from; a lexicon that is not a regular file (a device
+ * would block or never end) is refused where it is named. */
+static void test_buffers(void)
+{
+    static const char ok[] = "{\"lexicons\": [\"lexicons/blockers.json\"], \"rules\": [{\"id\": "
+                             "\"a\", \"type\": \"t\", \"trigger\": {\"terms\": [\"deploy\"]}}]}";
+    const char *names[] = {"../../../rules/inline.json"};
+    const char *texts[] = {ok};
+    size_t lens[] = {sizeof ok - 1};
+    struct diags d = {0};
+    struct ruleset *rs = rules_load_buffers(names, texts, lens, 1, &d);
+    CHECK_INT(diags_count(&d), ==, 0);
+    REQUIRE(rs != NULL);
+    CHECK_INT(rs->nrules, ==, 1);
+    CHECK_STR(rs->rules[0].file, "../../../rules/inline.json");
+    CHECK_INT(rs->lex[RULES_LEX_NEGATION], >=, 0);
+    rules_free(rs);
+
+    static const char bad[] = "{\"lexicons\": [\"/dev/null\"],\n \"rules\": 3}";
+    texts[0] = bad;
+    lens[0] = sizeof bad - 1;
+    names[0] = "inline.json";
+    REQUIRE(rules_load_buffers(names, texts, lens, 1, &d) == NULL);
+    char all[4096] = "";
+    size_t o = 0;
+    for (size_t i = 0; i < d.n && o < sizeof all; i++) {
+        char line[1024];
+        diags_format(&d, i, line, sizeof line);
+        o += (size_t)snprintf(all + o, sizeof all - o, "%s\n", line);
+    }
+    CHECK_STR(all, "/dev/null: not a regular file\n"
+                   "inline.json:1:15: /lexicons/0: cannot load lexicon \"/dev/null\"\n"
+                   "inline.json:2:11: /rules: expected a non-empty array of rules, found an "
+                   "integer 3\n");
+    diags_free(&d);
+}
+
 int main(void)
 {
     const char *src = getenv("VIGIL_SOURCE_DIR");
@@ -276,5 +314,6 @@ int main(void)
     RUN(test_more_mistakes);
     RUN(test_valid_file_compiles);
     RUN(test_disabled_rules_are_validated_then_dropped);
+    RUN(test_buffers);
     return test_summary();
 }
