@@ -887,6 +887,16 @@ long bl_hwm_kb(pid_t pid)
     return status_kb(pid, "VmHWM");
 }
 
+long bl_rss_anon_kb(pid_t pid)
+{
+    return status_kb(pid, "RssAnon");
+}
+
+long bl_rss_file_kb(pid_t pid)
+{
+    return status_kb(pid, "RssFile");
+}
+
 double bl_cpu_s(pid_t pid)
 {
     char path[64], buf[2048];

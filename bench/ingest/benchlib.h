@@ -151,6 +151,10 @@ void bl_daemon_tail(const struct bl_daemon *d, int lines);
 /* VmRSS and VmHWM of a process in kB (-1 when unreadable). */
 long bl_rss_kb(pid_t pid);
 long bl_hwm_kb(pid_t pid);
+/* RssAnon (heap, stacks: the process's own memory) and RssFile (pages of
+ * mapped files, mostly shared libraries shared with other processes). */
+long bl_rss_anon_kb(pid_t pid);
+long bl_rss_file_kb(pid_t pid);
 /* User + system CPU time of a process in seconds (-1 when unreadable). */
 double bl_cpu_s(pid_t pid);
 

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "benchlib.h"
@@ -36,7 +37,6 @@ struct opts {
     uint64_t sweep_docs, docs;
     double sweep_seconds, seconds;
     int batch, conns;
-    const char *label;
 };
 
 struct phase {
@@ -65,7 +65,7 @@ struct phase {
     struct bl_samples lat;
     char first_error[512];
     /* out */
-    double secs, rate, cores;
+    double secs, rate, cores, client_cores;
     int64_t p50, p99;
     long hwm_kb;
 };
@@ -157,6 +157,14 @@ static void *pusher(void *arg)
     return NULL;
 }
 
+static double self_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static int run_phase(struct phase *ph)
 {
     pthread_t th[256];
@@ -170,7 +178,7 @@ static int run_phase(struct phase *ph)
     pthread_mutex_init(&ph->mu, NULL);
     memset(&ph->lat, 0, sizeof ph->lat);
     ph->first_error[0] = '\0';
-    double cpu0 = bl_cpu_s(ph->pid);
+    double cpu0 = bl_cpu_s(ph->pid), self0 = self_cpu_s();
     ph->t0 = bl_now_ns();
     ph->deadline = ph->t0 + (int64_t)(ph->max_s * 1e9);
     int started = 0;
@@ -200,9 +208,11 @@ static int run_phase(struct phase *ph)
             if (rss > rss_max)
                 rss_max = rss;
             if (ph->curve && done >= next_point) {
-                printf("  rss curve: %9llu docs  %6.1f s  RSS %5.1f MB  (%.0f docs/s so far)\n",
+                printf("  rss curve: %9llu docs  %6.1f s  RSS %5.1f MB (own %5.1f MB)  %.0f docs/s "
+                       "so far\n",
                        (unsigned long long)done, (double)(now - ph->t0) / 1e9,
-                       (double)rss / 1024.0, (double)done / ((double)(now - ph->t0) / 1e9));
+                       (double)rss / 1024.0, (double)bl_rss_anon_kb(ph->pid) / 1024.0,
+                       (double)done / ((double)(now - ph->t0) / 1e9));
                 fflush(stdout);
                 while (next_point <= done)
                     next_point += step;
@@ -222,6 +232,7 @@ static int run_phase(struct phase *ph)
     ph->rate = (double)done / ph->secs;
     double cpu1 = bl_cpu_s(ph->pid);
     ph->cores = cpu0 >= 0 && cpu1 >= 0 ? (cpu1 - cpu0) / ph->secs : -1;
+    ph->client_cores = (self_cpu_s() - self0) / ph->secs;
     ph->p50 = bl_samples_q(&ph->lat, 0.50);
     ph->p99 = bl_samples_q(&ph->lat, 0.99);
     ph->hwm_kb = bl_hwm_kb(ph->pid);
@@ -240,10 +251,12 @@ static int run_phase(struct phase *ph)
 static void print_phase(const char *what, const struct phase *ph)
 {
     char a[32], b[32];
-    printf("%-28s batch %4d x %3d conns: %8llu docs in %6.1f s = %7.0f docs/s | request p50 %s "
-           "p99 %s | daemon CPU %.2f cores | 503s %llu\n",
-           what, ph->batch, ph->conns, (unsigned long long)atomic_load(&ph->done_docs), ph->secs,
-           ph->rate, bl_fmt_ms(ph->p50, a), bl_fmt_ms(ph->p99, b), ph->cores,
+    uint64_t done = atomic_load(&ph->done_docs);
+    printf("%-22s %4d docs/POST x %3d conns: %8llu docs in %6.1f s = %6.0f docs/s | POST p50 %s "
+           "p99 %s | daemon %.2f cores, %.3f ms CPU/doc | client %.2f cores | 503s %llu\n",
+           what, ph->batch, ph->conns, (unsigned long long)done, ph->secs, ph->rate,
+           bl_fmt_ms(ph->p50, a), bl_fmt_ms(ph->p99, b), ph->cores,
+           done ? ph->cores * ph->secs * 1000.0 / (double)done : 0, ph->client_cores,
            (unsigned long long)atomic_load(&ph->busy));
     if (ph->first_error[0])
         printf("  errors: %d, first: %s\n", atomic_load(&ph->errors), ph->first_error);
@@ -255,7 +268,7 @@ static void usage(void)
     fputs("usage: vigil-push-bench --vigil BIN --config FILE --log FILE --pipeline NAME\n"
           "         [--peer PIPELINE] [--corpus DIR] [--size BYTES] [--alert-every N]\n"
           "         [--sweep BxC,...] [--sweep-docs N] [--sweep-seconds S]\n"
-          "         [--docs N] [--seconds S] [--batch B] [--conns C] [--label TEXT]\n",
+          "         [--docs N] [--seconds S] [--batch B] [--conns C]\n",
           stderr);
 }
 
@@ -268,7 +281,6 @@ static int parse_opts(struct opts *o, int argc, char **argv)
     o->sweep_seconds = 20;
     o->docs = 100000;
     o->seconds = 3600;
-    o->label = "";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -292,7 +304,6 @@ static int parse_opts(struct opts *o, int argc, char **argv)
         else if (!strcmp(a, "--seconds")) o->seconds = strtod(v, NULL);
         else if (!strcmp(a, "--batch")) o->batch = (int)strtol(v, NULL, 10);
         else if (!strcmp(a, "--conns")) o->conns = (int)strtol(v, NULL, 10);
-        else if (!strcmp(a, "--label")) o->label = v;
         else {
             usage();
             return -1;
@@ -327,13 +338,32 @@ int main(int argc, char **argv)
         bl_str_free(&one);
     }
 
+    /* The first start of a pipeline compiles the gazetteers and writes
+     * its caches into the state directory; every later start loads them.
+     * Idle RSS is measured after both (the load runs on the second). */
     struct bl_daemon d;
-    if (bl_daemon_start(&d, o.vigil, o.config, o.log, 30000) != 0)
+    if (bl_daemon_start(&d, o.vigil, o.config, o.log, 60000) != 0)
+        return 1;
+    bl_sleep_ns(1500000000LL); /* let start-up settle */
+    long cold_kb = bl_rss_kb(d.pid), cold_anon = bl_rss_anon_kb(d.pid);
+    printf("idle RSS, first start (caches built): %.1f MB (own memory %.1f MB, mapped files "
+           "%.1f MB)\n",
+           (double)cold_kb / 1024.0, (double)cold_anon / 1024.0,
+           (double)bl_rss_file_kb(d.pid) / 1024.0);
+    if (bl_daemon_stop(&d, 30000) != 0) {
+        printf("vigil serve did not stop cleanly after the first start; its log:\n");
+        bl_daemon_tail(&d, 20);
+        return 1;
+    }
+    if (bl_daemon_start(&d, o.vigil, o.config, o.log, 60000) != 0)
         return 1;
     printf("# vigil serve pid %d on 127.0.0.1:%d\n", (int)d.pid, d.port);
-    bl_sleep_ns(1000000000); /* let start-up allocations settle */
-    long idle_kb = bl_rss_kb(d.pid);
-    printf("idle RSS after start: %.1f MB\n", (double)idle_kb / 1024.0);
+    bl_sleep_ns(1500000000LL);
+    long idle_kb = bl_rss_kb(d.pid), idle_anon = bl_rss_anon_kb(d.pid);
+    printf("idle RSS, next start (caches loaded): %.1f MB (own memory %.1f MB, mapped files "
+           "%.1f MB)\n",
+           (double)idle_kb / 1024.0, (double)idle_anon / 1024.0,
+           (double)bl_rss_file_kb(d.pid) / 1024.0);
 
     int rc = 0;
     struct phase ph;
@@ -369,8 +399,8 @@ int main(int argc, char **argv)
                 rc = 1;
             print_phase("sweep", &ph);
             char w[256], t[64], p50[32], p99[32], rss[32];
-            snprintf(w, sizeof w, "push full chain %s, %zu B pages, %d docs/POST x %d conns",
-                     o.label, o.size, b, cc);
+            snprintf(w, sizeof w, "push full chain, %zu B pages, %d docs/POST x %d conns", o.size,
+                     b, cc);
             snprintf(t, sizeof t, "%.0f docs/s", ph.rate);
             snprintf(rss, sizeof rss, "%ld MB", ph.hwm_kb / 1024);
             printf("RESULT\tingest\t%s\t%s\t%s\t%s\t%s\t-\n", w, t, bl_fmt_ms(ph.p50, p50),
@@ -424,15 +454,16 @@ int main(int argc, char **argv)
             rc = 1;
         print_phase("long run", &ph);
         bl_sleep_ns(3000000000LL); /* alert deliveries, state commit, freed caches */
-        long after_kb = bl_rss_kb(d.pid);
+        long after_kb = bl_rss_kb(d.pid), after_anon = bl_rss_anon_kb(d.pid);
         long hwm_kb = bl_hwm_kb(d.pid);
-        printf("RSS: idle %.1f MB; after %llu documents %.1f MB (3 s after the load); peak %.1f "
-               "MB\n",
-               (double)idle_kb / 1024.0, (unsigned long long)atomic_load(&ph.done_docs),
-               (double)after_kb / 1024.0, (double)hwm_kb / 1024.0);
+        printf("RSS: idle %.1f MB (own %.1f MB); after %llu documents %.1f MB (own %.1f MB, 3 s "
+               "after the load); peak %.1f MB\n",
+               (double)idle_kb / 1024.0, (double)idle_anon / 1024.0,
+               (unsigned long long)atomic_load(&ph.done_docs), (double)after_kb / 1024.0,
+               (double)after_anon / 1024.0, (double)hwm_kb / 1024.0);
         char w[256], t[64], p50[32], p99[32], rss[32], peer[96];
-        snprintf(w, sizeof w, "push full chain %s, %zu B pages, %d docs/POST x %d conns, %llu docs",
-                 o.label, o.size, best_b, best_c, (unsigned long long)atomic_load(&ph.done_docs));
+        snprintf(w, sizeof w, "push full chain, %zu B pages, %d docs/POST x %d conns, %llu docs",
+                 o.size, best_b, best_c, (unsigned long long)atomic_load(&ph.done_docs));
         snprintf(t, sizeof t, "%.0f docs/s", ph.rate);
         snprintf(rss, sizeof rss, "%ld MB", hwm_kb / 1024);
         if (peer_rate > 0)
@@ -441,8 +472,9 @@ int main(int argc, char **argv)
             snprintf(peer, sizeof peer, "-");
         printf("RESULT\tingest\t%s\t%s\t%s\t%s\t%s\t%s\n", w, t, bl_fmt_ms(ph.p50, p50),
                bl_fmt_ms(ph.p99, p99), rss, peer);
-        printf("RESULT\tingest\tdaemon RSS idle (after start, before load)\t-\t-\t-\t%.1f MB\t-\n",
-               (double)idle_kb / 1024.0);
+        printf("RESULT\tingest\tdaemon RSS idle (start with caches, before load)\t-\t-\t-\t%.1f "
+               "MB\tfirst start (caches built) %.1f MB\n",
+               (double)idle_kb / 1024.0, (double)cold_kb / 1024.0);
         printf("RESULT\tingest\tdaemon RSS after %llu docs (3 s after the load)\t-\t-\t-\t%.1f "
                "MB\tpeak %.1f MB\n",
                (unsigned long long)atomic_load(&ph.done_docs), (double)after_kb / 1024.0,
