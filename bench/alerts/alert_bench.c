@@ -745,22 +745,25 @@ int main(int argc, char **argv)
            c.origin, pg.mean_html_bytes, (unsigned long long)alert_every);
 
     struct receiver rv;
-    if (receiver_start(&rv) != 0)
+    int rc = 0;
+    if (receiver_start(&rv) != 0) {
+        bl_pages_free(&pg);
+        bl_corpus_free(&c);
         return 1;
+    }
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", rv.port);
     setenv("BENCH_HOOK_URL", url, 1);
     printf("# webhook receiver on %s\n", url);
 
     struct bl_daemon d;
-    if (bl_daemon_start(&d, vigil, config, log, 30000) != 0) {
-        receiver_stop(&rv);
-        return 1;
+    if (bl_daemon_start(&d, vigil, config, log, 60000) != 0) {
+        rc = 1;
+        goto out;
     }
     printf("# vigil serve pid %d on 127.0.0.1:%d; idle RSS %.1f MB\n", (int)d.pid, d.port,
            (double)bl_rss_kb(d.pid) / 1024.0);
 
-    int rc = 0;
     uint64_t ndocs = (uint64_t)(rate * seconds);
     struct lat_result full = {0}, dir = {0};
     double cpu0 = bl_cpu_s(d.pid);
@@ -860,6 +863,7 @@ int main(int argc, char **argv)
         bl_daemon_tail(&d, 20);
         rc = 1;
     }
+out:
     receiver_stop(&rv);
     bl_pages_free(&pg);
     bl_corpus_free(&c);

@@ -342,8 +342,11 @@ int main(int argc, char **argv)
      * its caches into the state directory; every later start loads them.
      * Idle RSS is measured after both (the load runs on the second). */
     struct bl_daemon d;
-    if (bl_daemon_start(&d, o.vigil, o.config, o.log, 60000) != 0)
-        return 1;
+    int rc = 0;
+    if (bl_daemon_start(&d, o.vigil, o.config, o.log, 60000) != 0) {
+        rc = 1;
+        goto out;
+    }
     bl_sleep_ns(1500000000LL); /* let start-up settle */
     long cold_kb = bl_rss_kb(d.pid), cold_anon = bl_rss_anon_kb(d.pid);
     printf("idle RSS, first start (caches built): %.1f MB (own memory %.1f MB, mapped files "
@@ -353,10 +356,13 @@ int main(int argc, char **argv)
     if (bl_daemon_stop(&d, 30000) != 0) {
         printf("vigil serve did not stop cleanly after the first start; its log:\n");
         bl_daemon_tail(&d, 20);
-        return 1;
+        rc = 1;
+        goto out;
     }
-    if (bl_daemon_start(&d, o.vigil, o.config, o.log, 60000) != 0)
-        return 1;
+    if (bl_daemon_start(&d, o.vigil, o.config, o.log, 60000) != 0) {
+        rc = 1;
+        goto out;
+    }
     printf("# vigil serve pid %d on 127.0.0.1:%d\n", (int)d.pid, d.port);
     bl_sleep_ns(1500000000LL);
     long idle_kb = bl_rss_kb(d.pid), idle_anon = bl_rss_anon_kb(d.pid);
@@ -365,7 +371,6 @@ int main(int argc, char **argv)
            (double)idle_kb / 1024.0, (double)idle_anon / 1024.0,
            (double)bl_rss_file_kb(d.pid) / 1024.0);
 
-    int rc = 0;
     struct phase ph;
     memset(&ph, 0, sizeof ph);
     ph.pg = &pg;
@@ -488,6 +493,7 @@ int main(int argc, char **argv)
         bl_daemon_tail(&d, 20);
         rc = 1;
     }
+out:
     bl_pages_free(&pg);
     bl_corpus_free(&c);
     return rc;
