@@ -692,7 +692,7 @@ static void usage(void)
           "         --pipeline NAME [--direct NAME] [--corpus DIR] [--size BYTES]\n"
           "         [--rate DOCS_PER_S] [--seconds S] [--alert-every N] [--conns N]\n"
           "         [--outbox NAME --outbox-file PATH --outbox-docs N --outbox-batch B\n"
-          "          --outbox-conns C]\n"
+          "          --outbox-conns C] [--phases full,direct,outbox]\n"
           "The daemon's webhook sinks must use ${BENCH_HOOK_URL}.\n",
           stderr);
 }
@@ -700,7 +700,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     const char *vigil = NULL, *config = NULL, *log = NULL, *pipeline = NULL, *direct = NULL,
-               *corpus = NULL, *outbox = NULL, *outbox_file = NULL;
+               *corpus = NULL, *outbox = NULL, *outbox_file = NULL, *phases = "full,direct,outbox";
     double rate = 1000, seconds = 30;
     size_t size = 5000;
     uint64_t alert_every = 100, outbox_docs = 0;
@@ -723,6 +723,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--outbox-docs")) outbox_docs = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--outbox-batch")) ob_batch = (int)strtol(v, NULL, 10);
         else if (!strcmp(a, "--outbox-conns")) ob_conns = (int)strtol(v, NULL, 10);
+        else if (!strcmp(a, "--phases")) phases = v;
         else {
             usage();
             return 2;
@@ -766,8 +767,10 @@ int main(int argc, char **argv)
 
     uint64_t ndocs = (uint64_t)(rate * seconds);
     struct lat_result full = {0}, dir = {0};
+    int do_full = strstr(phases, "full") != NULL, do_direct = strstr(phases, "direct") != NULL,
+        do_outbox = strstr(phases, "outbox") != NULL;
     double cpu0 = bl_cpu_s(d.pid);
-    {
+    if (do_full) {
         struct lat_phase ph;
         memset(&ph, 0, sizeof ph);
         ph.pipeline = pipeline;
@@ -787,9 +790,10 @@ int main(int argc, char **argv)
         free(ph.ex.recv_ns);
     }
     double cpu1 = bl_cpu_s(d.pid);
-    printf("  daemon CPU during the run: %.2f cores (%.3f ms per document)\n",
-           (cpu1 - cpu0) / ((double)ndocs / rate), (cpu1 - cpu0) * 1000.0 / (double)ndocs);
-    if (direct) {
+    if (do_full)
+        printf("  daemon CPU during the run: %.2f cores (%.3f ms per document)\n",
+               (cpu1 - cpu0) / ((double)ndocs / rate), (cpu1 - cpu0) * 1000.0 / (double)ndocs);
+    if (direct && do_direct) {
         struct lat_phase ph;
         memset(&ph, 0, sizeof ph);
         ph.pipeline = direct;
@@ -808,13 +812,13 @@ int main(int argc, char **argv)
             rc = 1;
         free(ph.ex.recv_ns);
     }
-    {
+    if (do_full) {
         char w[256], t[64], p50[32], p99[32], rss[32], peer[128], a[32];
         snprintf(w, sizeof w, "alert latency, push -> full chain -> webhook 2xx, %.0f docs/s, 1%% "
                  "alerting, %zu B pages", rate, size);
         snprintf(t, sizeof t, "%.0f docs/s", full.rate);
         snprintf(rss, sizeof rss, "%ld MB", full.hwm_kb / 1024);
-        if (direct)
+        if (direct && do_direct)
             snprintf(peer, sizeof peer, "no transforms: p99 %s", bl_fmt_ms(dir.p99, a));
         else
             snprintf(peer, sizeof peer, "-");
@@ -822,7 +826,7 @@ int main(int argc, char **argv)
                bl_fmt_ms(full.p99, p99), rss, peer);
     }
 
-    if (outbox && outbox_docs > 0) {
+    if (outbox && outbox_docs > 0 && do_outbox) {
         struct ob_phase ph;
         memset(&ph, 0, sizeof ph);
         ph.pipeline = outbox;
