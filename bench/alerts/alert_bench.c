@@ -499,6 +499,25 @@ static int run_latency(struct receiver *rv, struct lat_phase *ph, pid_t pid, dou
             bl_samples_add(&sched, r - ph->due_ns[k]);
         }
     }
+    /* When were the slow ones sent: spread out (load) or together (a stall)? */
+    {
+        char when[512] = "";
+        size_t off = 0;
+        int slow = 0;
+        for (uint64_t k = 0; k < ph->ndocs; k++) {
+            int64_t r = atomic_load(&ph->ex.recv_ns[k]);
+            if (r <= 0 || ph->sent_ns[k] <= 0 || r - ph->sent_ns[k] <= 50000000)
+                continue;
+            if (slow++ < 12 && off < sizeof when - 32)
+                off += (size_t)snprintf(when + off, sizeof when - off, "%s%.1f s (%.0f ms)",
+                                        slow > 1 ? ", " : "",
+                                        (double)(ph->sent_ns[k] - ph->t0) / 1e9,
+                                        (double)(r - ph->sent_ns[k]) / 1e6);
+        }
+        if (slow)
+            printf("  alerts slower than 50 ms: %d, sent at %s%s\n", slow, when,
+                   slow > 12 ? ", ..." : "");
+    }
     merge(&post, ph->post, ph->conns);
     merge(&late, ph->lateness, ph->conns);
     res->expected = expected;

@@ -158,6 +158,10 @@ long bl_rss_file_kb(pid_t pid);
 /* User + system CPU time of a process in seconds (-1 when unreadable). */
 double bl_cpu_s(pid_t pid);
 
+/* CPU seconds of each thread of a process: fills tid[] and cpu[] (at most
+ * max), returns the number of threads (-1 when unreadable). */
+int bl_thread_cpu(pid_t pid, int *tid, double *cpu, int max);
+
 /* ------------------------------------------------------------------------
  * Samples
  * --------------------------------------------------------------------- */

@@ -66,6 +66,7 @@ struct phase {
     char first_error[512];
     /* out */
     double secs, rate, cores, client_cores;
+    char threads[160]; /* the busiest daemon threads' cores, e.g. "0.95 0.93 0.12" */
     int64_t p50, p99;
     long hwm_kb;
 };
@@ -165,6 +166,35 @@ static double self_cpu_s(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+/* Cores used by each daemon thread during the phase, busiest first: shows
+ * whether the work spread over the workers. */
+static void thread_cores(struct phase *ph, const int *tid0, const double *c0, int n0,
+                         const int *tid1, const double *c1, int n1)
+{
+    double used[64];
+    int n = 0;
+    for (int i = 0; i < n1; i++) {
+        double before = 0;
+        for (int k = 0; k < n0; k++) {
+            if (tid0[k] == tid1[i])
+                before = c0[k];
+        }
+        used[n++] = (c1[i] - before) / ph->secs;
+    }
+    qsort(used, (size_t)n, sizeof used[0], cmp_desc);
+    size_t off = 0;
+    ph->threads[0] = '\0';
+    for (int i = 0; i < n && i < 4 && used[i] >= 0.005; i++)
+        off += (size_t)snprintf(ph->threads + off, sizeof ph->threads - off, "%s%.2f",
+                                i ? " " : "", used[i]);
+}
+
 static int run_phase(struct phase *ph)
 {
     pthread_t th[256];
@@ -179,6 +209,9 @@ static int run_phase(struct phase *ph)
     memset(&ph->lat, 0, sizeof ph->lat);
     ph->first_error[0] = '\0';
     double cpu0 = bl_cpu_s(ph->pid), self0 = self_cpu_s();
+    int tid0[64], tid1[64];
+    double tc0[64], tc1[64];
+    int nt0 = bl_thread_cpu(ph->pid, tid0, tc0, 64);
     ph->t0 = bl_now_ns();
     ph->deadline = ph->t0 + (int64_t)(ph->max_s * 1e9);
     int started = 0;
@@ -233,6 +266,7 @@ static int run_phase(struct phase *ph)
     double cpu1 = bl_cpu_s(ph->pid);
     ph->cores = cpu0 >= 0 && cpu1 >= 0 ? (cpu1 - cpu0) / ph->secs : -1;
     ph->client_cores = (self_cpu_s() - self0) / ph->secs;
+    thread_cores(ph, tid0, tc0, nt0, tid1, tc1, bl_thread_cpu(ph->pid, tid1, tc1, 64));
     ph->p50 = bl_samples_q(&ph->lat, 0.50);
     ph->p99 = bl_samples_q(&ph->lat, 0.99);
     ph->hwm_kb = bl_hwm_kb(ph->pid);
@@ -253,9 +287,10 @@ static void print_phase(const char *what, const struct phase *ph)
     char a[32], b[32];
     uint64_t done = atomic_load(&ph->done_docs);
     printf("%-22s %4d docs/POST x %3d conns: %8llu docs in %6.1f s = %6.0f docs/s | POST p50 %s "
-           "p99 %s | daemon %.2f cores, %.3f ms CPU/doc | client %.2f cores | 503s %llu\n",
+           "p99 %s | daemon %.2f cores (threads %s), %.3f ms CPU/doc | client %.2f cores | 503s "
+           "%llu\n",
            what, ph->batch, ph->conns, (unsigned long long)done, ph->secs, ph->rate,
-           bl_fmt_ms(ph->p50, a), bl_fmt_ms(ph->p99, b), ph->cores,
+           bl_fmt_ms(ph->p50, a), bl_fmt_ms(ph->p99, b), ph->cores, ph->threads,
            done ? ph->cores * ph->secs * 1000.0 / (double)done : 0, ph->client_cores,
            (unsigned long long)atomic_load(&ph->busy));
     if (ph->first_error[0])
