@@ -36,6 +36,7 @@ struct core_api {
     struct MHD_Daemon *mhd;
     uv_poll_t poll;
     uv_timer_t timer;
+    int kicked; /* a connection was resumed: MHD_run again at once */
     int port;
     int closing;
     int handles;
@@ -97,6 +98,7 @@ static void api_run(struct core_api *api)
     MHD_UNSIGNED_LONG_LONG ms;
     if (!api->mhd)
         return;
+    api->kicked = 0;
     MHD_run(api->mhd);
     /* Without a timeout of its own MHD still needs a turn now and then: at
      * max_connections it takes its listening socket out of its epoll set
@@ -104,14 +106,22 @@ static void api_run(struct core_api *api)
      * would ever trigger once the connections are gone. */
     if (MHD_get_timeout(api->mhd, &ms) != MHD_YES || ms > 1000)
         ms = 1000;
+    /* A request answered inside this very MHD_run (a pushed document that
+     * finished synchronously) was resumed by api_kick; MHD_get_timeout does
+     * not count it, and re-arming with its value would hold the reply until
+     * the next socket event or a whole second. */
+    if (api->kicked)
+        ms = 0;
     uv_timer_start(&api->timer, on_timer, (uint64_t)ms, 0);
 }
 
 /* Call MHD_run on the next loop iteration (after a resume). */
 static void api_kick(struct core_api *api)
 {
-    if (api->mhd)
+    if (api->mhd) {
+        api->kicked = 1;
         uv_timer_start(&api->timer, on_timer, 0, 0);
+    }
 }
 
 /* ------------------------------------------------------------------------
