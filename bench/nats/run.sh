@@ -5,12 +5,22 @@
 # rates for the same documents, measured in the same run on one local
 # nats-server. Each configuration runs ROUNDS times, interleaved, and the
 # best run counts (the machine may be shared; the load average is printed).
-# Usage: bench/nats/run.sh [BUILD_DIR] [DOCUMENTS] [ROUNDS]
+# Usage: bench/nats/run.sh [--quick] [BUILD_DIR]  (DOCS=50000 ROUNDS=3;
+# --quick: 2,000 documents, one round: a smoke run, not a figure)
+# Prints RESULT lines (bench/run's format).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-build=$(cd "${1:-$here/../../build}" && pwd)
-n=${2:-50000}
-rounds=${3:-3}
+# shellcheck source=bench/lib.sh
+. "$here/../lib.sh"
+bench_args "$@"
+build=$(cd "$build" && pwd)
+if [ "$quick" = 1 ]; then
+  n=${DOCS:-2000}
+  rounds=${ROUNDS:-1}
+else
+  n=${DOCS:-50000}
+  rounds=${ROUNDS:-3}
+fi
 vigil=$build/bin/vigil
 tool=$build/bench/bench_nats
 server=${NATS_SERVER:-$(command -v nats-server || echo /usr/sbin/nats-server)}
@@ -117,4 +127,14 @@ echo "fetch  | 1 process: jsonl -> nats sink                            | $f doc
 show "work   | 1 process x 1 transform thread (nats -> entities -> null)" "$r1"
 show "work   | 2 processes x 1 transform thread                         " "$r2" "${r1%% *}"
 show "work   | 1 process x 2 transform threads (for comparison)         " "$r3" "${r1%% *}"
+rate() { echo "${1%% *}"; }
+bench_result "nats broker publish" "$n docs, JetStream async acks" "$(bench_group "$pub") msgs/s" - - - -
+bench_result "nats broker consume" "$n docs, pull 256 + ack each" "$(bench_group "$sub") msgs/s" - - - -
+bench_result "nats fetch tier" "$n docs, jsonl -> nats sink, 1 process" "$(bench_group "$f") docs/s" - - - -
+bench_result "nats work tier" "$n docs, nats -> entities -> null, 1 process" \
+  "$(bench_group "$(rate "$r1")") docs/s" - - - "broker consume $(bench_group "$sub") msgs/s"
+bench_result "nats work tier" "$n docs, 2 processes" "$(bench_group "$(rate "$r2")") docs/s" - - - \
+  "1 process $(bench_group "$(rate "$r1")") docs/s"
+bench_result "nats work tier" "$n docs, 1 process x 2 threads" \
+  "$(bench_group "$(rate "$r3")") docs/s" - - - "1 process $(bench_group "$(rate "$r1")") docs/s"
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
