@@ -6,9 +6,13 @@
  * can; process() runs on worker threads with one ent_worker each (its own
  * Vectorscan scratch and buffers) against the shared, read-only matcher.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ent.h"
 #include "vigil/plugin.h"
@@ -31,7 +35,8 @@ struct ent_state {
 static const struct vigil_option ent_options[] = {
     {"gazetteers", VIGIL_OPT_STRLIST, NULL, VIGIL_OPT_REQUIRED | VIGIL_OPT_PATH,
      offsetof(struct ent_conf, gazetteers), 1, 10000, NULL,
-     "Gazetteer files to load (docs/gazetteers.md); ids must be unique across them."},
+     "Gazetteer files to load (docs/gazetteers.md), or directories: every *.json file in one, "
+     "in name order; ids must be unique across them."},
     {"cache_dir", VIGIL_OPT_STR, NULL, VIGIL_OPT_PATH, offsetof(struct ent_conf, cache_dir),
      VIGIL_NOBOUNDS, NULL,
      "Directory for the compiled alias database; default <state dir>/cache/entities."},
@@ -44,6 +49,76 @@ static const struct vigil_option ent_options[] = {
      NULL, "Tag the title as well as the text (mentions with \"field\": \"title\")."},
     {0},
 };
+
+static int is_json_name(const struct dirent *e)
+{
+    size_t n = strlen(e->d_name);
+    return e->d_name[0] != '.' && n > 5 && strcmp(e->d_name + n - 5, ".json") == 0;
+}
+
+static void free_paths(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* The gazetteer files named by the option: a directory stands for its
+ * *.json files in name order (data/gazetteer/ is one such set). On success
+ * *out (n entries) belongs to the caller: free_paths(). */
+static int expand_paths(const struct vigil_strlist *in, char ***out, size_t *n,
+                        struct vigil_error *err)
+{
+    char **v = NULL;
+    size_t len = 0, cap = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        struct stat st;
+        struct dirent **names = NULL;
+        int k = 0;
+        if (stat(in->v[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            k = scandir(in->v[i], &names, is_json_name, alphasort);
+            if (k <= 0) {
+                free(names);
+                free_paths(v, len);
+                return vigil_error_set(err, VIGIL_EINVAL, "option 'gazetteers': %s: %s", in->v[i],
+                                       k < 0 ? strerror(errno) : "a directory with no *.json file");
+            }
+        }
+        for (int j = 0; j < (k ? k : 1); j++) {
+            if (len == cap) {
+                cap = cap ? 2 * cap : 16;
+                char **nv = realloc(v, cap * sizeof *nv);
+                if (!nv)
+                    goto oom;
+                v = nv;
+            }
+            if (k) {
+                size_t sz = strlen(in->v[i]) + strlen(names[j]->d_name) + 2;
+                v[len] = malloc(sz);
+                if (v[len])
+                    snprintf(v[len], sz, "%s/%s", in->v[i], names[j]->d_name);
+            } else {
+                v[len] = strdup(in->v[i]);
+            }
+            if (!v[len])
+                goto oom;
+            len++;
+        }
+        for (int j = 0; j < k; j++)
+            free(names[j]);
+        free(names);
+        continue;
+    oom:
+        for (int j = 0; j < k; j++)
+            free(names[j]);
+        free(names);
+        free_paths(v, len);
+        return vigil_error_set(err, VIGIL_ENOMEM, "entities: out of memory");
+    }
+    *out = v;
+    *n = len;
+    return VIGIL_OK;
+}
 
 static int ent_create(const struct vigil_host *host, struct vigil_instance *ins, const void *cv,
                       void **state, struct vigil_error *err)
@@ -69,8 +144,16 @@ static int ent_create(const struct vigil_host *host, struct vigil_instance *ins,
     struct ent_state *s = calloc(1, sizeof *s);
     if (!s)
         return vigil_error_set(err, VIGIL_ENOMEM, "entities: out of memory");
-    int rc = ent_matcher_open(&s->m, (const char *const *)conf->gazetteers.v, conf->gazetteers.n,
-                              &opt, &errors, &warnings, &st, err);
+    char **paths = NULL;
+    size_t npaths = 0;
+    int rc = expand_paths(&conf->gazetteers, &paths, &npaths, err);
+    if (rc != VIGIL_OK) {
+        free(s);
+        return rc;
+    }
+    rc = ent_matcher_open(&s->m, (const char *const *)paths, npaths, &opt, &errors, &warnings, &st,
+                          err);
+    free_paths(paths, npaths);
     for (size_t i = 0; i < warnings.n; i++) {
         diags_format(&warnings, i, line, sizeof line);
         host->log(ins, VIGIL_LOG_WARN, "%s", line);

@@ -379,7 +379,7 @@ static size_t dateline_end(const char *t, size_t len, size_t from)
     size_t p = from, upper = 0, lower = 0;
     while (p < len && (t[p] == ' ' || t[p] == '\n' || t[p] == '\t'))
         p++;
-    if (p >= len || !(t[p] >= 'A' && t[p] <= 'Z') )
+    if (p >= len || !(t[p] >= 'A' && t[p] <= 'Z'))
         return 0;
     size_t q = p;
     for (; q < len && q - p <= 32; q++) {
@@ -912,6 +912,12 @@ static int mentions_in(const struct ev_doc *d, const struct ev_sent *s, int a, i
     return n;
 }
 
+static int any_mention(const struct ev_doc *d, const struct ev_sent *s, int a, int b)
+{
+    int32_t one[1];
+    return a <= b && mentions_in(d, s, a, b, one, 1) > 0;
+}
+
 /* Last word of the longest occurrence of lexicon category cat starting at i. */
 static int lex_end(const struct ev_doc *d, const struct ev_sent *s, int cat, int i)
 {
@@ -967,6 +973,57 @@ static int32_t previous_speaker(struct ev_doc *d, uint32_t si)
     }
     return -1;
 }
+
+/* The agent marker of a passive attribution verb c0..c1 ending its
+ * segment at se: right after the verb ("confirmed by the Kremlin"), or a
+ * few words later when a passive auxiliary comes before the verb and only
+ * circumstance stands between ("was confirmed on Friday by the ministry").
+ * Returns the marker's word, -1 when there is none. */
+static int passive_agent(const struct ev_doc *d, const struct ev_sent *s, int c0, int c1, int se)
+{
+    if (c1 + 1 <= se && has_lex(d, s, c1 + 1, RULES_LEX_AGENT))
+        return c1 + 1;
+    if (occ_of(d, s, RULES_LEX_PASSIVE, c0 - 2, c0 - 1) < 0)
+        return -1;
+    int hi = c1 + 4 < se ? c1 + 4 : se;
+    int by = occ_of(d, s, RULES_LEX_AGENT, c1 + 2, hi);
+    if (by < 0 || any_mention(d, s, c1 + 1, by - 1) ||
+        occ_of(d, s, RULES_LEX_PASSIVE, c1 + 1, by - 1) >= 0 ||
+        occ_of(d, s, RULES_LEX_THAT, c1 + 1, by - 1) >= 0)
+        return -1;
+    return by;
+}
+
+/* '"...," Sergei Shoigu, the secretary of the Security Council, told
+ * reporters': the verb opens its segment and its speaker stands in the
+ * segments before it, a name and its apposition. Walks back at most two
+ * segments, not past the one a closing quote opens, and takes the first
+ * segment naming someone. Returns the first word of the attribution. */
+static int apposed_speaker(const struct ev_doc *d, const struct ev_sent *s, struct ev_attr *a,
+                           int ss)
+{
+    int lo[2], hi[2], k = 0;
+    for (int e = ss - 1; k < 2 && e >= 0; k++) {
+        lo[k] = seg_start(d, s, e);
+        hi[k] = e;
+        if (lo[k] == 0 || (W(d, s, lo[k])->brk & TOK_BRK_QUOTE)) {
+            k++;
+            break;
+        }
+        e = lo[k] - 1;
+    }
+    /* Earliest first: the name comes before its apposition. */
+    for (int i = k - 1; i >= 0; i--) {
+        if (lo[i] == 0)
+            continue; /* the sentence's own first segment is its content */
+        speakers(d, s, a, lo[i], hi[i]);
+        if (a->nspk > 0)
+            return lo[i];
+    }
+    return ss;
+}
+
+static int locative_before(const struct ev_doc *d, const struct ev_sent *s, int w0);
 
 static int analyse(struct ev_doc *d, uint32_t si, int depth)
 {
@@ -1031,7 +1088,7 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
         a->cue_occ = s->o0 + oi;
         a->x0 = a->a0 = 1;
         a->x1 = a->a1 = 0; /* empty zones */
-        int c0 = o->w0, c1 = o->w1;
+        int c0 = o->w0, c1 = o->w1, by;
         int ss = seg_start(d, s, c0), se = seg_end(d, s, c1);
         int cs = clause_start(d, s, c0);
         if (is_src) {
@@ -1059,10 +1116,11 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
                     last = M(d, a->spk[k])->w1;
             if (a->nspk > 0 && last < se)
                 a->x1 = (int16_t)last;
-        } else if (has_lex(d, s, c1 + 1, RULES_LEX_AGENT)) {
-            /* "confirmed by the Kremlin": the speaker follows "by". */
+        } else if ((by = passive_agent(d, s, c0, c1, se)) >= 0) {
+            /* "confirmed by the Kremlin", "was confirmed on Friday by the
+             * ministry": the speaker follows "by". */
             a->form = ATTR_PASSIVE;
-            speakers(d, s, a, c1 + 2, se);
+            speakers(d, s, a, by + 1, se);
             a->c0 = (int16_t)cs;
             a->c1 = (int16_t)(c0 - 1);
         } else {
@@ -1076,6 +1134,12 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
              * Putin said at a ceremony in Moscow') than after a comma. */
             int quoted = ss > 0 && (W(d, s, ss)->brk & TOK_BRK_QUOTE);
             int maxtail = quoted ? 8 : 4;
+            /* '..., the defence ministry said in a statement on Sunday': a
+             * tail that opens with a preposition is circumstance, not
+             * content, when the speaker stands before the verb. */
+            if (!quoted && c1 + 1 <= se && has_lex(d, s, c1 + 1, RULES_LEX_PREP) &&
+                any_mention(d, s, ss, c0 - 1))
+                maxtail = 8;
             if (ss > 0 && ss >= cs && that < 0 && ends &&
                 (tail <= maxtail || (nafter > 0 && tail <= 8)) &&
                 (W(d, s, ss)->brk &
@@ -1084,11 +1148,19 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
                  * parenthetical ", Peskov said,": the rest is content. */
                 a->form = ATTR_LAST;
                 speakers(d, s, a, ss, c0 - 1);
-                if (a->nspk == 0)
-                    speakers(d, s, a, c1 + 1, se); /* inverted: "said Peskov" */
+                if (a->nspk == 0) { /* inverted: "said Peskov", not "told ... in Moscow" */
+                    int32_t buf[8];
+                    int nb = mentions_in(d, s, c1 + 1, se, buf, 8);
+                    for (int i = 0; i < nb && a->nspk < 2; i++)
+                        if (!locative_before(d, s, M(d, buf[i])->w0))
+                            a->spk[a->nspk++] = buf[i];
+                }
+                int x0 = ss;
+                if (a->nspk == 0 && ss == c0)
+                    x0 = apposed_speaker(d, s, a, ss);
                 a->c0 = 0;
                 a->c1 = (int16_t)(n - 1);
-                a->x0 = (int16_t)ss;
+                a->x0 = (int16_t)x0;
                 a->x1 = (int16_t)se;
             } else {
                 /* "Gerasimov told Putin that ...": speaker before, content after. */
@@ -1299,7 +1371,8 @@ static int32_t pronoun(struct ev_eval *e, int lo, int *pos)
 
 /* Object candidates in [lo, hi], nearest to the trigger first; mentions
  * after a locative ("to Russia", "in Kursk") come after the others, as
- * places an action goes to are rarely its other side. */
+ * places an action goes to are rarely its other side (unless the rule says
+ * its object is the recipient: then they come first). */
 static int word_in_mention(const struct ev_doc *d, const struct ev_sent *s, int i)
 {
     for (uint32_t k = 0; k < s->nm; k++) {
@@ -1359,7 +1432,9 @@ static void nearest_first(struct ev_eval *e, struct ev_cand *c, int *n, int lo, 
             if (excluded_word(e, m->w0) || is_speaker(e, buf[i]))
                 continue;
             int loc = locative_before(d, e->s, m->w0);
-            if (loc == pass)
+            /* A recipient is where the thing goes: "sent tanks to Ukraine
+             * to fight Russia" has object Ukraine. */
+            if (loc == (e->r->recipient ? !pass : pass))
                 add_cand(c, n, buf[i], before ? m->w1 : m->w0, flags | (loc ? CAND_LOC : 0), -1);
         }
     }

@@ -796,10 +796,9 @@ static int compile_words(struct build *b, const char *text, const struct tok_wor
 
 static const char *const term_keys[] = {"text",  "weight", "stem", "case",
                                         "forms", "regex",  "note", NULL};
-static const char *const lex_term_keys[] = {"text",     "weight", "stem",
-                                            "case",     "forms",  "regex",
-                                            "note",     "position", "in_reported_speech",
-                                            NULL};
+static const char *const lex_term_keys[] = {
+    "text", "weight", "stem", "case", "forms", "regex", "note", "position", "in_reported_speech",
+    NULL};
 static const char *const positions[] = {"before", "after", "any", NULL};
 
 /* Compile one term item (string or object) into t. */
@@ -1422,7 +1421,8 @@ static void compile_cond(struct build *b, json_t *v, struct rules_cond *c, struc
 static const char *const rule_keys[] = {
     "id",         "type",    "description", "severity",          "confidence",
     "title",      "trigger", "when",        "blockers",          "scope",
-    "actor_role", "enabled", "note",        "once_per_document", NULL};
+    "actor_role", "enabled", "note",        "once_per_document", "object_is_recipient",
+    NULL};
 static const char *const trigger_keys[] = {"terms", "threshold", "note", NULL};
 static const char *const blocker_opt_keys[] = {"before", "after", NULL};
 static const char *const scope_keys[] = {"sentences", NULL};
@@ -1578,6 +1578,9 @@ static void compile_rule(struct build *b, json_t *v, struct rules_rule *r)
     int once = 0;
     if (get_bool(b, v, "once_per_document", &once) == 1)
         r->once = (uint8_t)once;
+    int recipient = 0;
+    if (get_bool(b, v, "object_is_recipient", &recipient) == 1)
+        r->recipient = (uint8_t)recipient;
     r->id = xstrdup(id ? id : "");
     r->type = xstrdup(type ? type : "");
     r->title = xstrdup(title ? title : "{type}");

@@ -49,8 +49,8 @@ struct rules_term {
     double weight; /* 1 unless given */
     struct rules_variant *v;
     uint32_t nv;
-    int regex;   /* Vectorscan pattern id of a regex term, -1 otherwise */
-    uint8_t pos; /* lexicon cues: enum rules_pos */
+    int regex;            /* Vectorscan pattern id of a regex term, -1 otherwise */
+    uint8_t pos;          /* lexicon cues: enum rules_pos */
     uint8_t not_reported; /* lexicon cues: ignored when the trigger is reported speech */
 };
 
@@ -156,6 +156,7 @@ struct rules_rule {
     int scope;          /* default sentence window of conditions */
     uint8_t actor_role; /* role reported as "actor" */
     uint8_t once;       /* one event of this type per document (the strongest) */
+    uint8_t recipient;  /* object_is_recipient: mentions after a locative first */
     uint32_t ncond;
     unsigned roles; /* bit (1u << role) for every role a condition names */
     /* Prefilter groups that must all be present in a sentence for the rule

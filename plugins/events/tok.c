@@ -191,6 +191,8 @@ static uint8_t break_of(uint32_t c, int glued_left, int glued_right)
     }
 }
 
+static int abbrev_before(const char *text, size_t dot);
+
 size_t tok_words(const char *text, size_t start, size_t end, struct tok_word *out, size_t max,
                  uint8_t *trail)
 {
@@ -234,7 +236,10 @@ size_t tok_words(const char *text, size_t start, size_t end, struct tok_word *ou
                 size_t j = i;
                 glued_right = tok_is_word_cp(tok_decode(text, end, &j));
             }
-            pending |= break_of(c, prev_word, glued_right);
+            /* The splitter already kept "U.S. Central Command" in one
+             * sentence; its dot must not cut the clause either. */
+            if (!(c == '.' && prev_word && abbrev_before(text, at)))
+                pending |= break_of(c, prev_word, glued_right);
         }
         prev_word = 0;
     }

@@ -286,6 +286,59 @@ static void test_broken_gazetteer(void)
         plugin()->destroy(s);
 }
 
+/* A directory stands for its *.json files in name order: "." (the fixtures
+ * directory) loads wire.json and world.json, exactly as listing them does;
+ * broken/ holds files with errors, and those are reported; an empty
+ * directory is refused by name. */
+static void test_gazetteer_directory(void)
+{
+    struct conf c = default_conf();
+    struct vigil_error err;
+    int rc;
+    void *s = create(&c, &rc, &err);
+    REQUIRE(rc == 0 && s);
+    json_t *doc = wire_doc(1);
+    plugin()->process(s, NULL, doc, &err);
+    char *listed = dump(doc);
+    json_decref(doc);
+    plugin()->destroy(s);
+
+    char *dot[] = {"."};
+    c.gazetteers.n = 1;
+    c.gazetteers.v = dot;
+    s = create(&c, &rc, &err);
+    REQUIRE(rc == 0 && s);
+    doc = wire_doc(1);
+    plugin()->process(s, NULL, doc, &err);
+    char *dir = dump(doc);
+    CHECK_STR(dir, listed);
+    CHECK_CONTAINS(dir, "\"KP\"");
+    free(dir);
+    free(listed);
+    json_decref(doc);
+    plugin()->destroy(s);
+
+    char *broken[] = {"broken"};
+    c.gazetteers.v = broken;
+    buf_reset(&logbuf);
+    s = create(&c, &rc, &err);
+    CHECK(s == NULL);
+    CHECK_INT(rc, ==, VIGIL_EINVAL);
+    CHECK_CONTAINS(logbuf.data, "broken/bad_alias.json:4:33");
+    CHECK_CONTAINS(logbuf.data, "broken/dup_b.json");
+
+    char empty[300];
+    snprintf(empty, sizeof empty, "%s/no-json", state_dir);
+    mkdir(empty, 0755);
+    char *none[] = {empty};
+    c.gazetteers.v = none;
+    s = create(&c, &rc, &err);
+    CHECK(s == NULL);
+    CHECK_INT(rc, ==, VIGIL_EINVAL);
+    CHECK_CONTAINS(err.msg, "option 'gazetteers'");
+    CHECK_CONTAINS(err.msg, "a directory with no *.json file");
+}
+
 /* ---- concurrent workers share one matcher ---- */
 
 struct job {
@@ -355,6 +408,7 @@ int main(void)
     RUN(test_descriptor);
     RUN(test_create_cache_and_process);
     RUN(test_broken_gazetteer);
+    RUN(test_gazetteer_directory);
     RUN(test_threads);
     rm_tree(state_dir);
     buf_free(&logbuf);

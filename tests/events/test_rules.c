@@ -41,7 +41,7 @@ static void test_every_error_kind_at_once(void)
         /* unknown key, with the allowed keys */
         "invalid_rules.json:4:74: /rules/0/severty: unknown key \"severty\"; allowed keys: id, "
         "type, description, severity, confidence, title, trigger, when, blockers, scope, "
-        "actor_role, enabled, note, once_per_document\n",
+        "actor_role, enabled, note, once_per_document, object_is_recipient\n",
         /* wrong type */
         "invalid_rules.json:5:60: /rules/1/trigger/terms: expected terms: an array of terms, an "
         "object of language code to terms, or \"@vocab\", found a string \"troops\"\n",
