@@ -1097,13 +1097,79 @@ enum {
     W_TRAIL,
     W_LEAD,
     W_ORPHAN,
-    W_DUP
+    W_DUP,
+    W_BIO
 };
+
+/* Does the block open with one of the page's authors' names ("Jane Doe
+ * is a writer...", "Jane Doe, Editor, ...")? */
+static int starts_with_author(const char *s, size_t len, const struct clean_extract_in *in)
+{
+    for (size_t k = 0; k < in->nauthors; k++) {
+        const char *a = in->authors[k];
+        size_t al = a ? strlen(a) : 0;
+        if (al >= 4 && al < len && strncasecmp(s, a, al) == 0 &&
+            (s[al] == ' ' || s[al] == ',' || s[al] == '\''))
+            return 1;
+    }
+    return 0;
+}
+
+/* Author boxes: the article ends with a short note on its author (a name
+ * line, then "Jane Doe is a freelance writer..."), which is about the
+ * writer, not the story. From the end of the text backwards, a prose block
+ * of at most 1000 characters is such a note when it opens with an author's
+ * name, or when one of the four blocks before it is a short line naming an
+ * author (the box's name line: inside the article element, not under a
+ * byline mark, and not repeated more often than there are authors plus
+ * one) with no prose in between, and two prose blocks of the article stay
+ * before it. The walk stops at the first prose block that is
+ * none of these. */
+static void drop_author_boxes(const struct clean_dom *d, const struct clean_extract_in *in,
+                              uint8_t *why)
+{
+    if (in->nauthors == 0)
+        return;
+    /* A name line repeated all over the article is a credit ("Agencies"
+       under every slide), not a box. */
+    size_t lines = 0;
+    for (size_t k = 0; k < d->nblocks; k++)
+        lines += why[k] != W_OUTSIDE && why[k] != W_MARKED && d->blocks[k].chars <= 80 &&
+                 is_author_line(&d->blocks[k], d->arena.data + d->blocks[k].start, in);
+    int name_lines = lines <= in->nauthors + 1;
+    for (size_t k = d->nblocks; k-- > 0;) {
+        const struct cx_block *b = &d->blocks[k];
+        if (why[k] != W_KEEP || !is_prose(b))
+            continue;
+        if (b->chars > 1000)
+            return;
+        const char *s = d->arena.data + b->start;
+        int bio = starts_with_author(s, b->len, in);
+        for (size_t j = k, n = 0; !bio && name_lines && j-- > 0 && n < 4; n++) {
+            const struct cx_block *c = &d->blocks[j];
+            if (why[j] == W_KEEP && is_prose(c))
+                break;
+            if (why[j] != W_OUTSIDE && why[j] != W_MARKED && c->chars <= 80 &&
+                is_author_line(c, d->arena.data + c->start, in))
+                bio = 1;
+        }
+        if (!bio)
+            return;
+        /* the article itself must stay: two prose blocks before the note */
+        size_t body = 0;
+        for (size_t j = k; j-- > 0 && body < 2;)
+            body += why[j] == W_KEEP && is_prose(&d->blocks[j]);
+        if (body < 2)
+            return;
+        why[k] = W_BIO;
+    }
+}
 
 static void trace(FILE *f, const struct clean_dom *d, const uint8_t *why, int32_t best)
 {
     static const char *const names[] = {"KEEP",   "outside", "marked", "links", "title",  "boiler",
-                                        "author", "short",   "trail",  "lead",  "orphan", "dup"};
+                                        "author", "short",   "trail",  "lead",  "orphan", "dup",
+                                        "bio"};
     fprintf(f, "article element %d <%s>\n", best,
             best >= 0 ? (const char *)d->nodes[best].node->name : "-");
     for (size_t k = 0; k < d->nblocks; k++) {
@@ -1373,6 +1439,8 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
                  b->chars < 20 && !b->end_punct)
             why[k] = W_SHORT;
     }
+
+    drop_author_boxes(d, in, why);
 
     /* 7. Headings must introduce something; lines before the first and
        after the last paragraph that are not prose go. */

@@ -364,6 +364,29 @@ static void test_blocks_and_inline(void)
     clean_worker_free(w);
 }
 
+/* An author box closing the article (a name line, then a short note on
+ * the writer) is about the writer, not the story: it is left out, also
+ * when its classes say nothing. */
+static void test_author_box_left_out(void)
+{
+    static const char *const paras[] = {
+        "When the heating failed in the old school hall in December, the only warm public room "
+        "left in Brackley was the reading room of the town library, and people came.",
+        "Librarians extended the opening hours twice, first to the evening and then to Sundays, "
+        "and volunteers brought soup on Thursdays so that nobody had to leave at lunchtime.",
+        "\"We are not a shelter, but we could not send anyone back into the cold,\" said the head "
+        "librarian, who has worked there for nineteen years.",
+        "The council has promised to repair the hall before next winter, and the library will "
+        "keep its Sunday hours until the end of March.",
+        NULL};
+    struct page p;
+    REQUIRE(load(&p, "author_box.html", NULL) == 0);
+    CHECK_STR(p.r.text, join(paras));
+    REQUIRE(p.r.meta->nauthors == 1);
+    CHECK_STR(p.r.meta->authors[0], "Nora Castellan");
+    unload(&p);
+}
+
 int main(void)
 {
     RUN(test_wire_news_exact);
@@ -376,5 +399,6 @@ int main(void)
     RUN(test_presets_nest);
     RUN(test_class_hints);
     RUN(test_blocks_and_inline);
+    RUN(test_author_box_left_out);
     return test_summary();
 }
