@@ -368,6 +368,23 @@ static int attr_has_word(const char *v, const char *w)
     return 0;
 }
 
+/* An id made of four or more words joined by '-' or '_' (an anchor
+ * generated from the text it labels). */
+static int id_is_slug(const char *v)
+{
+    size_t words = 0;
+    int in = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p == '-' || *p == '_') {
+            in = 0;
+        } else if (!in) {
+            in = 1;
+            words++;
+        }
+    }
+    return words >= 4;
+}
+
 /* display:none / visibility:hidden in an inline style. */
 static int style_hidden(const char *s)
 {
@@ -613,7 +630,11 @@ static uint32_t attr_flags(struct walk *w, xmlNodePtr n, const struct tag *t)
             break;
         case 'i':
             if (strcasecmp(name, "id") == 0) {
-                h = class_hint_cached(w->d, v);
+                /* "h-4-select-times-for-social-media": an anchor made from
+                   a heading's own words names its content, not a part of
+                   the page */
+                if (!(t->heading && id_is_slug(v)))
+                    h = class_hint_cached(w->d, v);
             } else if (strcasecmp(name, "itemprop") == 0) {
                 if (attr_has_word(v, "articleBody"))
                     f |= CX_ARTBODY;
@@ -1101,6 +1122,33 @@ enum {
     W_BIO
 };
 
+/* Is block k a subheading (h2-h6) whose only boilerplate mark is a
+ * <header> holding nothing but headings: HTML5's header of a section
+ * inside the article ("<header><h2>3. Myth: ...</h2></header>"), not the
+ * page's header? */
+static int is_section_header(const struct clean_dom *d, size_t k)
+{
+    const struct cx_block *b = &d->blocks[k];
+    int32_t g = d->neg[b->elem];
+    if (b->heading < 2 || g < 0 || (d->nodes[g].flags & CX_NEG) ||
+        strcmp((const char *)d->nodes[g].node->name, "header") != 0)
+        return 0;
+    int32_t gp = d->nodes[g].parent;
+    if (gp >= 0 && d->neg[gp] >= 0)
+        return 0; /* inside another mark */
+    int32_t end = d->nodes[g].end;
+    for (size_t j = k; j-- > 0 && d->blocks[j].elem >= g && d->blocks[j].elem < end;) {
+        if (!d->blocks[j].heading)
+            return 0;
+    }
+    for (size_t j = k + 1; j < d->nblocks && d->blocks[j].elem >= g && d->blocks[j].elem < end;
+         j++) {
+        if (!d->blocks[j].heading)
+            return 0;
+    }
+    return 1;
+}
+
 /* Does the block open with one of the page's authors' names ("Jane Doe
  * is a writer...", "Jane Doe, Editor, ...")? */
 static int starts_with_author(const char *s, size_t len, const struct clean_extract_in *in)
@@ -1422,7 +1470,7 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
         why[k] = W_KEEP;
         if (!in_regions(regions, nr, b->elem, &rstart))
             why[k] = W_OUTSIDE;
-        else if (neg[b->elem] > rstart)
+        else if (neg[b->elem] > rstart && !is_section_header(d, k))
             why[k] = W_MARKED;
         else if ((float)b->link_chars > max_link_density(ps, b) * (float)b->chars)
             why[k] = W_LINKS;

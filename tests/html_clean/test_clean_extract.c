@@ -387,6 +387,30 @@ static void test_author_box_left_out(void)
     unload(&p);
 }
 
+/* Subheadings of a list article stay: one with an anchor id made from its
+ * own words ("...-social-media" names no share bar), and ones wrapped in a
+ * section's <header> (not the page header). */
+static void test_listicle_headings_kept(void)
+{
+    static const char *const paras[] = {
+        "Most of us pick up our phones more than a hundred times a day, and most of those "
+        "moments start with a notification we did not need to see.",
+        "1. Check your social media once a day",
+        "Choose one time, after lunch for instance, and look at every feed then; the rest of the "
+        "day the apps stay closed and their badges stay off.",
+        "2. Silence the group chats",
+        "Group conversations produce most of the noise: mute them and read them in one go, as "
+        "you would read the morning paper.",
+        "3. Keep the phone out of the bedroom",
+        "An alarm clock costs little, and a phone charging in the kitchen cannot wake you up at "
+        "two in the morning with a message from work.",
+        NULL};
+    struct page p;
+    REQUIRE(load(&p, "listicle_headings.html", NULL) == 0);
+    CHECK_STR(p.r.text, join(paras));
+    unload(&p);
+}
+
 int main(void)
 {
     RUN(test_wire_news_exact);
@@ -400,5 +424,6 @@ int main(void)
     RUN(test_class_hints);
     RUN(test_blocks_and_inline);
     RUN(test_author_box_left_out);
+    RUN(test_listicle_headings_kept);
     return test_summary();
 }
