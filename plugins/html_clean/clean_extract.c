@@ -1122,6 +1122,25 @@ enum {
     W_BIO
 };
 
+/* Width of a short text in Latin letters: an ideograph, kana or hangul
+ * syllable counts two (a Chinese subheading of 10 characters says what
+ * an English one of 20 or more does). */
+static size_t text_width(const char *s, size_t len)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c & 0xC0) == 0x80)
+            continue;
+        w++;
+        /* U+3040..U+9FFF (kana, CJK), U+AC00..U+D7AF (hangul): lead bytes
+           0xE3..0xE9 and 0xEA..0xED */
+        if (c >= 0xE3 && c <= 0xED && !(c == 0xED && i + 1 < len && (unsigned char)s[i + 1] >= 0x9F))
+            w++;
+    }
+    return w;
+}
+
 /* Is block k a subheading (h2-h6) whose only boilerplate mark is a
  * <header> holding nothing but headings: HTML5's header of a section
  * inside the article ("<header><h2>3. Myth: ...</h2></header>"), not the
@@ -1484,7 +1503,7 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
         } else if (is_author_line(b, s, in))
             why[k] = W_AUTHOR;
         else if (ps->drop_short && !b->heading && !(b->flags & (CX_LIST | CX_BR)) &&
-                 b->chars < 20 && !b->end_punct)
+                 b->chars < 20 && !b->end_punct && text_width(s, b->len) < 20)
             why[k] = W_SHORT;
     }
 

@@ -411,6 +411,18 @@ static void test_listicle_headings_kept(void)
     unload(&p);
 }
 
+/* A Chinese subheading of 10 ideographs is no short fragment: ideographs
+ * count double against the 20-character limit. */
+static void test_cjk_subheadings_kept(void)
+{
+    struct page p;
+    REQUIRE(load(&p, "zh_subheads.html", NULL) == 0);
+    CHECK_CONTAINS(p.r.text, "\n\n晚间照明设施同步改善\n\n");
+    CHECK_CONTAINS(p.r.text, "\n\n市民反应总体上很积极\n\n");
+    CHECK_NOT_CONTAINS(p.r.text, "首页");
+    unload(&p);
+}
+
 int main(void)
 {
     RUN(test_wire_news_exact);
@@ -425,5 +437,6 @@ int main(void)
     RUN(test_blocks_and_inline);
     RUN(test_author_box_left_out);
     RUN(test_listicle_headings_kept);
+    RUN(test_cjk_subheadings_kept);
     return test_summary();
 }
