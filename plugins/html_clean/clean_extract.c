@@ -1141,6 +1141,27 @@ static size_t text_width(const char *s, size_t len)
     return w;
 }
 
+/* A linked subheading of a list article ("12) <a>Film title</a>" over
+ * the review of that film): a numbered h2-h6 ("12)", "3.", "#4") of at
+ * most 120 characters directly followed by a paragraph of 150+ characters
+ * with few links. Teaser headlines carry no rank. */
+static int linked_subheading(const struct clean_dom *d, size_t k)
+{
+    const struct cx_block *b = &d->blocks[k];
+    if (b->heading < 2 || b->chars > 120 || k + 1 >= d->nblocks)
+        return 0;
+    const char *s = d->arena.data + b->start;
+    size_t i = s[0] == '#' ? 1 : 0, dg = 0;
+    while (i < b->len && dg < 3 && s[i] >= '0' && s[i] <= '9') {
+        i++;
+        dg++;
+    }
+    if (dg == 0 || i >= b->len || (s[i] != '.' && s[i] != ')' && s[i] != ':' && s[i] != ' '))
+        return 0;
+    const struct cx_block *n = &d->blocks[k + 1];
+    return !n->heading && n->chars >= 150 && n->link_chars * 5 < n->chars;
+}
+
 /* Is block k a subheading (h2-h6) whose only boilerplate mark is a
  * <header> holding nothing but headings: HTML5's header of a section
  * inside the article ("<header><h2>3. Myth: ...</h2></header>"), not the
@@ -1491,7 +1512,8 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
             why[k] = W_OUTSIDE;
         else if (neg[b->elem] > rstart && !is_section_header(d, k))
             why[k] = W_MARKED;
-        else if ((float)b->link_chars > max_link_density(ps, b) * (float)b->chars)
+        else if ((float)b->link_chars > max_link_density(ps, b) * (float)b->chars &&
+                 !linked_subheading(d, k))
             why[k] = W_LINKS;
         else if (b->heading == 1 || (title_len && (b->heading || b->chars < 300) &&
                                      same_text(s, b->len, in->title, title_len)))

@@ -423,6 +423,18 @@ static void test_cjk_subheadings_kept(void)
     unload(&p);
 }
 
+/* Ranked, linked subheadings of a list article stay above their reviews;
+ * an unranked linked heading does not. */
+static void test_ranked_linked_headings_kept(void)
+{
+    struct page p;
+    REQUIRE(load(&p, "ranked_links.html", NULL) == 0);
+    CHECK_CONTAINS(p.r.text, "\n\n1) Harbour Lights\n\nA quiet game");
+    CHECK_CONTAINS(p.r.text, "\n\n2) Seed Bank\n\nSeed Bank asks");
+    CHECK_NOT_CONTAINS(p.r.text, "More reviews");
+    unload(&p);
+}
+
 int main(void)
 {
     RUN(test_wire_news_exact);
@@ -438,5 +450,6 @@ int main(void)
     RUN(test_author_box_left_out);
     RUN(test_listicle_headings_kept);
     RUN(test_cjk_subheadings_kept);
+    RUN(test_ranked_linked_headings_kept);
     return test_summary();
 }
