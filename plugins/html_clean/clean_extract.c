@@ -322,9 +322,27 @@ unsigned clean_class_hint(const char *value)
     size_t n = 0;
     if (!value)
         return 0;
-    /* Lowercase, and split camelCase by inserting a separator. */
+    /* Lowercase, and split camelCase by inserting a separator. A run of
+       10+ letters and digits mixing digits, capitals and small letters is
+       a generated hash ("PFk9dDFpTo0qJgx9vRfcq"): split, it would spell
+       random short words ("dfp", "ad"); it is skipped. */
     for (const char *p = value; *p && n + 2 < sizeof low; p++) {
         unsigned char c = (unsigned char)*p;
+        if (isalnum(c) && (p == value || !isalnum((unsigned char)p[-1]))) {
+            size_t rl = 0;
+            int dig = 0, up = 0, lo = 0;
+            while (isalnum((unsigned char)p[rl])) {
+                unsigned char r = (unsigned char)p[rl++];
+                dig |= isdigit(r) != 0;
+                up |= isupper(r) != 0;
+                lo |= islower(r) != 0;
+            }
+            if (rl >= 10 && dig && up && lo) {
+                low[n++] = '-';
+                p += rl - 1;
+                continue;
+            }
+        }
         if (c >= 'A' && c <= 'Z') {
             if (n > 0 && p > value && islower((unsigned char)p[-1]))
                 low[n++] = '-';

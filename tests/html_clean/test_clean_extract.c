@@ -334,6 +334,10 @@ static void test_class_hints(void)
     CHECK(!(clean_class_hint("tag-elections author-jane") & CX_NEG)); /* taxonomy values */
     CHECK(!(clean_class_hint("has-sidebar no-comments") & CX_NEG));   /* modifiers */
     CHECK(!(clean_class_hint("commentary opinion") & CX_NEG_KEEP));   /* a genre */
+    /* a generated hash spells no words ("...xDFpTo..." is not "dfp") */
+    CHECK(!(clean_class_hint("line record-id-Xk7dDFpTo0qJgx9vRf") & CX_NEG));
+    CHECK(!(clean_class_hint("css-Q3kAdZp9wX") & CX_NEG));
+    CHECK(clean_class_hint("ad-slot css-Q3kAdZp9wX") & CX_NEG);
     CHECK(clean_class_hint("article-body") & CX_POS);
     CHECK(clean_class_hint("storyContent") & CX_POS);
     CHECK_INT(clean_class_hint(NULL), ==, 0);
