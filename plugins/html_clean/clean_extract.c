@@ -322,9 +322,27 @@ unsigned clean_class_hint(const char *value)
     size_t n = 0;
     if (!value)
         return 0;
-    /* Lowercase, and split camelCase by inserting a separator. */
+    /* Lowercase, and split camelCase by inserting a separator. A run of
+       10+ letters and digits mixing digits, capitals and small letters is
+       a generated hash ("PFk9dDFpTo0qJgx9vRfcq"): split, it would spell
+       random short words ("dfp", "ad"); it is skipped. */
     for (const char *p = value; *p && n + 2 < sizeof low; p++) {
         unsigned char c = (unsigned char)*p;
+        if (isalnum(c) && (p == value || !isalnum((unsigned char)p[-1]))) {
+            size_t rl = 0;
+            int dig = 0, up = 0, lo = 0;
+            while (isalnum((unsigned char)p[rl])) {
+                unsigned char r = (unsigned char)p[rl++];
+                dig |= isdigit(r) != 0;
+                up |= isupper(r) != 0;
+                lo |= islower(r) != 0;
+            }
+            if (rl >= 10 && dig && up && lo) {
+                low[n++] = '-';
+                p += rl - 1;
+                continue;
+            }
+        }
         if (c >= 'A' && c <= 'Z') {
             if (n > 0 && p > value && islower((unsigned char)p[-1]))
                 low[n++] = '-';
@@ -366,6 +384,23 @@ static int attr_has_word(const char *v, const char *w)
             return 1;
     }
     return 0;
+}
+
+/* An id made of four or more words joined by '-' or '_' (an anchor
+ * generated from the text it labels). */
+static int id_is_slug(const char *v)
+{
+    size_t words = 0;
+    int in = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p == '-' || *p == '_') {
+            in = 0;
+        } else if (!in) {
+            in = 1;
+            words++;
+        }
+    }
+    return words >= 4;
 }
 
 /* display:none / visibility:hidden in an inline style. */
@@ -613,7 +648,11 @@ static uint32_t attr_flags(struct walk *w, xmlNodePtr n, const struct tag *t)
             break;
         case 'i':
             if (strcasecmp(name, "id") == 0) {
-                h = class_hint_cached(w->d, v);
+                /* "h-4-select-times-for-social-media": an anchor made from
+                   a heading's own words names its content, not a part of
+                   the page */
+                if (!(t->heading && id_is_slug(v)))
+                    h = class_hint_cached(w->d, v);
             } else if (strcasecmp(name, "itemprop") == 0) {
                 if (attr_has_word(v, "articleBody"))
                     f |= CX_ARTBODY;
@@ -1097,13 +1136,146 @@ enum {
     W_TRAIL,
     W_LEAD,
     W_ORPHAN,
-    W_DUP
+    W_DUP,
+    W_BIO
 };
+
+/* Width of a short text in Latin letters: an ideograph, kana or hangul
+ * syllable counts two (a Chinese subheading of 10 characters says what
+ * an English one of 20 or more does). */
+static size_t text_width(const char *s, size_t len)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c & 0xC0) == 0x80)
+            continue;
+        w++;
+        /* U+3040..U+9FFF (kana, CJK), U+AC00..U+D7AF (hangul): lead bytes
+           0xE3..0xE9 and 0xEA..0xED */
+        if (c >= 0xE3 && c <= 0xED && !(c == 0xED && i + 1 < len && (unsigned char)s[i + 1] >= 0x9F))
+            w++;
+    }
+    return w;
+}
+
+/* A linked subheading of a list article ("12) <a>Film title</a>" over
+ * the review of that film): a numbered h2-h6 ("12)", "3.", "#4") of at
+ * most 120 characters directly followed by a paragraph of 150+ characters
+ * with few links. Teaser headlines carry no rank. */
+static int linked_subheading(const struct clean_dom *d, size_t k)
+{
+    const struct cx_block *b = &d->blocks[k];
+    if (b->heading < 2 || b->chars > 120 || k + 1 >= d->nblocks)
+        return 0;
+    const char *s = d->arena.data + b->start;
+    size_t i = s[0] == '#' ? 1 : 0, dg = 0;
+    while (i < b->len && dg < 3 && s[i] >= '0' && s[i] <= '9') {
+        i++;
+        dg++;
+    }
+    if (dg == 0 || i >= b->len || (s[i] != '.' && s[i] != ')' && s[i] != ':' && s[i] != ' '))
+        return 0;
+    const struct cx_block *n = &d->blocks[k + 1];
+    return !n->heading && n->chars >= 150 && n->link_chars * 5 < n->chars;
+}
+
+/* Is block k a subheading (h2-h6) whose only boilerplate mark is a
+ * <header> holding nothing but headings: HTML5's header of a section
+ * inside the article ("<header><h2>3. Myth: ...</h2></header>"), not the
+ * page's header? */
+static int is_section_header(const struct clean_dom *d, size_t k)
+{
+    const struct cx_block *b = &d->blocks[k];
+    int32_t g = d->neg[b->elem];
+    if (b->heading < 2 || g < 0 || (d->nodes[g].flags & CX_NEG) ||
+        strcmp((const char *)d->nodes[g].node->name, "header") != 0)
+        return 0;
+    int32_t gp = d->nodes[g].parent;
+    if (gp >= 0 && d->neg[gp] >= 0)
+        return 0; /* inside another mark */
+    int32_t end = d->nodes[g].end;
+    for (size_t j = k; j-- > 0 && d->blocks[j].elem >= g && d->blocks[j].elem < end;) {
+        if (!d->blocks[j].heading)
+            return 0;
+    }
+    for (size_t j = k + 1; j < d->nblocks && d->blocks[j].elem >= g && d->blocks[j].elem < end;
+         j++) {
+        if (!d->blocks[j].heading)
+            return 0;
+    }
+    return 1;
+}
+
+/* Does the block open with one of the page's authors' names ("Jane Doe
+ * is a writer...", "Jane Doe, Editor, ...")? */
+static int starts_with_author(const char *s, size_t len, const struct clean_extract_in *in)
+{
+    for (size_t k = 0; k < in->nauthors; k++) {
+        const char *a = in->authors[k];
+        size_t al = a ? strlen(a) : 0;
+        if (al >= 4 && al < len && strncasecmp(s, a, al) == 0 &&
+            (s[al] == ' ' || s[al] == ',' || s[al] == '\''))
+            return 1;
+    }
+    return 0;
+}
+
+/* Author boxes: the article ends with a short note on its author (a name
+ * line, then "Jane Doe is a freelance writer..."), which is about the
+ * writer, not the story. From the end of the text backwards, a prose block
+ * of at most 1000 characters is such a note when it opens with an author's
+ * name, or when one of the four blocks before it is a short line naming an
+ * author (the box's name line: inside the article element, not under a
+ * byline mark, and not repeated more often than there are authors plus
+ * one) with no prose in between, and two prose blocks of the article stay
+ * before it. The walk stops at the first prose block that is
+ * none of these. */
+static void drop_author_boxes(const struct clean_dom *d, const struct clean_extract_in *in,
+                              uint8_t *why)
+{
+    if (in->nauthors == 0)
+        return;
+    /* A name line repeated all over the article is a credit ("Agencies"
+       under every slide), not a box. */
+    size_t lines = 0;
+    for (size_t k = 0; k < d->nblocks; k++)
+        lines += why[k] != W_OUTSIDE && why[k] != W_MARKED && d->blocks[k].chars <= 80 &&
+                 is_author_line(&d->blocks[k], d->arena.data + d->blocks[k].start, in);
+    int name_lines = lines <= in->nauthors + 1;
+    for (size_t k = d->nblocks; k-- > 0;) {
+        const struct cx_block *b = &d->blocks[k];
+        if (why[k] != W_KEEP || !is_prose(b))
+            continue;
+        if (b->chars > 1000)
+            return;
+        const char *s = d->arena.data + b->start;
+        int bio = starts_with_author(s, b->len, in);
+        for (size_t j = k, n = 0; !bio && name_lines && j-- > 0 && n < 4; n++) {
+            const struct cx_block *c = &d->blocks[j];
+            if (why[j] == W_KEEP && is_prose(c))
+                break;
+            if (why[j] != W_OUTSIDE && why[j] != W_MARKED && c->chars <= 80 &&
+                is_author_line(c, d->arena.data + c->start, in))
+                bio = 1;
+        }
+        if (!bio)
+            return;
+        /* the article itself must stay: two prose blocks before the note */
+        size_t body = 0;
+        for (size_t j = k; j-- > 0 && body < 2;)
+            body += why[j] == W_KEEP && is_prose(&d->blocks[j]);
+        if (body < 2)
+            return;
+        why[k] = W_BIO;
+    }
+}
 
 static void trace(FILE *f, const struct clean_dom *d, const uint8_t *why, int32_t best)
 {
     static const char *const names[] = {"KEEP",   "outside", "marked", "links", "title",  "boiler",
-                                        "author", "short",   "trail",  "lead",  "orphan", "dup"};
+                                        "author", "short",   "trail",  "lead",  "orphan", "dup",
+                                        "bio"};
     fprintf(f, "article element %d <%s>\n", best,
             best >= 0 ? (const char *)d->nodes[best].node->name : "-");
     for (size_t k = 0; k < d->nblocks; k++) {
@@ -1356,9 +1528,10 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
         why[k] = W_KEEP;
         if (!in_regions(regions, nr, b->elem, &rstart))
             why[k] = W_OUTSIDE;
-        else if (neg[b->elem] > rstart)
+        else if (neg[b->elem] > rstart && !is_section_header(d, k))
             why[k] = W_MARKED;
-        else if ((float)b->link_chars > max_link_density(ps, b) * (float)b->chars)
+        else if ((float)b->link_chars > max_link_density(ps, b) * (float)b->chars &&
+                 !linked_subheading(d, k))
             why[k] = W_LINKS;
         else if (b->heading == 1 || (title_len && (b->heading || b->chars < 300) &&
                                      same_text(s, b->len, in->title, title_len)))
@@ -1370,9 +1543,11 @@ int clean_extract_text(struct clean_dom *d, const struct clean_extract_in *in, s
         } else if (is_author_line(b, s, in))
             why[k] = W_AUTHOR;
         else if (ps->drop_short && !b->heading && !(b->flags & (CX_LIST | CX_BR)) &&
-                 b->chars < 20 && !b->end_punct)
+                 b->chars < 20 && !b->end_punct && text_width(s, b->len) < 20)
             why[k] = W_SHORT;
     }
+
+    drop_author_boxes(d, in, why);
 
     /* 7. Headings must introduce something; lines before the first and
        after the last paragraph that are not prose go. */

@@ -334,6 +334,10 @@ static void test_class_hints(void)
     CHECK(!(clean_class_hint("tag-elections author-jane") & CX_NEG)); /* taxonomy values */
     CHECK(!(clean_class_hint("has-sidebar no-comments") & CX_NEG));   /* modifiers */
     CHECK(!(clean_class_hint("commentary opinion") & CX_NEG_KEEP));   /* a genre */
+    /* a generated hash spells no words ("...xDFpTo..." is not "dfp") */
+    CHECK(!(clean_class_hint("line record-id-Xk7dDFpTo0qJgx9vRf") & CX_NEG));
+    CHECK(!(clean_class_hint("css-Q3kAdZp9wX") & CX_NEG));
+    CHECK(clean_class_hint("ad-slot css-Q3kAdZp9wX") & CX_NEG);
     CHECK(clean_class_hint("article-body") & CX_POS);
     CHECK(clean_class_hint("storyContent") & CX_POS);
     CHECK_INT(clean_class_hint(NULL), ==, 0);
@@ -364,6 +368,77 @@ static void test_blocks_and_inline(void)
     clean_worker_free(w);
 }
 
+/* An author box closing the article (a name line, then a short note on
+ * the writer) is about the writer, not the story: it is left out, also
+ * when its classes say nothing. */
+static void test_author_box_left_out(void)
+{
+    static const char *const paras[] = {
+        "When the heating failed in the old school hall in December, the only warm public room "
+        "left in Brackley was the reading room of the town library, and people came.",
+        "Librarians extended the opening hours twice, first to the evening and then to Sundays, "
+        "and volunteers brought soup on Thursdays so that nobody had to leave at lunchtime.",
+        "\"We are not a shelter, but we could not send anyone back into the cold,\" said the head "
+        "librarian, who has worked there for nineteen years.",
+        "The council has promised to repair the hall before next winter, and the library will "
+        "keep its Sunday hours until the end of March.",
+        NULL};
+    struct page p;
+    REQUIRE(load(&p, "author_box.html", NULL) == 0);
+    CHECK_STR(p.r.text, join(paras));
+    REQUIRE(p.r.meta->nauthors == 1);
+    CHECK_STR(p.r.meta->authors[0], "Nora Castellan");
+    unload(&p);
+}
+
+/* Subheadings of a list article stay: one with an anchor id made from its
+ * own words ("...-social-media" names no share bar), and ones wrapped in a
+ * section's <header> (not the page header). */
+static void test_listicle_headings_kept(void)
+{
+    static const char *const paras[] = {
+        "Most of us pick up our phones more than a hundred times a day, and most of those "
+        "moments start with a notification we did not need to see.",
+        "1. Check your social media once a day",
+        "Choose one time, after lunch for instance, and look at every feed then; the rest of the "
+        "day the apps stay closed and their badges stay off.",
+        "2. Silence the group chats",
+        "Group conversations produce most of the noise: mute them and read them in one go, as "
+        "you would read the morning paper.",
+        "3. Keep the phone out of the bedroom",
+        "An alarm clock costs little, and a phone charging in the kitchen cannot wake you up at "
+        "two in the morning with a message from work.",
+        NULL};
+    struct page p;
+    REQUIRE(load(&p, "listicle_headings.html", NULL) == 0);
+    CHECK_STR(p.r.text, join(paras));
+    unload(&p);
+}
+
+/* A Chinese subheading of 10 ideographs is no short fragment: ideographs
+ * count double against the 20-character limit. */
+static void test_cjk_subheadings_kept(void)
+{
+    struct page p;
+    REQUIRE(load(&p, "zh_subheads.html", NULL) == 0);
+    CHECK_CONTAINS(p.r.text, "\n\n晚间照明设施同步改善\n\n");
+    CHECK_CONTAINS(p.r.text, "\n\n市民反应总体上很积极\n\n");
+    CHECK_NOT_CONTAINS(p.r.text, "首页");
+    unload(&p);
+}
+
+/* Ranked, linked subheadings of a list article stay above their reviews;
+ * an unranked linked heading does not. */
+static void test_ranked_linked_headings_kept(void)
+{
+    struct page p;
+    REQUIRE(load(&p, "ranked_links.html", NULL) == 0);
+    CHECK_CONTAINS(p.r.text, "\n\n1) Harbour Lights\n\nA quiet game");
+    CHECK_CONTAINS(p.r.text, "\n\n2) Seed Bank\n\nSeed Bank asks");
+    CHECK_NOT_CONTAINS(p.r.text, "More reviews");
+    unload(&p);
+}
+
 int main(void)
 {
     RUN(test_wire_news_exact);
@@ -376,5 +451,9 @@ int main(void)
     RUN(test_presets_nest);
     RUN(test_class_hints);
     RUN(test_blocks_and_inline);
+    RUN(test_author_box_left_out);
+    RUN(test_listicle_headings_kept);
+    RUN(test_cjk_subheadings_kept);
+    RUN(test_ranked_linked_headings_kept);
     return test_summary();
 }
