@@ -1582,8 +1582,10 @@ static void find_roles(struct ev_eval *e)
     /* Object: the other side. */
     int pp = -1;
     int32_t pm = e->self ? pronoun_after(e, &pp) : pronoun(e, e->zone0, &pp);
-    if (e->ngov > 0 && !e->self) {
-        /* Reported speech: the content's own subject first, then the rest. */
+    if (e->ngov > 0 && !e->self && !e->r->recipient) {
+        /* Reported speech: the content's own subject first, then the rest
+         * (a recipient is not the content's subject: "officials said
+         * Germany will send tanks to Ukraine"). */
         if (pm >= 0) /* a pronoun is always nearer than any mention before it */
             add_cand(e->obj, &e->nobj, pm, pp, CAND_PRONOUN, -1);
         nearest_first(e, e->obj, &e->nobj, e->zone0, e->t0 - 1, 1, 0);
@@ -2507,6 +2509,154 @@ static int precheck(struct ev_eval *e, const struct rules_cond *c)
     return eval(e, c, 1);
 }
 
+/* The search bound every role: record what matched, apply the blockers and
+ * add the event. Returns 1 when an event was added. */
+static int finish_binding(struct ev_eval *e, struct ev_explain *x)
+{
+    const struct rules_rule *r = e->r;
+    struct ev_doc *d = e->d;
+    /* A reported actor no condition names must not be the object itself:
+     * take the next candidate, or none. */
+    const struct ev_cand *ob = bound(e, RULES_ROLE_OBJECT);
+    if (ob && !(ob->flags & CAND_PRONOUN) && !(r->roles & (1u << r->actor_role))) {
+        for (int guard = 0; guard < 2 * EV_MAX_CAND; guard++) {
+            const struct ev_cand *ac = bound(e, r->actor_role);
+            if (!ac || ac->m != ob->m)
+                break;
+            if (r->actor_role == RULES_ROLE_SPEAKER ||
+                (r->actor_role == RULES_ROLE_ACTOR && e->ngov > 0 && e->bs >= 0))
+                e->bs = e->bs + 1 < e->nspk ? e->bs + 1 : -1;
+            else
+                e->ba = e->ba + 1 < e->nagt ? e->ba + 1 : -1;
+        }
+    }
+    /* Record what matched, for the span, the terms and the blockers. */
+    e->record = 1;
+    e->want_why = 0;
+    e->span0 = e->t0;
+    e->span1 = e->t1;
+    e->nrec = 0;
+    e->far = 0;
+    e->weak_score = 0;
+    if (r->when)
+        eval(e, r->when, 1);
+    e->record = 0;
+    char msg[600];
+    if (r->blk[RULES_BLK_QUESTION].on &&
+        tok_is_question(field_text(d, e->s->field), e->s->start, e->s->end)) {
+        if (d->explain)
+            explain_add(e, x, "blocked", "blocked as a question (the sentence ends with '?')");
+        return 0;
+    }
+    if (check_cues(e, RULES_BLK_NEGATION, RULES_LEX_NEGATION, msg, sizeof msg) ||
+        check_cues(e, RULES_BLK_SPECULATION, RULES_LEX_SPECULATION, msg, sizeof msg) ||
+        check_reported(e, msg, sizeof msg)) {
+        if (d->explain)
+            explain_add(e, x, "blocked", "%s", msg);
+        return 0;
+    }
+    if (add_event(e)) {
+        d->oom = 1;
+        return 0;
+    }
+    if (d->explain) {
+        describe_roles(e, msg, sizeof msg);
+        explain_add(e, x, "fired", "fired%s%s", msg[0] ? ": " : "", msg);
+    }
+    return 1;
+}
+
+/* Whether mentions a and b (a before b) of a sentence are coordinated: only
+ * a comma, or a coordinator ("and") and at most one short word ("and the"),
+ * stand between them. *with_and tells which. */
+static int coordinated(const struct ev_doc *d, const struct ev_sent *s, const struct ev_mention *a,
+                       const struct ev_mention *b, int *with_and)
+{
+    int gap = b->w0 - a->w1 - 1;
+    *with_and = 0;
+    if (a->w1 < 0 || b->w0 <= a->w1)
+        return 0;
+    if (gap == 0)
+        return (W(d, s, b->w0)->brk & TOK_BRK_COMMA) != 0 &&
+               !(W(d, s, b->w0)->brk & ~TOK_BRK_COMMA);
+    if (gap > 2 || !has_lex(d, s, a->w1 + 1, RULES_LEX_COORD) ||
+        (W(d, s, a->w1 + 1)->brk & ~TOK_BRK_COMMA))
+        return 0;
+    if (gap == 2 && (W(d, s, a->w1 + 2)->flen > 3 || W(d, s, a->w1 + 2)->brk))
+        return 0;
+    *with_and = 1;
+    return !(W(d, s, b->w0)->brk);
+}
+
+/* "Germany and the Netherlands sent ...", "the US, Britain and France
+ * said ...": each name coordinated with the actor that fired, and a
+ * candidate for the same role, gets its own event when the rule's
+ * conditions hold for it too. A list joined by commas only counts when it
+ * ends with a coordinator. */
+static void coordinated_actors(struct ev_eval *e, struct ev_explain *x)
+{
+    const struct rules_rule *r = e->r;
+    struct ev_doc *d = e->d;
+    const struct ev_sent *s = e->s;
+    if (d->rs->lex[RULES_LEX_COORD] < 0)
+        return;
+    int speaker_side = r->actor_role == RULES_ROLE_SPEAKER ||
+                       (r->actor_role == RULES_ROLE_ACTOR && e->ngov > 0 && e->bs >= 0);
+    int *idx = speaker_side ? &e->bs : &e->ba;
+    struct ev_cand *list = speaker_side ? e->spk : e->agt;
+    int *np = speaker_side ? &e->nspk : &e->nagt;
+    if (*idx < 0 || (list[*idx].flags & CAND_PRONOUN))
+        return;
+    int32_t fired = list[*idx].m;
+    const struct ev_cand *ob = bound(e, RULES_ROLE_OBJECT);
+    /* The chain of coordinated mentions around the fired one, in sentence
+     * order (msort). */
+    int pos = -1;
+    for (uint32_t k = 0; k < s->nm; k++)
+        if ((int32_t)d->w->msort[s->m0 + k] == fired)
+            pos = (int)k;
+    if (pos < 0)
+        return;
+    int lo = pos, hi = pos, and_seen = 0, w_and;
+    while (lo > 0 && coordinated(d, s, M(d, (int32_t)d->w->msort[s->m0 + lo - 1]),
+                                 M(d, (int32_t)d->w->msort[s->m0 + lo]), &w_and)) {
+        and_seen |= w_and;
+        lo--;
+    }
+    while (hi + 1 < (int)s->nm && coordinated(d, s, M(d, (int32_t)d->w->msort[s->m0 + hi]),
+                                              M(d, (int32_t)d->w->msort[s->m0 + hi + 1]), &w_and)) {
+        and_seen |= w_and;
+        hi++;
+    }
+    if (!and_seen || lo == hi)
+        return;
+    int keep = *idx;
+    for (int k = lo; k <= hi; k++) {
+        int32_t mi = (int32_t)d->w->msort[s->m0 + k];
+        if (mi == fired || (ob && mi == ob->m))
+            continue;
+        if (!strcmp(M(d, mi)->key, M(d, fired)->key))
+            continue;
+        /* A partner the role search did not list ("Ukraine, South Korea
+         * and the United States say": the comma ends the speaker's segment)
+         * plays the same role: it joins the list like the fired one. */
+        int c = 0;
+        while (c < *np && list[c].m != mi)
+            c++;
+        if (c == *np) {
+            const struct ev_cand model = list[keep];
+            add_cand(list, np, mi, model.pos, model.flags, model.attr);
+            if (c == *np)
+                continue; /* the list is full */
+        }
+        *idx = c;
+        e->want_why = 0;
+        if (!r->when || eval(e, r->when, 1))
+            finish_binding(e, x);
+    }
+    *idx = keep;
+}
+
 static int try_trigger(struct ev_eval *e, struct ev_explain *x)
 {
     const struct rules_rule *r = e->r;
@@ -2582,54 +2732,9 @@ static int try_trigger(struct ev_eval *e, struct ev_explain *x)
             explain_add(e, x, "failed", "%s", e->why[0] ? e->why : "conditions not met");
         return 0;
     }
-    /* A reported actor no condition names must not be the object itself:
-     * take the next candidate, or none. */
-    const struct ev_cand *ob = bound(e, RULES_ROLE_OBJECT);
-    if (ob && !(ob->flags & CAND_PRONOUN) && !(r->roles & (1u << r->actor_role))) {
-        for (int guard = 0; guard < 2 * EV_MAX_CAND; guard++) {
-            const struct ev_cand *ac = bound(e, r->actor_role);
-            if (!ac || ac->m != ob->m)
-                break;
-            if (r->actor_role == RULES_ROLE_SPEAKER ||
-                (r->actor_role == RULES_ROLE_ACTOR && e->ngov > 0 && e->bs >= 0))
-                e->bs = e->bs + 1 < e->nspk ? e->bs + 1 : -1;
-            else
-                e->ba = e->ba + 1 < e->nagt ? e->ba + 1 : -1;
-        }
-    }
-    /* Record what matched, for the span, the terms and the blockers. */
-    e->record = 1;
-    e->want_why = 0;
-    e->span0 = e->t0;
-    e->span1 = e->t1;
-    e->nrec = 0;
-    e->far = 0;
-    e->weak_score = 0;
-    if (r->when)
-        eval(e, r->when, 1);
-    e->record = 0;
-    char msg[600];
-    if (r->blk[RULES_BLK_QUESTION].on &&
-        tok_is_question(field_text(d, e->s->field), e->s->start, e->s->end)) {
-        if (d->explain)
-            explain_add(e, x, "blocked", "blocked as a question (the sentence ends with '?')");
+    if (!finish_binding(e, x))
         return 0;
-    }
-    if (check_cues(e, RULES_BLK_NEGATION, RULES_LEX_NEGATION, msg, sizeof msg) ||
-        check_cues(e, RULES_BLK_SPECULATION, RULES_LEX_SPECULATION, msg, sizeof msg) ||
-        check_reported(e, msg, sizeof msg)) {
-        if (d->explain)
-            explain_add(e, x, "blocked", "%s", msg);
-        return 0;
-    }
-    if (add_event(e)) {
-        d->oom = 1;
-        return 0;
-    }
-    if (d->explain) {
-        describe_roles(e, msg, sizeof msg);
-        explain_add(e, x, "fired", "fired%s%s", msg[0] ? ": " : "", msg);
-    }
+    coordinated_actors(e, x);
     return 1;
 }
 

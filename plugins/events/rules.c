@@ -15,7 +15,7 @@
 const char *const rules_lex_names[RULES_LEX_N] = {
     "attribution",     "attribution_source", "negation",      "speculation",
     "clause_breaks",   "complementizers",    "agent_markers", "passive_auxiliaries",
-    "self_references", "prepositions",       "locatives"};
+    "self_references", "prepositions",       "locatives",     "coordinators"};
 const char *const rules_role_names[RULES_NROLES] = {"",       "actor",   "speaker", "agent",
                                                     "object", "trigger", "any"};
 const char *const rules_severity_names[5] = {"info", "low", "medium", "high", "critical"};
@@ -571,7 +571,8 @@ static void prefilter_literals(const struct rules_word *w, const char *folded, s
 static int function_word(const struct build *b, const struct rules_word *w, int lang)
 {
     static const int cats[] = {RULES_LEX_PREP, RULES_LEX_LOCATIVE, RULES_LEX_PASSIVE,
-                               RULES_LEX_THAT, RULES_LEX_AGENT,    RULES_LEX_CLAUSE};
+                               RULES_LEX_THAT, RULES_LEX_AGENT,    RULES_LEX_CLAUSE,
+                               RULES_LEX_COORD};
     for (size_t i = 0; i < b->ntmp; i++) {
         const struct tmp_entry *t = &b->tmp[i];
         if (t->lang != lang || t->len != w->len || memcmp(t->key, w->key, w->len) != 0 ||

@@ -179,6 +179,7 @@ enum rules_lex {
     RULES_LEX_SELF,     /* its, their, it: refer back to a mention */
     RULES_LEX_PREP,     /* in, at, near: a mention after one is rarely the agent */
     RULES_LEX_LOCATIVE, /* in, to, near: a mention after one is rarely the object */
+    RULES_LEX_COORD,    /* and: coordinated names act alike ("Germany and the Netherlands") */
     RULES_LEX_N
 };
 extern const char *const rules_lex_names[RULES_LEX_N];

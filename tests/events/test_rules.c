@@ -127,7 +127,7 @@ static void test_lexicon_errors_point_into_the_lexicon(void)
               "lexicon_with_errors.json:4:3: /sarcasm: unknown key \"sarcasm\"; allowed keys: "
               "lexicon, description, alliances, note, attribution, attribution_source, negation, "
               "speculation, clause_breaks, complementizers, agent_markers, passive_auxiliaries, "
-              "self_references, prepositions, locatives\n"
+              "self_references, prepositions, locatives, coordinators\n"
               "lexicon_with_errors.json:3:60: /negation/en/1/position: expected one of before, "
               "after, any, found a string \"later\"\n"
               "no_such_lexicon.json: cannot open: No such file or directory\n"
