@@ -974,6 +974,34 @@ static int32_t previous_speaker(struct ev_doc *d, uint32_t si)
     return -1;
 }
 
+static int locative_before(const struct ev_doc *d, const struct ev_sent *s, int w0);
+
+/* Whether words lo..hi after an attribution verb read as its content: a
+ * mention not right after a preposition, or a term of some rule (a lexicon
+ * cue is not one). */
+static int tail_has_content(const struct ev_doc *d, const struct ev_sent *s, int lo, int hi)
+{
+    int32_t buf[8];
+    int n = mentions_in(d, s, lo, hi, buf, 8);
+    for (int i = 0; i < n; i++) {
+        int w0 = M(d, buf[i])->w0;
+        if (!has_lex(d, s, w0 - 1, RULES_LEX_PREP) && !has_lex(d, s, w0 - 2, RULES_LEX_PREP) &&
+            !locative_before(d, s, w0))
+            return 1;
+    }
+    for (uint32_t k = 0; k < s->no; k++) {
+        const struct ev_occ *o = &d->w->occ[s->o0 + k];
+        if (o->w0 < lo || o->w0 > hi)
+            continue;
+        int lex = 0;
+        for (int c = 0; c < RULES_LEX_N && !lex; c++)
+            lex = d->rs->lex[c] >= 0 && o->set == (uint32_t)d->rs->lex[c];
+        if (!lex)
+            return 1;
+    }
+    return 0;
+}
+
 /* The agent marker of a passive attribution verb c0..c1 ending its
  * segment at se: right after the verb ("confirmed by the Kremlin"), or a
  * few words later when a passive auxiliary comes before the verb and only
@@ -1022,8 +1050,6 @@ static int apposed_speaker(const struct ev_doc *d, const struct ev_sent *s, stru
     }
     return ss;
 }
-
-static int locative_before(const struct ev_doc *d, const struct ev_sent *s, int w0);
 
 static int analyse(struct ev_doc *d, uint32_t si, int depth)
 {
@@ -1134,14 +1160,23 @@ static int analyse(struct ev_doc *d, uint32_t si, int depth)
              * Putin said at a ceremony in Moscow') than after a comma. */
             int quoted = ss > 0 && (W(d, s, ss)->brk & TOK_BRK_QUOTE);
             int maxtail = quoted ? 8 : 4;
-            /* '..., the defence ministry said in a statement on Sunday': a
-             * tail that opens with a preposition is circumstance, not
-             * content, when the speaker stands before the verb. */
-            if (!quoted && c1 + 1 <= se && has_lex(d, s, c1 + 1, RULES_LEX_PREP) &&
-                any_mention(d, s, ss, c0 - 1))
-                maxtail = 8;
-            if (ss > 0 && ss >= cs && that < 0 && ends &&
-                (tail <= maxtail || (nafter > 0 && tail <= 8)) &&
+            int last;
+            if (any_mention(d, s, ss, c0 - 1) ||
+                (ss == c0 && ss > 0 && nafter == 0 &&
+                 any_mention(d, s, seg_start(d, s, ss - 1), ss - 1))) {
+                /* The speaker stands before the verb (or in the segment
+                 * before it, a name with its apposition): the words after it
+                 * are circumstance ('..., the ministry said in a statement
+                 * on Sunday', '..., Belousov told a meeting of the board in
+                 * Moscow') only when they name no one except after a
+                 * preposition and hold no rule term; else they are the
+                 * content ('On Monday, Kremlin officials said North Korean
+                 * troops fought in Kursk'). */
+                last = tail <= 10 && !tail_has_content(d, s, c1 + 1, se);
+            } else {
+                last = tail <= maxtail || (nafter > 0 && tail <= 8);
+            }
+            if (ss > 0 && ss >= cs && that < 0 && ends && last &&
                 (W(d, s, ss)->brk &
                  (TOK_BRK_COMMA | TOK_BRK_QUOTE | TOK_BRK_DASH | TOK_BRK_PAREN))) {
                 /* '"...," Gerasimov said.' or '..., said Peskov.' or a
