@@ -2003,6 +2003,7 @@ static int relation_holds(const struct ev_doc *d, int rel, const char *a, const 
     case RULES_REL_SAME: return strcmp(a, b) == 0;
     case RULES_REL_DIFFERENT: return strcmp(a, b) != 0;
     case RULES_REL_ALLY: return strcmp(a, b) != 0 && rules_allied(d->rs, a, b);
+    case RULES_REL_ENEMY: return rules_enemies(d->rs, a, b);
     default: return rules_allied(d->rs, a, b);
     }
 }

@@ -60,7 +60,7 @@ struct build {
     struct sb_stemmer *st[RULES_MAX_LANGS];
     uint8_t st_tried[RULES_MAX_LANGS];
 
-    size_t cap_sets, cap_rules, cap_blocs, cap_prefixed, cap_pats;
+    size_t cap_sets, cap_rules, cap_blocs, cap_sides, cap_prefixed, cap_pats;
     struct tmp_entry *tmp;
     size_t ntmp, cap_tmp;
     char **pat_src;
@@ -1150,7 +1150,7 @@ static const char *const entity_types[] = {"country", "territory", "person",    
 static const char *const role_choices[] = {"actor", "speaker", "agent", "object", NULL};
 static const char *const anchor_choices[] = {"trigger", "actor",  "speaker",
                                              "agent",   "object", NULL};
-static const char *const rel_choices[] = {"same", "different", "allied", "ally", NULL};
+static const char *const rel_choices[] = {"same", "different", "allied", "ally", "enemy", NULL};
 static const char *const between_a[] = {"actor", "speaker", "agent", "object", NULL};
 static const char *const between_b[] = {"actor", "speaker", "agent", "object", "any", NULL};
 
@@ -1371,13 +1371,14 @@ static void compile_cond(struct build *b, json_t *v, struct rules_cond *c, struc
         if (get_str(b, v, "relation", &rel) == 1) {
             size_t o = push(b, "relation");
             if (!in_list(rel, rel_choices))
-                err(b, JSONPOS_VALUE, "expected one of same, different, allied, ally, found \"%s\"",
-                    rel);
+                err(b, JSONPOS_VALUE,
+                    "expected one of same, different, allied, ally, enemy, found \"%s\"", rel);
             else
                 c->rel = (uint8_t)(strcmp(rel, "same") == 0        ? RULES_REL_SAME
                                    : strcmp(rel, "different") == 0 ? RULES_REL_DIFFERENT
                                    : strcmp(rel, "allied") == 0    ? RULES_REL_ALLIED
-                                                                   : RULES_REL_ALLY);
+                                   : strcmp(rel, "ally") == 0      ? RULES_REL_ALLY
+                                                                   : RULES_REL_ENEMY);
             pop(b, o);
         }
         c->rel_a = RULES_ROLE_ACTOR;
@@ -1845,12 +1846,77 @@ static void compile_alliances(struct build *b, json_t *v)
     pop(b, o);
 }
 
+/* "conflicts": {"name": [[side ids...], [side ids...], ...]}. */
+static void compile_conflicts(struct build *b, json_t *v)
+{
+    struct ruleset *rs = b->rs;
+    size_t o = push(b, "conflicts");
+    if (!json_is_object(v)) {
+        expected(b, "an object of conflict name to its sides (arrays of entity ids)", v);
+        pop(b, o);
+        return;
+    }
+    const char *name;
+    json_t *sides;
+    json_object_foreach(v, name, sides)
+    {
+        size_t o2 = push(b, name);
+        if (!json_is_array(sides) || json_array_size(sides) < 2) {
+            expected(b, "an array of at least two sides, each an array of entity ids", sides);
+            pop(b, o2);
+            continue;
+        }
+        uint32_t conflict = rs->nconflicts++;
+        size_t i;
+        json_t *side;
+        json_array_foreach(sides, i, side)
+        {
+            size_t o3 = push_i(b, i);
+            if (!json_is_array(side) || json_array_size(side) == 0) {
+                expected(b, "a non-empty array of entity ids", side);
+                pop(b, o3);
+                continue;
+            }
+            if (grow((void **)&rs->sides, &b->cap_sides, rs->nsides, sizeof *rs->sides)) {
+                oom(b);
+                pop(b, o3);
+                break;
+            }
+            struct rules_side *sd = &rs->sides[rs->nsides++];
+            sd->conflict = conflict;
+            sd->ids.n = 0;
+            sd->ids.v = calloc(json_array_size(side), sizeof *sd->ids.v);
+            if (!sd->ids.v) {
+                oom(b);
+                pop(b, o3);
+                continue;
+            }
+            size_t k;
+            json_t *id;
+            json_array_foreach(side, k, id)
+            {
+                if (!json_is_string(id)) {
+                    size_t o4 = push_i(b, k);
+                    expected(b, "an entity id", id);
+                    pop(b, o4);
+                    continue;
+                }
+                sd->ids.v[sd->ids.n++] = xstrdup(json_string_value(id));
+            }
+            pop(b, o3);
+        }
+        pop(b, o2);
+    }
+    pop(b, o);
+}
+
 static void load_lexicon_object(struct build *b, json_t *lex)
 {
-    const char *keys[RULES_LEX_N + 5] = {"lexicon", "description", "alliances", "note"};
+    const char *keys[RULES_LEX_N + 6] = {"lexicon", "description", "alliances", "note",
+                                         "conflicts"};
     for (int i = 0; i < RULES_LEX_N; i++)
-        keys[4 + i] = rules_lex_names[i];
-    keys[RULES_LEX_N + 4] = NULL;
+        keys[5 + i] = rules_lex_names[i];
+    keys[RULES_LEX_N + 5] = NULL;
     if (!json_is_object(lex)) {
         expected(b, "a lexicon object", lex);
         return;
@@ -1871,6 +1937,9 @@ static void load_lexicon_object(struct build *b, json_t *lex)
         pop(b, o);
     }
     b->in_lexicon = 0;
+    json_t *cf = json_object_get(lex, "conflicts");
+    if (cf)
+        compile_conflicts(b, cf);
     json_t *al = json_object_get(lex, "alliances");
     if (al)
         compile_alliances(b, al);
@@ -1938,8 +2007,9 @@ static void load_lexicon_file(struct build *b, const char *rules_path, const cha
 /* ------------------------------------------------------------------ */
 /* Files                                                               */
 
-static const char *const file_keys[] = {"description", "lang",  "lexicons", "alliances", "vocab",
-                                        "rules",       "tests", "note",     NULL};
+static const char *const file_keys[] = {"description", "lang",  "lexicons", "alliances",
+                                        "conflicts",   "vocab", "rules",    "tests",
+                                        "note",        NULL};
 
 /* Rules that need a lexicon category say so at load time, not silently at
  * run time. Lexicons loaded by this file or an earlier one count. */
@@ -2042,6 +2112,9 @@ static void load_file(struct build *b, const char *path, const char *text, size_
     json_t *al = json_object_get(root, "alliances");
     if (al)
         compile_alliances(b, al);
+    json_t *cf = json_object_get(root, "conflicts");
+    if (cf)
+        compile_conflicts(b, cf);
 
     b->vocab = json_object_get(root, "vocab");
     if (b->vocab) {
@@ -2402,6 +2475,9 @@ void rules_free(struct ruleset *rs)
         free_strs(&rs->blocs[i].ids);
     }
     free(rs->blocs);
+    for (uint32_t i = 0; i < rs->nsides; i++)
+        free_strs(&rs->sides[i].ids);
+    free(rs->sides);
     for (uint32_t i = 0; i < rs->nfiles; i++)
         free(rs->files[i]);
     free(rs->files);
@@ -2460,6 +2536,29 @@ int rules_allied(const struct ruleset *rs, const char *a, const char *b)
         }
         if (ha && hb)
             return 1;
+    }
+    return 0;
+}
+
+static int side_has(const struct rules_side *sd, const char *key)
+{
+    for (uint32_t k = 0; k < sd->ids.n; k++)
+        if (strcmp(sd->ids.v[k], key) == 0)
+            return 1;
+    return 0;
+}
+
+int rules_enemies(const struct ruleset *rs, const char *a, const char *b)
+{
+    if (!a || !b || strcmp(a, b) == 0)
+        return 0;
+    for (uint32_t i = 0; i < rs->nsides; i++) {
+        if (!side_has(&rs->sides[i], a))
+            continue;
+        for (uint32_t j = 0; j < rs->nsides; j++)
+            if (j != i && rs->sides[j].conflict == rs->sides[i].conflict &&
+                side_has(&rs->sides[j], b))
+                return 1;
     }
     return 0;
 }

@@ -91,8 +91,15 @@ enum rules_role {
 #define RULES_NROLES 7
 
 /* same: equal keys; different: unequal; allied: equal or sharing an alliance
- * bloc; ally: sharing a bloc but unequal. Keys are affiliations, else ids. */
-enum rules_rel { RULES_REL_SAME = 0, RULES_REL_DIFFERENT, RULES_REL_ALLIED, RULES_REL_ALLY };
+ * bloc; ally: sharing a bloc but unequal; enemy: on opposite sides of a
+ * conflict of the lexicons. Keys are affiliations, else ids. */
+enum rules_rel {
+    RULES_REL_SAME = 0,
+    RULES_REL_DIFFERENT,
+    RULES_REL_ALLIED,
+    RULES_REL_ALLY,
+    RULES_REL_ENEMY
+};
 
 struct rules_strs {
     char **v;
@@ -192,6 +199,13 @@ struct rules_bloc {
     struct rules_strs ids;
 };
 
+/* One side of a conflict ("conflicts" in a lexicon): sides with the same
+ * conflict number are enemies. */
+struct rules_side {
+    uint32_t conflict;
+    struct rules_strs ids;
+};
+
 /* A first-word table entry: the term variant starting with a given key. */
 struct rules_entry {
     uint32_t termset, list, term, variant;
@@ -236,6 +250,8 @@ struct ruleset {
 
     struct rules_bloc *blocs;
     uint32_t nblocs;
+    struct rules_side *sides;
+    uint32_t nsides, nconflicts;
 
     char **files;
     uint32_t nfiles;
@@ -268,5 +284,8 @@ const struct rules_entry *rules_lookup(const struct ruleset *rs, int lang, int f
 
 /* Whether two affiliation keys are the same or share an alliance bloc. */
 int rules_allied(const struct ruleset *rs, const char *a, const char *b);
+
+/* Whether two affiliation keys stand on opposite sides of one conflict. */
+int rules_enemies(const struct ruleset *rs, const char *a, const char *b);
 
 #endif

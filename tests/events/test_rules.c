@@ -89,7 +89,7 @@ static void test_every_error_kind_at_once(void)
         "invalid_rules.json:18:5: /rules/14: missing required key \"trigger\": expected "
         "{\"terms\": [...]}\n",
         "invalid_rules.json:18:60: /rules/14/when/relation: expected one of same, different, "
-        "allied, ally, found \"friends\"\n",
+        "allied, ally, enemy, found \"friends\"\n",
         /* test cases next to the rules */
         "invalid_rules.json:21:5: /tests/0: expected \"expect\" or \"expect_none\" in a test case, "
         "found neither\n",
@@ -123,16 +123,16 @@ static void test_lexicon_errors_point_into_the_lexicon(void)
 {
     const char *p[] = {"invalid_lexicon.json"};
     char *e = load_errors(p, 1, NULL);
-    CHECK_STR(e,
-              "lexicon_with_errors.json:4:3: /sarcasm: unknown key \"sarcasm\"; allowed keys: "
-              "lexicon, description, alliances, note, attribution, attribution_source, negation, "
-              "speculation, clause_breaks, complementizers, agent_markers, passive_auxiliaries, "
-              "self_references, prepositions, locatives, coordinators\n"
-              "lexicon_with_errors.json:3:60: /negation/en/1/position: expected one of before, "
-              "after, any, found a string \"later\"\n"
-              "no_such_lexicon.json: cannot open: No such file or directory\n"
-              "invalid_lexicon.json:2:44: /lexicons/1: cannot load lexicon "
-              "\"no_such_lexicon.json\"\n");
+    CHECK_STR(e, "lexicon_with_errors.json:4:3: /sarcasm: unknown key \"sarcasm\"; allowed keys: "
+                 "lexicon, description, alliances, note, conflicts, attribution, "
+                 "attribution_source, negation, "
+                 "speculation, clause_breaks, complementizers, agent_markers, passive_auxiliaries, "
+                 "self_references, prepositions, locatives, coordinators\n"
+                 "lexicon_with_errors.json:3:60: /negation/en/1/position: expected one of before, "
+                 "after, any, found a string \"later\"\n"
+                 "no_such_lexicon.json: cannot open: No such file or directory\n"
+                 "invalid_lexicon.json:2:44: /lexicons/1: cannot load lexicon "
+                 "\"no_such_lexicon.json\"\n");
     free(e);
 }
 
@@ -214,6 +214,15 @@ static void test_more_mistakes(void)
                   "{\"terms\": [\"troop *\", \"a b c d e f g h i\"]}}]}");
     CHECK_CONTAINS(e, "expected \"*\" right after a word (\"troop*\"), found \"troop *\"");
     CHECK_CONTAINS(e, "expected a term of at most 8 words, found 9 words");
+    free(e);
+    /* Conflicts: two sides or more, each a non-empty array of ids. */
+    e = errors_of("{\"conflicts\": {\"a\": [[\"RU\"]], \"b\": [[\"RU\"], []], \"c\": [[\"RU\"], "
+                  "[1]]},\n \"rules\": [{\"id\": \"a\", \"type\": \"t\", \"blockers\": false, "
+                  "\"trigger\": {\"terms\": [\"x\"]}}]}");
+    CHECK_CONTAINS(e, "/conflicts/a: expected an array of at least two sides, each an array of "
+                      "entity ids");
+    CHECK_CONTAINS(e, "/conflicts/b/1: expected a non-empty array of entity ids");
+    CHECK_CONTAINS(e, "/conflicts/c/1/0: expected an entity id");
     free(e);
 }
 
