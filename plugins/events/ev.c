@@ -2008,8 +2008,11 @@ static int relation_holds(const struct ev_doc *d, int rel, const char *a, const 
     }
 }
 
+/* Indexed by enum rules_rel. */
 static const char *const rel_names[] = {"the same as", "different from", "allied with",
-                                        "an ally of"};
+                                        "an ally of", "an enemy of"};
+_Static_assert(sizeof rel_names / sizeof rel_names[0] == RULES_REL_ENEMY + 1,
+               "a name for every relation");
 
 static int eval_relation(struct ev_eval *e, const struct rules_cond *c, int positive)
 {
@@ -2046,10 +2049,11 @@ static int eval_relation(struct ev_eval *e, const struct rules_cond *c, int posi
     if (relation_holds(d, c->rel, ma->key, mb->key)) {
         if (!positive)
             snprintf(e->hit, sizeof e->hit, "%s %s %s %s %s", rules_role_names[c->rel_a], ma->key,
-                     c->rel == RULES_REL_ALLIED ? "is allied with"
-                     : c->rel == RULES_REL_ALLY ? "is an ally of"
-                     : c->rel == RULES_REL_SAME ? "is the same as"
-                                                : "differs from",
+                     c->rel == RULES_REL_ALLIED  ? "is allied with"
+                     : c->rel == RULES_REL_ALLY  ? "is an ally of"
+                     : c->rel == RULES_REL_ENEMY ? "is an enemy of"
+                     : c->rel == RULES_REL_SAME  ? "is the same as"
+                                                 : "differs from",
                      rules_role_names[c->rel_b], mb->key);
         return 1;
     }
