@@ -1,48 +1,17 @@
 #include "cli_rules.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsutil.h"
 #include "pipeline.h"
 #include "vigil/doc.h"
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every *.json of dir, sorted, appended to arr. Returns how many. */
-static int add_dir_json(json_t *arr, const char *dir)
-{
-    DIR *dh = opendir(dir);
-    if (!dh)
-        return 0;
-    char *names[256];
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(dh)) != NULL && n < 256) {
-        size_t len = strlen(de->d_name);
-        if (de->d_name[0] != '.' && len > 5 && strcmp(de->d_name + len - 5, ".json") == 0)
-            names[n++] = strdup(de->d_name);
-    }
-    closedir(dh);
-    qsort(names, (size_t)n, sizeof *names, name_cmp);
-    for (int i = 0; i < n; i++) {
-        char *path = NULL;
-        if (asprintf(&path, "%s/%s", dir, names[i]) > 0)
-            json_array_append_new(arr, json_string(path));
-        free(path);
-        free(names[i]);
-    }
-    return n;
-}
 
 /* Absolute form of path (relative to the current directory). */
 static void absolute(const char *path, char *out, size_t len)
@@ -75,8 +44,11 @@ static char *implicit_pipeline(const char *rules_file, const struct cli_rules_op
     if (o->ngazetteers == 0) {
         const char *data = getenv("VIGIL_DATA_DIR");
         if (data && *data) {
+            /* The entities plugin reads a directory's *.json itself. */
+            struct stat st;
             snprintf(path, sizeof path, "%s/gazetteer", data);
-            add_dir_json(gaz, path);
+            if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+                json_array_append_new(gaz, json_string(path));
         }
         if (json_array_size(gaz) == 0) {
             fprintf(stderr,
