@@ -1888,16 +1888,10 @@ static int eval_terms(struct ev_eval *e, const struct rules_cond *c, int positiv
     return 0;
 }
 
+/* An empty filter list admits everything. */
 static int in_strs(const struct rules_strs *l, const char *s)
 {
-    if (!l->n)
-        return 1;
-    if (!s)
-        return 0;
-    for (uint32_t i = 0; i < l->n; i++)
-        if (strcmp(l->v[i], s) == 0)
-            return 1;
-    return 0;
+    return !l->n || (s && rules_strs_has(l, s));
 }
 
 static int filter_ok(const struct rules_filter *f, const struct ev_mention *m, int locative)

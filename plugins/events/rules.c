@@ -1797,6 +1797,32 @@ static void check_tests(struct build *b, json_t *tests, json_t *rules)
 /* ------------------------------------------------------------------ */
 /* Lexicons and alliances                                              */
 
+/* The entity ids of a JSON array into out (allocated here; freed with
+ * free_strs): a member that is not a string is an error at its position.
+ * Returns -1 when out of memory. */
+static int compile_ids(struct build *b, json_t *arr, struct rules_strs *out)
+{
+    out->n = 0;
+    out->v = calloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof *out->v);
+    if (!out->v)
+        return -1;
+    size_t i;
+    json_t *id;
+    json_array_foreach(arr, i, id)
+    {
+        if (!json_is_string(id)) {
+            size_t o = push_i(b, i);
+            expected(b, "an entity id", id);
+            pop(b, o);
+            continue;
+        }
+        if (!(out->v[out->n] = xstrdup(json_string_value(id))))
+            return -1;
+        out->n++;
+    }
+    return 0;
+}
+
 static void compile_alliances(struct build *b, json_t *v)
 {
     struct ruleset *rs = b->rs;
@@ -1823,24 +1849,8 @@ static void compile_alliances(struct build *b, json_t *v)
         }
         struct rules_bloc *bl = &rs->blocs[rs->nblocs++];
         bl->name = xstrdup(name);
-        bl->ids.v = calloc(json_array_size(ids), sizeof *bl->ids.v);
-        if (!bl->name || !bl->ids.v) {
+        if (!bl->name || compile_ids(b, ids, &bl->ids) != 0)
             oom(b);
-            pop(b, o2);
-            continue;
-        }
-        size_t i;
-        json_t *id;
-        json_array_foreach(ids, i, id)
-        {
-            if (!json_is_string(id)) {
-                size_t o3 = push_i(b, i);
-                expected(b, "an entity id", id);
-                pop(b, o3);
-                continue;
-            }
-            bl->ids.v[bl->ids.n++] = xstrdup(json_string_value(id));
-        }
         pop(b, o2);
     }
     pop(b, o);
@@ -1884,25 +1894,8 @@ static void compile_conflicts(struct build *b, json_t *v)
             }
             struct rules_side *sd = &rs->sides[rs->nsides++];
             sd->conflict = conflict;
-            sd->ids.n = 0;
-            sd->ids.v = calloc(json_array_size(side), sizeof *sd->ids.v);
-            if (!sd->ids.v) {
+            if (compile_ids(b, side, &sd->ids) != 0)
                 oom(b);
-                pop(b, o3);
-                continue;
-            }
-            size_t k;
-            json_t *id;
-            json_array_foreach(side, k, id)
-            {
-                if (!json_is_string(id)) {
-                    size_t o4 = push_i(b, k);
-                    expected(b, "an entity id", id);
-                    pop(b, o4);
-                    continue;
-                }
-                sd->ids.v[sd->ids.n++] = xstrdup(json_string_value(id));
-            }
             pop(b, o3);
         }
         pop(b, o2);
@@ -2522,28 +2515,22 @@ const struct rules_entry *rules_lookup(const struct ruleset *rs, int lang, int f
     return NULL;
 }
 
+int rules_strs_has(const struct rules_strs *s, const char *key)
+{
+    for (uint32_t k = 0; k < s->n; k++)
+        if (strcmp(s->v[k], key) == 0)
+            return 1;
+    return 0;
+}
+
 int rules_allied(const struct ruleset *rs, const char *a, const char *b)
 {
     if (!a || !b)
         return 0;
     if (strcmp(a, b) == 0)
         return 1;
-    for (uint32_t i = 0; i < rs->nblocs; i++) {
-        int ha = 0, hb = 0;
-        for (uint32_t k = 0; k < rs->blocs[i].ids.n; k++) {
-            ha |= strcmp(rs->blocs[i].ids.v[k], a) == 0;
-            hb |= strcmp(rs->blocs[i].ids.v[k], b) == 0;
-        }
-        if (ha && hb)
-            return 1;
-    }
-    return 0;
-}
-
-static int side_has(const struct rules_side *sd, const char *key)
-{
-    for (uint32_t k = 0; k < sd->ids.n; k++)
-        if (strcmp(sd->ids.v[k], key) == 0)
+    for (uint32_t i = 0; i < rs->nblocs; i++)
+        if (rules_strs_has(&rs->blocs[i].ids, a) && rules_strs_has(&rs->blocs[i].ids, b))
             return 1;
     return 0;
 }
@@ -2553,11 +2540,11 @@ int rules_enemies(const struct ruleset *rs, const char *a, const char *b)
     if (!a || !b || strcmp(a, b) == 0)
         return 0;
     for (uint32_t i = 0; i < rs->nsides; i++) {
-        if (!side_has(&rs->sides[i], a))
+        if (!rules_strs_has(&rs->sides[i].ids, a))
             continue;
         for (uint32_t j = 0; j < rs->nsides; j++)
             if (j != i && rs->sides[j].conflict == rs->sides[i].conflict &&
-                side_has(&rs->sides[j], b))
+                rules_strs_has(&rs->sides[j].ids, b))
                 return 1;
     }
     return 0;

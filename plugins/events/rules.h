@@ -282,6 +282,9 @@ int rules_active_list(const struct rules_termset *ts, int lang);
 const struct rules_entry *rules_lookup(const struct ruleset *rs, int lang, int folded,
                                        const char *key, size_t len, uint32_t *n);
 
+/* Whether the list holds key. */
+int rules_strs_has(const struct rules_strs *s, const char *key);
+
 /* Whether two affiliation keys are the same or share an alliance bloc. */
 int rules_allied(const struct ruleset *rs, const char *a, const char *b);
 
