@@ -976,6 +976,13 @@ static int32_t previous_speaker(struct ev_doc *d, uint32_t si)
 
 static int locative_before(const struct ev_doc *d, const struct ev_sent *s, int w0);
 
+/* Whether one of the two words before w0 is a preposition ("in Kursk",
+ * "of the ministry"). */
+static int after_preposition(const struct ev_doc *d, const struct ev_sent *s, int w0)
+{
+    return has_lex(d, s, w0 - 1, RULES_LEX_PREP) || has_lex(d, s, w0 - 2, RULES_LEX_PREP);
+}
+
 /* Whether words lo..hi after an attribution verb read as its content: a
  * mention not right after a preposition, or a term of some rule (a lexicon
  * cue is not one). */
@@ -985,8 +992,7 @@ static int tail_has_content(const struct ev_doc *d, const struct ev_sent *s, int
     int n = mentions_in(d, s, lo, hi, buf, 8);
     for (int i = 0; i < n; i++) {
         int w0 = M(d, buf[i])->w0;
-        if (!has_lex(d, s, w0 - 1, RULES_LEX_PREP) && !has_lex(d, s, w0 - 2, RULES_LEX_PREP) &&
-            !locative_before(d, s, w0))
+        if (!after_preposition(d, s, w0) && !locative_before(d, s, w0))
             return 1;
     }
     for (uint32_t k = 0; k < s->no; k++) {
@@ -1595,8 +1601,7 @@ static void find_roles(struct ev_eval *e)
                 if (excluded_word(e, m->w0) || is_speaker(e, buf[i]) ||
                     locative_before(d, s, m->w0))
                     continue; /* "in Kursk" is where, not who */
-                int prep = has_lex(d, s, m->w0 - 1, RULES_LEX_PREP) ||
-                           has_lex(d, s, m->w0 - 2, RULES_LEX_PREP);
+                int prep = after_preposition(d, s, m->w0);
                 if (pass == 0 && pm >= 0 && pp < m->w0 && !prep) {
                     add_cand(e->agt, &e->nagt, pm, pp, CAND_PRONOUN, -1);
                     pm = -1;
@@ -1638,6 +1643,13 @@ static void find_roles(struct ev_eval *e)
     nearest_first(e, e->obj, &e->nobj, e->t1 + 1, n - 1, 0, CAND_FAR);
 }
 
+/* Whether a role bound as "actor" (or the speaker role itself) is taken
+ * from the speaker candidates: reported speech with a bound speaker. */
+static int actor_via_speaker(const struct ev_eval *e, int role)
+{
+    return role == RULES_ROLE_SPEAKER || (role == RULES_ROLE_ACTOR && e->ngov > 0 && e->bs >= 0);
+}
+
 static const struct ev_cand *bound(const struct ev_eval *e, int role)
 {
     switch (role) {
@@ -1645,7 +1657,7 @@ static const struct ev_cand *bound(const struct ev_eval *e, int role)
     case RULES_ROLE_AGENT: return e->ba >= 0 ? &e->agt[e->ba] : NULL;
     case RULES_ROLE_OBJECT: return e->bo >= 0 ? &e->obj[e->bo] : NULL;
     case RULES_ROLE_ACTOR:
-        if (e->ngov > 0 && e->bs >= 0)
+        if (actor_via_speaker(e, role))
             return &e->spk[e->bs];
         return e->ba >= 0 ? &e->agt[e->ba] : NULL;
     default: return NULL;
@@ -2557,8 +2569,7 @@ static int finish_binding(struct ev_eval *e, struct ev_explain *x)
             const struct ev_cand *ac = bound(e, r->actor_role);
             if (!ac || ac->m != ob->m)
                 break;
-            if (r->actor_role == RULES_ROLE_SPEAKER ||
-                (r->actor_role == RULES_ROLE_ACTOR && e->ngov > 0 && e->bs >= 0))
+            if (actor_via_speaker(e, r->actor_role))
                 e->bs = e->bs + 1 < e->nspk ? e->bs + 1 : -1;
             else
                 e->ba = e->ba + 1 < e->nagt ? e->ba + 1 : -1;
@@ -2634,8 +2645,7 @@ static void coordinated_actors(struct ev_eval *e, struct ev_explain *x)
     const struct ev_sent *s = e->s;
     if (d->rs->lex[RULES_LEX_COORD] < 0)
         return;
-    int speaker_side = r->actor_role == RULES_ROLE_SPEAKER ||
-                       (r->actor_role == RULES_ROLE_ACTOR && e->ngov > 0 && e->bs >= 0);
+    int speaker_side = actor_via_speaker(e, r->actor_role);
     int *idx = speaker_side ? &e->bs : &e->ba;
     struct ev_cand *list = speaker_side ? e->spk : e->agt;
     int *np = speaker_side ? &e->nspk : &e->nagt;
